@@ -1,0 +1,44 @@
+# Koepon: `make run` serves the embedded platform with demo data; `make test` runs every test.
+SHELL := /bin/bash
+PY ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test test-fast lint bench services browser clean
+
+.tools/bin/uv:
+	$(PY) -m venv .tools && .tools/bin/pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+setup: .venv/.synced
+
+run: setup
+	.venv/bin/koepon serve --seed --host $(HOST) --port $(PORT)
+
+services:
+	bash scripts/ensure-services
+
+browser:
+	bash scripts/ensure-chromium
+
+lint: setup
+	.venv/bin/ruff check src tests bench
+	.venv/bin/ruff format --check src tests bench
+	.venv/bin/lint-imports
+	.venv/bin/mypy src
+
+test: setup services browser
+	.venv/bin/pytest -q -p no:cacheprovider
+
+test-fast: setup
+	KOEPON_TEST_BACKENDS=embedded .venv/bin/pytest -q -x -m "not browser"
+
+bench: setup services
+	.venv/bin/python -m bench
+
+clean:
+	rm -rf .venv .tools data .pytest_cache

@@ -1,0 +1,1 @@
+"""Koepon (こえポン!): VTuber digital-content gacha platform paid with 推しメダル."""

@@ -1,0 +1,214 @@
+"""Composition root: wires services, adapters and clients for the embedded or distributed mode."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import FastAPI
+
+from koepon.auth import client as auth_client
+from koepon.auth import unit as auth_unit
+from koepon.contracts.clients import Clients
+from koepon.gateway import install_gateway
+from koepon.kernel.bus import Publisher
+from koepon.kernel.bus.inprocess import InProcessBus
+from koepon.kernel.bus.rabbitmq import RabbitMQBus
+from koepon.kernel.cache import cache_from_url
+from koepon.kernel.migrations import upgrade_async
+from koepon.kernel.observability import RequestContextMiddleware, health_router
+from koepon.kernel.outbox import OutboxRelay
+from koepon.kernel.problems import install_problem_handlers
+from koepon.kernel.ratelimit import RateLimiter
+from koepon.kernel.runtime import Runtime, ServiceUnit
+from koepon.kernel.settings import SERVICES, Settings
+from koepon.kernel.tokens import Authenticator, TokenVerifier
+from koepon.payment import unit as payment_unit
+
+log = structlog.get_logger(__name__)
+
+# In dependency order: a service is built after the services whose clients it takes.
+BUILDERS: dict[str, Callable[[Runtime, Clients], ServiceUnit]] = {
+    "auth": auth_unit.build,
+    "payment": payment_unit.build,
+}
+REMOTE_CLIENTS: dict[str, Callable[[str, str], Any]] = {
+    "auth": auth_client.HttpAuthClient,
+}
+
+
+class Platform:
+    """The services of this process, their adapters, relays and consumers."""
+
+    def __init__(self, settings: Settings, services: tuple[str, ...] = SERVICES) -> None:
+        unknown = set(services) - set(SERVICES)
+        if unknown:
+            raise ValueError(f"Unknown services: {', '.join(sorted(unknown))}")
+        self.settings = settings
+        self.cache = cache_from_url(settings.redis_url)
+        verifier = TokenVerifier(
+            self._jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
+        self.runtime = Runtime(
+            settings=settings,
+            cache=self.cache,
+            rate_limiter=RateLimiter(settings.redis_url),
+            authenticator=Authenticator(verifier),
+        )
+        self.bus: InProcessBus | RabbitMQBus = (
+            RabbitMQBus(settings.amqp_url, exchange=settings.amqp_exchange)
+            if settings.amqp_url
+            else InProcessBus()
+        )
+        self.clients = Clients()
+        self.units: dict[str, ServiceUnit] = {}
+        internal = settings.internal_token.get_secret_value() if settings.internal_token else ""
+        for name in SERVICES:
+            if name in services:
+                unit = BUILDERS[name](self.runtime, self.clients)
+                self.units[name] = unit
+                setattr(self.clients, name, unit.client)
+            elif name in settings.service_urls and name in REMOTE_CLIENTS:
+                setattr(
+                    self.clients, name, REMOTE_CLIENTS[name](settings.service_urls[name], internal)
+                )
+        self.relays: dict[str, OutboxRelay] = {}
+        for name, unit in self.units.items():
+            relay = OutboxRelay(
+                unit.db, unit.outbox_table, self._publisher(), poll_seconds=settings.relay_poll_seconds
+            )
+            unit.db.on_commit(relay.wake)
+            self.relays[name] = relay
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def _publisher(self) -> Publisher:
+        return self.bus
+
+    async def _jwks(self) -> dict[str, Any]:
+        if "auth" in self.units:
+            jwks: dict[str, Any] = await self.units["auth"].client.jwks()
+            return jwks
+        url = self.settings.service_urls.get("auth")
+        if not url:
+            raise RuntimeError("No auth service in this process and no KOEPON_SERVICE_URLS.auth")
+        async with httpx.AsyncClient(timeout=5) as http:
+            response = await http.get(f"{url.rstrip('/')}/.well-known/jwks.json")
+            response.raise_for_status()
+            result: dict[str, Any] = response.json()
+            return result
+
+    async def migrate(self) -> None:
+        for unit in self.units.values():
+            url, schema = unit.db.url, unit.db.schema
+            await upgrade_async(unit.migrations, url, schema)
+
+    async def start(self, *, relay: bool = True, consume: bool = True) -> None:
+        """Start relays (outbox → bus), consumers and each service's background work."""
+        self._stop.clear()
+        if isinstance(self.bus, RabbitMQBus):
+            await self.bus.connect()
+        if consume:
+            for unit in self.units.values():
+                for consumer in unit.consumers:
+                    self.bus.subscribe(consumer.name, consumer.topics, consumer.handler)
+            if isinstance(self.bus, RabbitMQBus):
+                await self.bus.start_consuming()
+        if relay:
+            for relay_ in self.relays.values():
+                self._tasks.append(asyncio.create_task(relay_.run(self._stop)))
+        for unit in self.units.values():
+            for work in unit.background:
+                self._tasks.append(asyncio.create_task(work()))
+
+    async def drain(self) -> None:
+        """Relay everything committed so far (tests and shutdown)."""
+        for relay_ in self.relays.values():
+            while await relay_.relay_once():
+                pass
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if isinstance(self.bus, RabbitMQBus):
+            await self.bus.close()
+        for unit in self.units.values():
+            for hook in unit.on_shutdown:
+                await hook()
+            await unit.db.dispose()
+        await self.cache.close()
+
+def readiness(platform: Platform) -> dict[str, Callable[[], Any]]:
+    async def databases() -> bool:
+        from sqlalchemy import text
+
+        for unit in platform.units.values():
+            async with unit.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        return True
+
+    async def cache() -> bool:
+        return await platform.cache.ping()
+
+    checks: dict[str, Callable[[], Any]] = {"databases": databases, "cache": cache}
+    if isinstance(platform.bus, RabbitMQBus):
+        checks["bus"] = platform.bus.ping
+    return checks
+
+
+def create_app(
+    platform: Platform,
+    *,
+    gateway: bool = True,
+    manage_lifecycle: bool = True,
+    migrate: bool = False,
+    seed: bool = False,
+    consume: bool = True,
+) -> FastAPI:
+    """The ASGI app of this process: its services' routes, behind the gateway if embedded."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            if migrate:
+                await platform.migrate()
+            if seed:
+                from koepon.seed import seed_demo
+
+                await seed_demo(platform)
+            await platform.start(consume=consume)
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await platform.stop()
+
+    app = FastAPI(
+        title="Koepon",
+        version="1",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.platform = platform
+    install_problem_handlers(app)
+    for unit in platform.units.values():
+        app.include_router(unit.router)
+        if unit.internal_router is not None:
+            app.include_router(unit.internal_router, include_in_schema=False)
+    app.include_router(health_router(readiness(platform)))
+    if gateway:
+        install_gateway(app, platform.runtime)
+    name = "+".join(platform.units) if not gateway else "gateway"
+    app.add_middleware(RequestContextMiddleware, service=name)
+    return app

@@ -1,0 +1,150 @@
+"""The ``koepon`` command: serve, worker, migrate, seed, and operators' reports and audits."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import click
+import uvicorn
+
+from koepon.kernel.observability import configure_logging
+from koepon.kernel.settings import SERVICES, Settings, get_settings
+
+SERVICE_CHOICE = click.Choice([*SERVICES, "gateway", "all"])
+
+
+def _services(service: str) -> tuple[str, ...]:
+    return SERVICES if service == "all" else (service,)
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return settings
+
+
+@click.group()
+def main() -> None:
+    """Koepon (こえポン!) platform command."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--service", type=SERVICE_CHOICE, default="all", show_default=True)
+@click.option("--seed/--no-seed", default=False, help="Create the demo data before serving.")
+def serve(host: str, port: int, service: str, seed: bool) -> None:
+    """Serve the platform: all services (embedded) or one service / the gateway alone."""
+    settings = _settings()
+    from koepon.app import Platform, create_app
+
+    if service == "gateway":
+        from koepon.gateway.proxy import create_proxy_app
+
+        app = create_proxy_app(settings)
+    else:
+        if seed and settings.environment == "production":
+            raise click.ClickException("Demo data is never created in production settings.")
+        platform = Platform(settings, _services(service))
+        app = create_app(
+            platform,
+            gateway=service == "all",
+            migrate=settings.embedded or seed,
+            seed=seed,
+            consume=settings.amqp_url is None,
+        )
+    url = f"http://{host}:{port}/"
+    click.echo(f"Koepon {service} listening on {url}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@main.command()
+@click.option("--service", type=click.Choice([*SERVICES, "all"]), default="all")
+def worker(service: str) -> None:
+    """Relay outboxes and consume events for the given service(s) until stopped."""
+    settings = _settings()
+    from koepon.app import Platform
+
+    async def work() -> None:
+        platform = Platform(settings, _services(service))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await platform.start(relay=True, consume=True)
+        click.echo(f"Koepon worker running for {service}", err=True)
+        try:
+            await stop.wait()
+        finally:
+            await platform.stop()
+
+    asyncio.run(work())
+
+
+@main.command()
+@click.option("--service", type=click.Choice([*SERVICES, "all"]), default="all")
+def migrate(service: str) -> None:
+    """Bring the service databases to their newest schema."""
+    settings = _settings()
+    from koepon.app import Platform
+
+    async def run() -> None:
+        platform = Platform(settings, _services(service))
+        try:
+            await platform.migrate()
+        finally:
+            await platform.stop()
+
+    asyncio.run(run())
+    click.echo("migrated")
+
+
+@main.command("settings")
+def show_settings() -> None:
+    """List every environment variable the platform reads, with its meaning."""
+    for name, field in Settings.model_fields.items():
+        text = field.description or f"KOEPON_{name.upper()}"
+        click.echo(f"KOEPON_{name.upper():<28} {text.split(':', 1)[-1].strip()}")
+
+
+async def _seed(platform: Any) -> None:
+    from koepon.seed import seed_demo
+
+    await platform.migrate()
+    await seed_demo(platform)
+
+
+@main.command()
+def seed() -> None:
+    """Create the demo data of API.md (never in production)."""
+    settings = _settings()
+    if settings.environment == "production":
+        raise click.ClickException("Demo data is never created in production settings.")
+    from koepon.app import Platform
+
+    async def run() -> None:
+        platform = Platform(settings)
+        try:
+            await _seed(platform)
+        finally:
+            await platform.stop()
+
+    asyncio.run(run())
+    click.echo("demo data ready")
+
+
+def command_group(name: str) -> Callable[[click.Group], click.Group]:
+    """Lets services add their operator commands (reports, audits) to ``koepon``."""
+
+    def register(group: click.Group) -> click.Group:
+        main.add_command(group, name)
+        return group
+
+    return register
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Events published by the auth service."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from koepon.contracts import Event
+
+
+class AccountRegistered(Event):
+    """A new account exists. Carries no birth date (COMPLIANCE R5)."""
+
+    topic = "auth.account.registered.v1"
+    user_id: str
+    display_name: str
+    roles: list[str]
+    registered_at: datetime
+
+
+class SpendingProfile(BaseModel):
+    """What payment and gacha need to enforce COMPLIANCE A1–A3 for one fan.
+
+    The birth date leaves the auth service only for A1–A2 checks (R5). Caps are those in force
+    now (a raised self-set cap takes effect 7 days after the request, a lowered one at once).
+    """
+
+    model_config = ConfigDict(frozen=True)
+    user_id: str
+    birthdate: date | None
+    monthly_purchase_cap_jpy: int | None = None
+    monthly_draw_cap_medals: int | None = None
+    cooling_off_until: datetime | None = None
+
+
+class AccountNotFound(Exception):
+    """The user id names no account."""
+
+
+class AuthAccounts(Protocol):
+    """What other services may ask the auth service synchronously."""
+
+    async def jwks(self) -> dict[str, Any]: ...
+
+    async def spending_profile(self, user_id: str) -> SpendingProfile: ...

@@ -1,0 +1,1 @@
+"""Shared technical code: databases, messaging, cache, tokens, errors. No business rules."""

@@ -1,0 +1,56 @@
+"""What the composition root hands to every service, and what each service hands back."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import Table
+
+from koepon.kernel.bus import Handler
+from koepon.kernel.cache import Cache
+from koepon.kernel.db import Database
+from koepon.kernel.ratelimit import RateLimiter
+from koepon.kernel.settings import Settings
+from koepon.kernel.tokens import Authenticator
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    """Shared adapters chosen by configuration; business code never asks which."""
+
+    settings: Settings
+    cache: Cache
+    rate_limiter: RateLimiter
+    authenticator: Authenticator
+
+
+@dataclass
+class Consumer:
+    """One idempotent event consumer of a service (queue name = consumer name)."""
+
+    name: str
+    topics: list[str]
+    handler: Handler
+
+
+@dataclass
+class ServiceUnit:
+    """A built service: its routes, database, outbox, consumers and lifecycle hooks."""
+
+    name: str
+    db: Database
+    migrations: Path
+    outbox_table: Table
+    router: APIRouter
+    internal_router: APIRouter | None = None
+    client: Any = None  # the in-process client other services may call (see contracts)
+    consumers: list[Consumer] = field(default_factory=list)
+    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_shutdown: list[Hook] = field(default_factory=list)

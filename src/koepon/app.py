@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from koepon.kernel.bus import Publisher
 from koepon.kernel.bus.inprocess import InProcessBus
 from koepon.kernel.bus.rabbitmq import RabbitMQBus
 from koepon.kernel.cache import cache_from_url
+from koepon.kernel.inbox import Inbox
 from koepon.kernel.migrations import upgrade_async
 from koepon.kernel.observability import RequestContextMiddleware, health_router
 from koepon.kernel.outbox import OutboxRelay
@@ -28,8 +30,10 @@ from koepon.kernel.runtime import Runtime, ServiceUnit
 from koepon.kernel.settings import SERVICES, Settings
 from koepon.kernel.tokens import Authenticator, TokenVerifier
 from koepon.payment import unit as payment_unit
+from koepon.web import pages as web_pages
 
 log = structlog.get_logger(__name__)
+INBOX_RETENTION = timedelta(days=30)
 
 # In dependency order: a service is built after the services whose clients it takes.
 BUILDERS: dict[str, Callable[[Runtime, Clients], ServiceUnit]] = {
@@ -103,15 +107,31 @@ class Platform:
             return result
 
     async def migrate(self) -> None:
+        """Bring each service's database up to date and declare its queues on the broker.
+
+        Queues exist before any event is published, so nothing published before the first
+        worker starts is dropped by the broker.
+        """
         for unit in self.units.values():
-            url, schema = unit.db.url, unit.db.schema
-            await upgrade_async(unit.migrations, url, schema)
+            await upgrade_async(unit.migrations, unit.db.url, unit.db.schema)
+        if isinstance(self.bus, RabbitMQBus):
+            await self.bus.connect()
+            for unit in self.units.values():
+                for consumer in unit.consumers:
+                    await self.bus.declare(consumer.name, consumer.topics)
 
     async def start(self, *, relay: bool = True, consume: bool = True) -> None:
         """Start relays (outbox → bus), consumers and each service's background work."""
         self._stop.clear()
         if isinstance(self.bus, RabbitMQBus):
-            await self.bus.connect()
+            try:
+                await self.bus.connect()
+            except Exception as exc:
+                if consume:
+                    raise
+                # An API process still serves while the broker is down: the outbox keeps
+                # the events and the relay reconnects when it publishes.
+                log.warning("bus.unavailable_at_start", error=repr(exc))
         if consume:
             for unit in self.units.values():
                 for consumer in unit.consumers:
@@ -124,6 +144,21 @@ class Platform:
         for unit in self.units.values():
             for work in unit.background:
                 self._tasks.append(asyncio.create_task(work()))
+            if unit.inbox_table is not None:
+                self._tasks.append(asyncio.create_task(self._purge_inbox(unit)))
+
+    async def _purge_inbox(self, unit: ServiceUnit) -> None:
+        """Forget consumed message ids after 30 days (far beyond any redelivery)."""
+        assert unit.inbox_table is not None
+        inbox = Inbox(unit.inbox_table)
+        while not self._stop.is_set():
+            try:
+                async with unit.db.transaction() as session:
+                    await inbox.purge(session, older_than=INBOX_RETENTION)
+            except Exception as exc:
+                log.warning("inbox.purge_failed", service=unit.name, error=repr(exc))
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=3600)
 
     async def drain(self) -> None:
         """Relay everything committed so far (tests and shutdown)."""
@@ -208,6 +243,8 @@ def create_app(
             app.include_router(unit.internal_router, include_in_schema=False)
     app.include_router(health_router(readiness(platform)))
     if gateway:
+        app.include_router(web_pages.build_router())
+        app.mount("/static", web_pages.static_files, name="static")
         install_gateway(app, platform.runtime)
     name = "+".join(platform.units) if not gateway else "gateway"
     app.add_middleware(RequestContextMiddleware, service=name)

@@ -146,5 +146,15 @@ def command_group(name: str) -> Callable[[click.Group], click.Group]:
     return register
 
 
+
+# Operators' commands of the services.
+from koepon.payment import commands as payment_commands  # noqa: E402
+
+main.add_command(payment_commands.audit)
+main.add_command(payment_commands.report)
+from koepon.payment.receipts import commands as purchase_commands  # noqa: E402
+
+main.add_command(purchase_commands.payments)
+
 if __name__ == "__main__":
     main()

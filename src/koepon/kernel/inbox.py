@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table
+from sqlalchemy import Column, DateTime, MetaData, String, Table, delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,8 +33,10 @@ class Inbox:
         self, session: AsyncSession, *, consumer: str, message_id: str, topic: str
     ) -> bool:
         """True the first time this consumer sees this message id (in this transaction)."""
-        dialect = session.bind.dialect.name
+        dialect = session.get_bind().dialect.name
         insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        # A concurrent claim of the same key waits for the first transaction on the primary
+        # key, then finds the row (it committed) or inserts (it rolled back): never both.
         stmt = (
             insert_(self.table)
             .values(
@@ -47,6 +49,14 @@ class Inbox:
         )
         result = await session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def purge(self, session: AsyncSession, *, older_than: timedelta) -> int:
+        """Forget messages received more than ``older_than`` ago; keep it far longer than any
+        redelivery can take (the outbox keeps published rows 7 days), or a late duplicate
+        would be applied again."""
+        cutoff = datetime.now(UTC) - older_than
+        result = await session.execute(delete(self.table).where(self.table.c.received_at < cutoff))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 ConsumerFn = Callable[[AsyncSession, Message], Awaitable[None]]

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy import (
@@ -19,9 +22,13 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Row,
+    Select,
     String,
     Table,
     Text,
+    delete,
+    func,
     insert,
     select,
     update,
@@ -71,7 +78,13 @@ class Outbox:
 
 
 class OutboxRelay:
-    """Moves committed outbox rows to the bus, oldest first."""
+    """Moves committed outbox rows to the bus, oldest first, one relay's rows in order.
+
+    PostgreSQL: the rows of a batch stay locked (``FOR UPDATE SKIP LOCKED``) from selection
+    until they are marked published, so parallel relays (one per worker process) never publish
+    the same row twice; only a crash between the broker's confirm and the commit republishes
+    a row, which the consumers' inboxes absorb. SQLite (embedded): one relay per process.
+    """
 
     def __init__(
         self,
@@ -81,19 +94,26 @@ class OutboxRelay:
         *,
         poll_seconds: float = 0.5,
         batch: int = 100,
+        max_backoff_seconds: float = 5.0,
+        retention: timedelta | None = timedelta(days=7),
+        purge_every_seconds: float = 3600.0,
     ) -> None:
         self.db = db
         self.table = table
         self.publisher = publisher
         self.poll_seconds = poll_seconds
         self.batch = batch
+        self.max_backoff_seconds = max(max_backoff_seconds, poll_seconds)
+        self.retention = retention
+        self.purge_every_seconds = purge_every_seconds
+        self.failures = 0  # consecutive relay rounds that could not publish
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
 
     def wake(self) -> None:
         self._wake.set()
 
-    def _pending(self):  # type: ignore[no-untyped-def]
+    def _pending(self) -> Select[Any]:
         return (
             select(self.table)
             .where(self.table.c.published_at.is_(None))
@@ -105,56 +125,111 @@ class OutboxRelay:
         """Publish one batch; returns how many rows were published."""
         async with self._lock:
             if self.db.is_postgres:
-                # Rows stay locked while they are published, so parallel relays skip them.
                 async with self.db.transaction() as session:
                     rows = (
                         await session.execute(self._pending().with_for_update(skip_locked=True))
                     ).all()
-                    return await self._publish(session, rows)
-            # SQLite (embedded): one relay per process; publish outside the write lock,
-            # because in-process handlers may write to this same database.
+                    published, failure = await self._publish(rows)
+                    await self._record(session, published, failure)
+                return len(published)
+            # SQLite: hold no lock while publishing, because in-process handlers write to
+            # these same files; a crash before the mark only republishes (inbox dedupes).
             async with self.db.sessionmaker() as session:
                 rows = (await session.execute(self._pending())).all()
-            async with self.db.transaction() as session:
-                return await self._publish(session, rows)
+            published, failure = await self._publish(rows)
+            if published or failure:
+                async with self.db.transaction() as session:
+                    await self._record(session, published, failure)
+            return len(published)
 
-    async def _publish(self, session: AsyncSession, rows: list) -> int:  # type: ignore[type-arg]
-        done: list[str] = []
+    async def _publish(self, rows: Sequence[Row[Any]]) -> tuple[list[str], tuple[str, str] | None]:
+        """Publish rows in order until one fails; returns (published ids, (failed id, error))."""
+        published: list[str] = []
         for row in rows:
+            occurred_at = row.created_at
+            if occurred_at.tzinfo is None:  # SQLite hands back naive UTC
+                occurred_at = occurred_at.replace(tzinfo=UTC)
             message = Message(
-                id=row.id, topic=row.topic, payload=row.payload, occurred_at=row.created_at
+                id=row.id, topic=row.topic, payload=row.payload, occurred_at=occurred_at
             )
             try:
                 await self.publisher.publish(message)
             except Exception as exc:
                 log.warning("outbox.publish_failed", message_id=row.id, error=repr(exc))
-                await session.execute(
-                    update(self.table)
-                    .where(self.table.c.id == row.id)
-                    .values(attempts=self.table.c.attempts + 1, last_error=repr(exc)[:2000])
-                )
-                break  # keep order: later rows wait for this one
-            done.append(row.id)
-        if done:
+                self.failures += 1
+                return published, (row.id, repr(exc)[:2000])  # later rows wait: keep order
+            published.append(row.id)
+        self.failures = 0
+        return published, None
+
+    async def _record(
+        self, session: AsyncSession, published: list[str], failure: tuple[str, str] | None
+    ) -> None:
+        if published:
             await session.execute(
                 update(self.table)
-                .where(self.table.c.id.in_(done))
+                .where(self.table.c.id.in_(published))
                 .values(published_at=datetime.now(UTC))
             )
-        return len(done)
+        if failure:
+            failed_id, error = failure
+            await session.execute(
+                update(self.table)
+                .where(self.table.c.id == failed_id)
+                .values(attempts=self.table.c.attempts + 1, last_error=error)
+            )
+
+    async def pending_count(self) -> int:
+        async with self.db.sessionmaker() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(self.table)
+                .where(self.table.c.published_at.is_(None))
+            )
+        return int(count or 0)
+
+    async def purge_published(self, older_than: timedelta) -> int:
+        """Delete rows published more than ``older_than`` ago; returns how many."""
+        cutoff = datetime.now(UTC) - older_than
+        async with self.db.transaction() as session:
+            result = await session.execute(
+                delete(self.table).where(self.table.c.published_at < cutoff)
+            )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Relay until ``stop`` is set; wakes on commit or every ``poll_seconds``."""
+        """Relay until ``stop`` is set; wakes on commit or every ``poll_seconds``, and backs off
+        (up to ``max_backoff_seconds``) while the bus refuses messages."""
+        next_purge = 0.0
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
+            self._wake.clear()  # before looking, so a commit during this pass is not missed
             try:
                 published = await self.relay_once()
             except Exception as exc:
                 log.warning("outbox.relay_error", error=repr(exc))
+                self.failures += 1
                 published = 0
+            if self.retention is not None and loop.time() >= next_purge:
+                next_purge = loop.time() + self.purge_every_seconds
+                try:
+                    await self.purge_published(self.retention)
+                except Exception as exc:
+                    log.warning("outbox.purge_error", error=repr(exc))
+            if self.failures:
+                delay = min(
+                    self.poll_seconds * 2 ** min(self.failures, 16), self.max_backoff_seconds
+                )
+                await _wait(stop, delay)
+                continue
             if published >= self.batch:
                 continue
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
+            await _wait(self._wake, self.poll_seconds)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Wait for ``event`` at most ``seconds``. Not ``wait_for``: on Python 3.11 it can swallow
+    a cancellation that races with the event, leaving a task that never stops."""
+    with suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()

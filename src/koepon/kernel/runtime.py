@@ -50,6 +50,7 @@ class ServiceUnit:
     outbox_table: Table
     router: APIRouter
     internal_router: APIRouter | None = None
+    inbox_table: Table | None = None
     client: Any = None  # the in-process client other services may call (see contracts)
     consumers: list[Consumer] = field(default_factory=list)
     background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         20, description="KOEPON_LOGIN_ATTEMPTS_PER_WINDOW: failed logins per email per window"
     )
     login_window_seconds: int = Field(900, description="KOEPON_LOGIN_WINDOW_SECONDS")
+    login_attempts_per_ip_window: int = Field(
+        100,
+        description="KOEPON_LOGIN_ATTEMPTS_PER_IP_WINDOW: failed logins per client IP per window "
+        "(higher than per email: many people can share one address)",
+    )
     rate_limit_per_ip: str = Field(
         "600/minute", description="KOEPON_RATE_LIMIT_PER_IP (limits syntax)"
     )
@@ -74,6 +79,9 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(
         1_048_576, description="KOEPON_MAX_BODY_BYTES: JSON bodies above this get 413"
+    )
+    response_cache_seconds: int = Field(
+        10, description="KOEPON_RESPONSE_CACHE_SECONDS: how long the gateway caches public GETs"
     )
     cors_origins: list[str] = Field(
         default_factory=list, description="KOEPON_CORS_ORIGINS: JSON list of allowed origins"
@@ -85,6 +93,112 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="KOEPON_LOG_LEVEL")
     relay_poll_seconds: float = Field(
         0.5, description="KOEPON_RELAY_POLL_SECONDS: outbox relay poll interval"
+    )
+    # --- 推しメダル ledger and wallets (payment service; COMPLIANCE M1–M3) ---
+    spend_free_first: bool = Field(
+        True, description="KOEPON_SPEND_FREE_FIRST: spend free medals before paid ones (M1)"
+    )
+    paid_medal_validity_days: int = Field(
+        180, description="KOEPON_PAID_MEDAL_VALIDITY_DAYS: validity of a paid lot (M2)"
+    )
+    free_medal_validity_days: int = Field(
+        90, description="KOEPON_FREE_MEDAL_VALIDITY_DAYS: validity of a free lot (M2)"
+    )
+    medal_expiry_notice_days: int = Field(
+        7, description="KOEPON_MEDAL_EXPIRY_NOTICE_DAYS: fans are told this long before expiry"
+    )
+    wallet_sweep_seconds: float = Field(
+        30.0,
+        description="KOEPON_WALLET_SWEEP_SECONDS: how often expired holds are voided, expired "
+        "lots written off and expiry notices sent",
+    )
+    prepaid_threshold_jpy: int = Field(
+        10_000_000,
+        description="KOEPON_PREPAID_THRESHOLD_JPY: base-date unused balance above which the "
+        "deposit and filing obligations apply (M3)",
+    )
+    prepaid_alert_jpy: int = Field(
+        7_000_000, description="KOEPON_PREPAID_ALERT_JPY: operators are alerted from here (M3)"
+    )
+    # --- medal purchases (payment service: checkouts, providers, webhooks, caps) ---
+    payment_providers: list[str] = Field(
+        default_factory=lambda: ["sandbox"],
+        description='KOEPON_PAYMENT_PROVIDERS: JSON list of enabled providers, from "sandbox", '
+        '"stripe", "komoju"',
+    )
+    stripe_secret_key: SecretStr | None = Field(
+        None, description="KOEPON_STRIPE_SECRET_KEY: sk_… (required when stripe is enabled)"
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        None, description="KOEPON_STRIPE_WEBHOOK_SECRET: whsec_… of the webhook endpoint"
+    )
+    komoju_secret_key: SecretStr | None = Field(
+        None, description="KOEPON_KOMOJU_SECRET_KEY: sk_… (required when komoju is enabled)"
+    )
+    komoju_webhook_secret: SecretStr | None = Field(
+        None, description="KOEPON_KOMOJU_WEBHOOK_SECRET: secret token of the KOMOJU webhook"
+    )
+    komoju_api_base: str = Field(
+        "https://komoju.com", description="KOEPON_KOMOJU_API_BASE: KOMOJU REST API origin"
+    )
+    sandbox_webhook_secret: SecretStr | None = Field(
+        None,
+        description="KOEPON_SANDBOX_WEBHOOK_SECRET: HMAC key of the sandbox provider's webhooks. "
+        "Unset outside production: generated once under data_dir/keys",
+    )
+    sandbox_webhook_url: str | None = Field(
+        None,
+        description="KOEPON_SANDBOX_WEBHOOK_URL: where the sandbox provider posts its webhooks. "
+        "Unset: public_url + /api/v1/webhooks/sandbox",
+    )
+    sandbox_webhook_transport: Literal["http", "asgi"] = Field(
+        "http",
+        description='KOEPON_SANDBOX_WEBHOOK_TRANSPORT: "http" posts over the network; "asgi" '
+        "posts straight into the app that served the sandbox page (tests without a socket)",
+    )
+    provider_timeout_seconds: float = Field(
+        10.0, description="KOEPON_PROVIDER_TIMEOUT_SECONDS: timeout of one provider call"
+    )
+    provider_breaker_failures: int = Field(
+        5, description="KOEPON_PROVIDER_BREAKER_FAILURES: consecutive failures opening a circuit"
+    )
+    provider_breaker_reset_seconds: float = Field(
+        30.0, description="KOEPON_PROVIDER_BREAKER_RESET_SECONDS: open circuit before a trial call"
+    )
+    webhook_tolerance_seconds: int = Field(
+        300, description="KOEPON_WEBHOOK_TOLERANCE_SECONDS: max age of a signed webhook timestamp"
+    )
+    webhook_max_body_bytes: int = Field(
+        65_536, description="KOEPON_WEBHOOK_MAX_BODY_BYTES: larger webhook bodies get 413"
+    )
+    checkout_expiry_minutes: int = Field(
+        30, description="KOEPON_CHECKOUT_EXPIRY_MINUTES: an unpaid hosted page expires after"
+    )
+    monthly_cap_under_16_jpy: int = Field(
+        5_000, description="KOEPON_MONTHLY_CAP_UNDER_16_JPY: COMPLIANCE A2, tax included"
+    )
+    monthly_cap_16_17_jpy: int = Field(
+        10_000, description="KOEPON_MONTHLY_CAP_16_17_JPY: COMPLIANCE A2, tax included"
+    )
+    consumption_tax_percent: int = Field(
+        10, description="KOEPON_CONSUMPTION_TAX_PERCENT: 消費税 contained in tax-included prices"
+    )
+    medal_pack_max_bonus_percent: int = Field(
+        100,
+        description="KOEPON_MEDAL_PACK_MAX_BONUS_PERCENT: bonus medals allowed per pack, as a "
+        "percentage of its paid medals (a same-kind bonus is a discount, COMPLIANCE G10)",
+    )
+    idempotency_keep_hours: int = Field(
+        24, description="KOEPON_IDEMPOTENCY_KEEP_HOURS: how long Idempotency-Key results are kept"
+    )
+    idempotency_lock_seconds: int = Field(
+        60, description="KOEPON_IDEMPOTENCY_LOCK_SECONDS: a claimed key is in flight until then"
+    )
+    issuer_name: str = Field(
+        "株式会社こえポン", description="KOEPON_ISSUER_NAME: issuer of 推しメダル (COMPLIANCE M4)"
+    )
+    support_contact: str = Field(
+        "support@koepon.jp", description="KOEPON_SUPPORT_CONTACT: complaints and enquiries (M4)"
     )
 
     @property

@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): bounded runs against the local PostgreSQL, numbers printed."""

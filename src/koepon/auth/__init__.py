@@ -1,0 +1,1 @@
+"""The auth service (認証サービス): accounts, credentials, sessions, roles and self-set limits."""

@@ -1,0 +1,73 @@
+"""What other services may ask the auth service: in-process and HTTP implementations of
+``contracts.auth.AuthAccounts``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from koepon.auth.service import AuthService
+from koepon.contracts.auth import AccountNotFound, SpendingProfile
+
+
+class LocalAuthClient:
+    """The auth service in this process."""
+
+    def __init__(self, service: AuthService) -> None:
+        self.service = service
+
+    async def jwks(self) -> dict[str, Any]:
+        return self.service.jwks()
+
+    async def spending_profile(self, user_id: str) -> SpendingProfile:
+        async with self.service.db.transaction() as session:
+            return await self.service.spending_profile(session, user_id=user_id)
+
+
+class HttpAuthClient:
+    """The auth service in another process, over its internal HTTP API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        internal_token: str,
+        *,
+        timeout: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"X-Koepon-Internal": internal_token}
+        self._timeout = timeout
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None or self._http.is_closed:
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=self._timeout,
+                transport=self._transport,
+            )
+        return self._http
+
+    async def jwks(self) -> dict[str, Any]:
+        response = await self._client().get("/.well-known/jwks.json")
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def spending_profile(self, user_id: str) -> SpendingProfile:
+        response = await self._client().get(
+            f"/internal/auth/users/{quote(user_id, safe='')}/spending-profile"
+        )
+        if response.status_code == 404:
+            raise AccountNotFound(user_id)
+        response.raise_for_status()
+        return SpendingProfile.model_validate(response.json())
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()

@@ -1,0 +1,59 @@
+"""Builds the auth service for the composition root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from koepon.auth.api import build_routers
+from koepon.auth.client import LocalAuthClient
+from koepon.auth.keys import AccessTokens, load_signing_key
+from koepon.auth.mail import DevMailbox, MailDispatcher, MailSender, SmtpSender
+from koepon.auth.models import outbox
+from koepon.auth.passwords import Passwords
+from koepon.auth.service import AuthService
+from koepon.auth.sessions import Sessions
+from koepon.contracts.clients import Clients
+from koepon.kernel.db import Database
+from koepon.kernel.runtime import Runtime, ServiceUnit
+
+
+def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
+    settings = runtime.settings
+    # Refuse to start without what production needs, before touching anything else.
+    key = load_signing_key(settings)
+    if settings.environment == "production" and not settings.smtp_url:
+        raise RuntimeError("KOEPON_SMTP_URL is required in production (mail cannot be kept)")
+    db = Database(*settings.database_url_for("auth"))
+    service = AuthService(
+        db=db,
+        settings=settings,
+        sessions=Sessions(runtime.cache, ttl_seconds=settings.refresh_token_days * 86400),
+        rate_limiter=runtime.rate_limiter,
+        passwords=Passwords(),
+        access_tokens=AccessTokens(
+            key,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            lifetime_seconds=settings.access_token_seconds,
+        ),
+    )
+    mailbox = DevMailbox(db) if settings.environment != "production" else None
+    sender: MailSender
+    if settings.smtp_url:
+        sender = SmtpSender(settings.smtp_url, settings.mail_from)
+    else:
+        assert mailbox is not None  # production without SMTP was refused above
+        sender = mailbox
+    dispatcher = MailDispatcher(db, sender)
+    db.on_commit(dispatcher.wake)
+    router, internal_router = build_routers(runtime, service, mailbox)
+    return ServiceUnit(
+        name="auth",
+        db=db,
+        migrations=Path(__file__).parent / "migrations",
+        outbox_table=outbox,
+        router=router,
+        internal_router=internal_router,
+        client=LocalAuthClient(service),
+        background=[dispatcher.run],
+    )

@@ -1,0 +1,61 @@
+"""The API gateway: the edge every outside request crosses (embedded or as its own process)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+
+from koepon.gateway.admission import AdmissionMiddleware
+from koepon.gateway.bodies import BodyLimitMiddleware, BodyTooLarge, too_large
+from koepon.gateway.cache import ResponseCacheMiddleware
+from koepon.gateway.routing import CACHEABLE
+from koepon.gateway.security import SecurityHeadersMiddleware
+from koepon.kernel.problems import problem_response
+from koepon.kernel.runtime import Runtime
+
+CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"]
+CORS_EXPOSED = ["X-Request-Id", "Retry-After", "X-Cache", "Location"]
+
+
+def install_gateway(app: Starlette, runtime: Runtime) -> None:
+    """Put the edge in front of ``app``: headers, CORS, admission, body limits, cache.
+
+    Starlette runs the middleware added last first, so this adds them innermost first.
+    """
+    settings = runtime.settings
+    app.add_middleware(
+        ResponseCacheMiddleware,
+        cache=runtime.cache,
+        cacheable=CACHEABLE,
+        ttl_seconds=settings.response_cache_seconds,
+    )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        AdmissionMiddleware,
+        rate_limiter=runtime.rate_limiter,
+        verifier=runtime.authenticator.verifier,
+        per_ip=settings.rate_limit_per_ip,
+        per_user=settings.rate_limit_per_user,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=CORS_EXPOSED,
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_exception_handler(BodyTooLarge, _body_too_large)
+
+
+async def _body_too_large(request: Request, exc: Exception) -> Response:
+    # Raised while an endpoint reads a body that outgrew the limit mid-stream.
+    assert isinstance(exc, BodyTooLarge)
+    return problem_response(too_large(exc.limit), request.url.path)
+
+
+__all__ = ["install_gateway"]

@@ -1,0 +1,118 @@
+"""Who gets in: no /internal from outside, rate limits per IP and per user, tokens checked."""
+
+from __future__ import annotations
+
+import structlog
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from koepon.gateway.routing import is_internal, under
+from koepon.kernel.problems import Problem, problem_response
+from koepon.kernel.ratelimit import RateLimiter
+from koepon.kernel.tokens import Principal, TokenVerifier
+
+log = structlog.get_logger(__name__)
+
+# Probes and scrapes come from the orchestrator, often many per second from one address.
+UNMETERED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+API_PREFIX = "/api/v1"
+# The auth endpoints read their own credentials: a client that still attaches a stale access
+# token while refreshing or signing in must reach them instead of getting a 401 here.
+TOKEN_EXEMPT_PREFIXES: tuple[str, ...] = ("/api/v1/auth",)
+
+
+def client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+def bearer(headers: Headers) -> str | None:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def rate_limited(retry_after: int) -> Problem:
+    return Problem(
+        429,
+        "rate_limited",
+        f"Too many requests; retry after {retry_after} s",
+        headers={"Retry-After": str(retry_after)},
+        retry_after=retry_after,
+    )
+
+
+class AdmissionMiddleware:
+    """Refuses at the edge what no service should spend work on.
+
+    The per-IP limit comes first (cheapest, and it also meters forged tokens); a Bearer token on
+    ``/api/v1`` is verified here so a bad one never reaches a service, and its user id keys the
+    per-user limit. Services still verify tokens themselves: the gateway is not their only door.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        rate_limiter: RateLimiter,
+        verifier: TokenVerifier,
+        per_ip: str,
+        per_user: str,
+    ) -> None:
+        self.app = app
+        self.rate_limiter = rate_limiter
+        self.verifier = verifier
+        self.per_ip = per_ip
+        self.per_user = per_user
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        try:
+            principal = await self._admit(scope, path)
+        except Problem as problem:
+            await problem_response(problem, path)(scope, receive, send)
+            return
+        if principal is not None:
+            scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    async def _admit(self, scope: Scope, path: str) -> Principal | None:
+        if is_internal(path):
+            raise Problem(404, "not_found", "Not Found")
+        if path in UNMETERED_PATHS:
+            return None
+        await self._meter(self.per_ip, "gateway-ip", client_ip(scope))
+        token = bearer(Headers(scope=scope))
+        if token is None or not under(path, API_PREFIX):
+            return None
+        if any(under(path, prefix) for prefix in TOKEN_EXEMPT_PREFIXES):
+            return None
+        try:
+            principal = await self.verifier.verify(token)
+        except Problem:
+            raise
+        except Exception as exc:
+            # The JWKS could not be fetched (auth unreachable): not the caller's fault.
+            log.warning("gateway.jwks_unavailable", error=repr(exc))
+            raise Problem(
+                503,
+                "unavailable",
+                "Sign-in cannot be checked right now; try again shortly",
+                headers={"Retry-After": "5"},
+            ) from exc
+        await self._meter(self.per_user, "gateway-user", principal.user_id)
+        return principal
+
+    async def _meter(self, limit: str, *key: str) -> None:
+        try:
+            allowed, retry_after = await self.rate_limiter.hit(limit, *key)
+        except Exception as exc:
+            # A rate-limit store outage must not take the platform down with it.
+            log.warning("gateway.rate_limit_unavailable", error=repr(exc))
+            return
+        if not allowed:
+            raise rate_limited(retry_after)

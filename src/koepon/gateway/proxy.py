@@ -1,0 +1,279 @@
+"""The distributed gateway: a process that forwards the public API to each service over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.background import BackgroundTask
+from starlette.responses import StreamingResponse
+
+from koepon.gateway import install_gateway
+from koepon.gateway.routing import RouteTable
+from koepon.kernel.cache import cache_from_url
+from koepon.kernel.observability import RequestContextMiddleware, health_router
+from koepon.kernel.problems import Problem, install_problem_handlers
+from koepon.kernel.ratelimit import RateLimiter
+from koepon.kernel.runtime import Runtime
+from koepon.kernel.settings import Settings
+from koepon.kernel.tokens import Authenticator, TokenVerifier
+
+log = structlog.get_logger(__name__)
+
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# RFC 9110 §7.6.1 hop-by-hop headers, plus what the gateway itself sets for the next hop.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+REPLACED_REQUEST_HEADERS = frozenset(
+    {
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-request-id",
+        # Service-to-service calls never come through the gateway; nobody outside may claim one.
+        "x-koepon-internal",
+    }
+)
+# The gateway's own server stamps these (and the request id) on every answer.
+REPLACED_RESPONSE_HEADERS = frozenset({"date", "server", "x-request-id"})
+TIMEOUT = httpx.Timeout(30.0, connect=3.0, pool=5.0)
+POOL = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+OPENAPI_TTL_SECONDS = 60
+
+
+def _dropped(headers: httpx.Headers | Any, extra: frozenset[str]) -> set[str]:
+    named = {
+        token.strip().lower()
+        for value in headers.get_list("connection")
+        for token in value.split(",")
+        if token.strip()
+    }
+    return set(HOP_BY_HOP) | set(extra) | named
+
+
+def upstream_request_headers(request: Request) -> list[tuple[str, str]]:
+    incoming = httpx.Headers(request.headers.raw)
+    dropped = _dropped(incoming, REPLACED_REQUEST_HEADERS)
+    headers = [(k, v) for k, v in incoming.multi_items() if k.lower() not in dropped]
+    client = request.client.host if request.client else "unknown"
+    request_id = request.scope.get("state", {}).get("request_id", "")
+    headers += [
+        ("x-forwarded-for", client),
+        ("x-forwarded-proto", request.url.scheme),
+        ("x-forwarded-host", request.headers.get("host", "")),
+    ]
+    if request_id:
+        headers.append(("x-request-id", request_id))
+    return headers
+
+
+def downstream_headers(upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
+    dropped = _dropped(upstream.headers, REPLACED_RESPONSE_HEADERS)
+    return [(k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in dropped]
+
+
+class Upstreams:
+    """The services behind this gateway and one pooled HTTP client to reach them."""
+
+    def __init__(
+        self,
+        service_urls: dict[str, str],
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.urls = {name: url.rstrip("/") for name, url in service_urls.items()}
+        self.http = httpx.AsyncClient(
+            timeout=TIMEOUT, limits=POOL, transport=transport, follow_redirects=False
+        )
+        self._openapi: tuple[float, dict[str, Any]] | None = None
+
+    def url(self, service: str) -> str:
+        base = self.urls.get(service)
+        if base is None:
+            raise Problem(503, "unavailable", f"The {service} service is not deployed here")
+        return base
+
+    async def jwks(self) -> dict[str, Any]:
+        response = await self.http.get(f"{self.url('auth')}/.well-known/jwks.json")
+        response.raise_for_status()
+        keys: dict[str, Any] = response.json()
+        return keys
+
+    async def forward(self, request: Request, service: str) -> Response:
+        base = self.url(service)
+        # The raw path keeps the client's percent-encoding (an encoded "/" stays one segment).
+        raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+        target = base + raw_path.split(b"?", 1)[0].decode("latin-1")
+        if request.url.query:
+            target += "?" + request.url.query
+        content: AsyncIterator[bytes] | bytes | None = None
+        if "content-length" in request.headers:
+            content = request.stream()
+        elif "transfer-encoding" in request.headers:
+            # Read a chunked body to the end here (the body limit bounds it), so a service
+            # never sees half a request when the limit cuts it off.
+            content = await request.body()
+        outgoing = self.http.build_request(
+            request.method, target, headers=upstream_request_headers(request), content=content
+        )
+        try:
+            upstream = await self.http.send(outgoing, stream=True)
+        except httpx.TimeoutException as exc:
+            log.warning("gateway.upstream_timeout", service=service, error=repr(exc))
+            raise Problem(
+                504, "upstream_timeout", f"The {service} service did not answer in time"
+            ) from exc
+        except httpx.TransportError as exc:
+            log.warning("gateway.upstream_unreachable", service=service, error=repr(exc))
+            raise Problem(
+                502, "upstream_unavailable", f"The {service} service cannot be reached"
+            ) from exc
+
+        async def body() -> AsyncIterator[bytes]:
+            # Closing here as well as in the background task: a client that goes away
+            # mid-stream skips background tasks, and the pooled connection must come back.
+            try:
+                async for chunk in upstream.aiter_raw():
+                    yield chunk
+            finally:
+                await upstream.aclose()
+
+        response = StreamingResponse(
+            body(),
+            status_code=upstream.status_code,
+            background=BackgroundTask(upstream.aclose),
+        )
+        response.raw_headers = downstream_headers(upstream)
+        return response
+
+    async def healthy(self, service: str) -> bool:
+        response = await self.http.get(f"{self.url(service)}/healthz", timeout=3.0)
+        return response.status_code == 200
+
+    async def openapi(self) -> dict[str, Any]:
+        """The services' OpenAPI documents merged into one (cached for a minute)."""
+        if self._openapi and time.monotonic() - self._openapi[0] < OPENAPI_TTL_SECONDS:
+            return self._openapi[1]
+
+        async def fetch(base: str) -> dict[str, Any] | None:
+            try:
+                response = await self.http.get(f"{base}/api/v1/openapi.json", timeout=5.0)
+                response.raise_for_status()
+                document: dict[str, Any] = response.json()
+                return document
+            except (httpx.HTTPError, ValueError):
+                return None
+
+        documents = await asyncio.gather(*(fetch(base) for base in self.urls.values()))
+        merged: dict[str, Any] = {
+            "openapi": "3.1.0",
+            "info": {"title": "Koepon", "version": "1"},
+            "paths": {},
+            "components": {"schemas": {}},
+        }
+        complete = True
+        for document in documents:
+            if document is None:
+                complete = False
+                continue
+            merged["openapi"] = document.get("openapi", merged["openapi"])
+            merged["paths"].update(document.get("paths", {}))
+            components = document.get("components", {})
+            for kind, entries in components.items():
+                merged["components"].setdefault(kind, {}).update(entries)
+        if complete:
+            self._openapi = (time.monotonic(), merged)
+        return merged
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+def create_proxy_app(
+    settings: Settings,
+    *,
+    routes: RouteTable | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The gateway process: the same edge as the embedded mode, forwarding to service URLs.
+
+    ``transport`` replaces the network (tests route to in-process apps through it).
+    """
+    table = routes or RouteTable()
+    upstreams = Upstreams(settings.service_urls, transport=transport)
+    cache = cache_from_url(settings.redis_url)
+    verifier = TokenVerifier(
+        upstreams.jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    runtime = Runtime(
+        settings=settings,
+        cache=cache,
+        rate_limiter=RateLimiter(settings.redis_url),
+        authenticator=Authenticator(verifier),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await upstreams.close()
+            await cache.close()
+
+    app = FastAPI(
+        title="Koepon gateway", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan
+    )
+    app.state.upstreams = upstreams
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+
+    checks: dict[str, Any] = {"cache": cache.ping}
+    for name in upstreams.urls:
+        checks[name] = _health_check(upstreams, name)
+    app.include_router(health_router(checks))
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(await upstreams.openapi())
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Koepon API")
+
+    @app.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
+    async def forward(request: Request, path: str) -> Response:
+        service = table.service_for(request.url.path)
+        if service is None:
+            raise Problem(404, "not_found", "Not Found")
+        return await upstreams.forward(request, service)
+
+    install_gateway(app, runtime)
+    app.add_middleware(RequestContextMiddleware, service="gateway")
+    return app
+
+
+def _health_check(upstreams: Upstreams, name: str) -> Any:
+    async def check() -> bool:
+        return await upstreams.healthy(name)
+
+    return check

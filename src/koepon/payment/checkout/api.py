@@ -1,0 +1,80 @@
+"""Checkout routes: start a purchase (Idempotency-Key required) and read it back."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from koepon.kernel.idempotency import (
+    IdempotencyKeys,
+    StoredResponse,
+    key_from,
+    request_fingerprint,
+)
+from koepon.kernel.problems import PROBLEM_JSON, Problem
+from koepon.kernel.tokens import Principal
+from koepon.payment.checkout.schemas import CheckoutCreate, CheckoutRead
+from koepon.payment.checkout.service import Checkouts
+from koepon.payment.context import PaymentContext
+
+
+def _respond(stored: StoredResponse, *, replayed: bool) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    media = PROBLEM_JSON if stored.status >= 400 else "application/json"
+    return JSONResponse(stored.body, status_code=stored.status, headers=headers, media_type=media)
+
+
+def build_router(ctx: PaymentContext) -> APIRouter:
+    checkouts: Checkouts = ctx.services["checkouts"]
+    keys: IdempotencyKeys = ctx.services["idempotency_keys"]
+    router = APIRouter(tags=["checkouts"])
+    user = Depends(ctx.authenticator.user)
+    session_dep = Depends(ctx.db.session_dependency, scope="function")
+
+    @router.post(
+        "/api/v1/checkouts",
+        status_code=201,
+        response_model=CheckoutRead,
+        responses={
+            403: {"description": "birthdate_required, spending_cap_exceeded, cooling_off_active"},
+            409: {"description": "idempotency_in_flight"},
+            422: {"description": "idempotency_key_reused, validation"},
+            503: {"description": "provider_unavailable"},
+        },
+    )
+    async def create_checkout(
+        request: Request, body: CheckoutCreate, principal: Principal = user
+    ) -> JSONResponse:
+        """Start buying a medal pack: returns the hosted payment page to send the fan to, the
+        final confirmation (P2) and the disclosures (M4). Needs an ``Idempotency-Key``."""
+        key = key_from(request, required=True)
+        assert key is not None
+        claimed = await keys.claim(
+            scope=principal.user_id, key=key, fingerprint=await request_fingerprint(request)
+        )
+        if isinstance(claimed, StoredResponse):
+            return _respond(claimed, replayed=True)
+        try:
+            stored = await checkouts.create(user_id=principal.user_id, body=body, claim=claimed)
+        except Problem:
+            # A refusal changed nothing (or undid its reservation): the key may be used again.
+            await keys.release(claimed, forget_recovery=True)
+            raise
+        except BaseException:
+            # Unknown state: keep the recovery point so a retry resumes where this stopped.
+            await keys.release(claimed)
+            raise
+        return _respond(stored, replayed=False)
+
+    @router.get("/api/v1/checkouts/{checkout_id}", response_model=CheckoutRead)
+    async def get_checkout(
+        checkout_id: str, principal: Principal = user, session: AsyncSession = session_dep
+    ) -> CheckoutRead:
+        """One of the caller's checkouts, with its current status."""
+        checkout = await checkouts.get_own(
+            session, user_id=principal.user_id, checkout_id=checkout_id
+        )
+        return await checkouts.read(session, checkout)
+
+    return router

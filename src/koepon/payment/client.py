@@ -1,0 +1,114 @@
+"""The payment service's clients for other services: in-process and over HTTP (``/internal``)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from koepon.contracts.payment import MedalHold, MedalsRefused, WalletBalance
+from koepon.payment.context import PaymentContext
+
+
+class InProcessMedalWallets:
+    """``MedalWallets`` for services in the same process: each call is its own transaction."""
+
+    def __init__(self, ctx: PaymentContext) -> None:
+        self.ctx = ctx
+
+    async def reserve(
+        self, user_id: str, medals: int, transfer_id: str, timeout_seconds: int = 60
+    ) -> MedalHold:
+        async with self.ctx.db.transaction() as session:
+            return await self.ctx.wallets.reserve(
+                session,
+                user_id=user_id,
+                medals=medals,
+                transfer_id=transfer_id,
+                timeout_seconds=timeout_seconds,
+            )
+
+    async def post(self, transfer_id: str, medals: int | None = None) -> MedalHold:
+        async with self.ctx.db.transaction() as session:
+            return await self.ctx.wallets.post(session, transfer_id=transfer_id, medals=medals)
+
+    async def void(self, transfer_id: str) -> MedalHold:
+        async with self.ctx.db.transaction() as session:
+            return await self.ctx.wallets.void(session, transfer_id=transfer_id)
+
+    async def hold(self, transfer_id: str) -> MedalHold | None:
+        async with self.ctx.db.transaction() as session:
+            return await self.ctx.wallets.find_hold(session, transfer_id)
+
+    async def balance(self, user_id: str) -> WalletBalance:
+        async with self.ctx.db.transaction() as session:
+            return await self.ctx.wallets.balance(session, user_id)
+
+
+class HttpMedalWallets:
+    """``MedalWallets`` over HTTP to a payment service in another process."""
+
+    def __init__(
+        self,
+        base_url: str,
+        internal_token: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/internal/payment",
+            headers={"X-Koepon-Internal": internal_token},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def _call(self, method: str, path: str, json: dict[str, Any] | None = None) -> Any:
+        response = await self._http.request(method, path, json=json)
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            raise MedalsRefused(
+                str(body.get("code", "error")),
+                str(body.get("detail", response.text[:200])),
+                response.status_code,
+            )
+        return response.json()
+
+    async def reserve(
+        self, user_id: str, medals: int, transfer_id: str, timeout_seconds: int = 60
+    ) -> MedalHold:
+        body = {
+            "user_id": user_id,
+            "medals": medals,
+            "transfer_id": transfer_id,
+            "timeout_seconds": timeout_seconds,
+        }
+        return MedalHold.model_validate(await self._call("POST", "/holds", body))
+
+    async def post(self, transfer_id: str, medals: int | None = None) -> MedalHold:
+        path = f"/holds/{quote(transfer_id, safe='')}/post"
+        return MedalHold.model_validate(await self._call("POST", path, {"medals": medals}))
+
+    async def void(self, transfer_id: str) -> MedalHold:
+        path = f"/holds/{quote(transfer_id, safe='')}/void"
+        return MedalHold.model_validate(await self._call("POST", path, {}))
+
+    async def hold(self, transfer_id: str) -> MedalHold | None:
+        try:
+            path = f"/holds/{quote(transfer_id, safe='')}"
+            return MedalHold.model_validate(await self._call("GET", path))
+        except MedalsRefused as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def balance(self, user_id: str) -> WalletBalance:
+        path = f"/wallets/{quote(user_id, safe='')}"
+        return WalletBalance.model_validate(await self._call("GET", path))
+
+    async def close(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,1 @@
+"""Medal packs: what fans can buy (tax-included prices, paid medals plus bonus free medals)."""

@@ -1,0 +1,33 @@
+"""The sandbox provider's own records (it plays an outside provider, so it keeps its own book)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, DateTime, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from koepon.payment.models import Base
+
+
+class SandboxPayment(Base):
+    """One sandbox hosted-page session and the payment made on it."""
+
+    __tablename__ = "sandbox_payments"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    checkout_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    payment_id: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    amount_jpy: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    method: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    description: Mapped[str] = mapped_column(String(200), nullable=False)
+    confirmation: Mapped[dict] = mapped_column(JSON, nullable=False)  # type: ignore[type-arg]
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    success_url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    cancel_url: Mapped[str] = mapped_column(String(2000), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_sandbox_payments_created", "created_at"),)

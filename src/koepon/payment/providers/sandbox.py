@@ -1,0 +1,373 @@
+"""The sandbox provider: a built-in payment provider that runs the real flow without any keys.
+
+It behaves like an outside provider: it keeps its own records, serves a hosted payment page at
+the checkout's ``redirect_url``, and reports outcomes by posting **signed webhooks over HTTP**
+to ``/api/v1/webhooks/sandbox``, exactly as Stripe or KOMOJU would. The signature header is
+``Koepon-Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import httpx
+import structlog
+from sqlalchemy import select
+
+from koepon.kernel.db import Database
+from koepon.kernel.problems import Problem
+from koepon.kernel.settings import Settings
+from koepon.payment.checkout.caps import day_bounds
+from koepon.payment.checkout.states import EventKind
+from koepon.payment.providers.base import (
+    Method,
+    PaymentStatus,
+    ProviderEvent,
+    ProviderName,
+    ProviderPayment,
+    ProviderRejected,
+    ProviderSession,
+    SessionRequest,
+    WebhookRejected,
+    hmac_sha256_hex,
+    signed_header,
+)
+from koepon.payment.providers.models import SandboxPayment
+
+log = structlog.get_logger(__name__)
+
+SIGNATURE_HEADER = "koepon-sandbox-signature"
+WEBHOOK_PATH = "/api/v1/webhooks/sandbox"
+DEV_SECRET_FILE = os.path.join("keys", "sandbox-webhook.key")
+Outcome = Literal["succeeded", "failed", "pending", "paid", "expired"]
+OUTCOMES: tuple[Outcome, ...] = ("succeeded", "failed", "pending", "paid", "expired")
+EVENT_TYPES: dict[str, EventKind] = {
+    "payment.pending": "pending",
+    "payment.succeeded": "succeeded",
+    "payment.failed": "failed",
+    "payment.expired": "expired",
+    "payment.refunded": "refunded",
+    "payment.disputed": "dispute_opened",
+}
+# What a fan can do on the hosted page from each state, and what the payment becomes.
+_MOVES: dict[Outcome, tuple[frozenset[str], str, str]] = {
+    "succeeded": (frozenset({"open", "failed", "pending"}), "succeeded", "payment.succeeded"),
+    "paid": (frozenset({"pending"}), "succeeded", "payment.succeeded"),
+    "failed": (frozenset({"open", "failed"}), "failed", "payment.failed"),
+    "pending": (frozenset({"open", "failed"}), "pending", "payment.pending"),
+    "expired": (frozenset({"open", "pending"}), "expired", "payment.expired"),
+}
+
+
+def load_sandbox_secret(settings: Settings) -> bytes:
+    """The configured webhook secret; outside production one generated once under data_dir."""
+    if settings.sandbox_webhook_secret is not None:
+        return settings.sandbox_webhook_secret.get_secret_value().encode()
+    if settings.environment == "production":
+        raise RuntimeError("KOEPON_SANDBOX_WEBHOOK_SECRET is required in production")
+    path = settings.data_dir / DEV_SECRET_FILE
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32).encode()
+    try:
+        # O_EXCL: when another process created it first, use that one.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(value)
+    return value
+
+
+def sign(secret: bytes, body: bytes, timestamp: int) -> str:
+    """The sandbox signature header value for ``body`` sent at ``timestamp``."""
+    return f"t={timestamp},v1={hmac_sha256_hex(secret, str(timestamp).encode() + b'.' + body)}"
+
+
+def event_body(
+    *, event_type: str, payment: SandboxPayment, created: int, event_id: str | None = None
+) -> bytes:
+    """A sandbox webhook event (JSON bytes, exactly what gets signed)."""
+    event = {
+        "id": event_id or f"evt_sbx_{uuid.uuid4().hex}",
+        "type": event_type,
+        "created": created,
+        "data": {
+            "session_id": payment.session_id,
+            "payment_id": payment.payment_id,
+            "checkout_id": payment.checkout_id,
+            "amount_jpy": payment.amount_jpy,
+            "currency": "JPY",
+            "method": payment.method,
+            "status": payment.status,
+        },
+    }
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+class WebhookSender:
+    """Posts signed webhooks; retries a few times like a real provider (then gives up)."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str, *, attempts: int = 3) -> None:
+        self.http = http
+        self.url = url
+        self.attempts = attempts
+
+    async def send(self, body: bytes, signature: str) -> int | None:
+        status: int | None = None
+        for attempt in range(self.attempts):
+            if attempt:
+                await asyncio.sleep(0.2 * attempt)
+            try:
+                response = await self.http.post(
+                    self.url,
+                    content=body,
+                    headers={"content-type": "application/json", SIGNATURE_HEADER: signature},
+                )
+            except httpx.HTTPError as exc:
+                log.warning("sandbox.webhook_unreachable", url=self.url, error=repr(exc))
+                continue
+            status = response.status_code
+            if status < 500:
+                return status
+        return status
+
+
+@dataclass(frozen=True)
+class Completion:
+    payment: SandboxPayment
+    event_type: str
+    webhook_status: int | None
+
+
+class SandboxProvider:
+    """The sandbox: records in the payment database, webhooks through ``sender``."""
+
+    name: ProviderName = "sandbox"
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        secret: bytes,
+        public_url: str,
+        tolerance_seconds: int,
+        clock: Callable[[], datetime],
+        sender: WebhookSender | None = None,
+    ) -> None:
+        self.db = db
+        self.secret = secret
+        self.public_url = public_url.rstrip("/")
+        self.tolerance_seconds = tolerance_seconds
+        self.clock = clock
+        self.sender = sender
+
+    # --- the provider interface -----------------------------------------------------------
+
+    def supports(self, method: Method | None) -> bool:
+        return True
+
+    def page_url(self, checkout_id: str) -> str:
+        return f"{self.public_url}/sandbox/checkouts/{checkout_id}"
+
+    async def create_session(self, request: SessionRequest) -> ProviderSession:
+        async with self.db.transaction() as session:
+            existing = await session.scalar(
+                select(SandboxPayment).where(
+                    SandboxPayment.idempotency_key == request.idempotency_key
+                )
+            )
+            if existing is not None:
+                # Same idempotency key: the same session, as a real provider answers.
+                if existing.amount_jpy != request.amount_jpy:
+                    raise ProviderRejected(self.name, "idempotency key reused with other params")
+                return ProviderSession(existing.session_id, self.page_url(existing.checkout_id))
+            now = self.clock()
+            payment = SandboxPayment(
+                session_id=f"sbx_cs_{uuid.uuid4().hex}",
+                payment_id=f"sbx_py_{uuid.uuid4().hex}",
+                checkout_id=request.checkout_id,
+                idempotency_key=request.idempotency_key,
+                amount_jpy=request.amount_jpy,
+                method=request.method,
+                description=request.description[:200],
+                confirmation=dict(request.confirmation),
+                status="open",
+                success_url=request.success_url,
+                cancel_url=request.cancel_url,
+                created_at=now,
+                updated_at=now,
+                expires_at=request.expires_at,
+            )
+            session.add(payment)
+        return ProviderSession(payment.session_id, self.page_url(request.checkout_id))
+
+    def parse_event(
+        self, body: bytes, headers: Mapping[str, str], *, now: datetime
+    ) -> ProviderEvent:
+        header = headers.get(SIGNATURE_HEADER)
+        if not header:
+            raise WebhookRejected("webhook_signature_missing", "Sandbox signature header missing")
+        timestamp, signatures = signed_header(header)
+        if timestamp is None or not signatures:
+            raise WebhookRejected("webhook_signature_invalid", "Malformed sandbox signature")
+        expected = hmac_sha256_hex(self.secret, str(timestamp).encode() + b"." + body)
+        if not any(hmac.compare_digest(expected, given) for given in signatures):
+            raise WebhookRejected("webhook_signature_invalid", "Sandbox signature does not match")
+        if abs(now.timestamp() - timestamp) > self.tolerance_seconds:
+            raise WebhookRejected(
+                "webhook_timestamp_out_of_tolerance",
+                f"Webhook timestamp is more than {self.tolerance_seconds} s away from now",
+            )
+        try:
+            event = json.loads(body)
+            data = event["data"]
+            return ProviderEvent(
+                event_id=str(event["id"]),
+                raw_type=str(event["type"]),
+                kind=EVENT_TYPES.get(str(event["type"])),
+                checkout_id=data.get("checkout_id"),
+                session_id=data.get("session_id"),
+                payment_id=data.get("payment_id"),
+                amount_jpy=data.get("amount_jpy"),
+                method=data.get("method"),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise WebhookRejected("webhook_payload_invalid", "Not a sandbox event") from exc
+
+    async def fetch_payment(self, reference: str) -> ProviderPayment:
+        async with self.db.sessionmaker() as session:
+            payment = await session.get(SandboxPayment, reference)
+        if payment is None:
+            raise ProviderRejected(self.name, f"No sandbox session {reference}")
+        return _payment(payment)
+
+    async def list_payments(self, day: date) -> list[ProviderPayment]:
+        start, end = day_bounds(day)
+        async with self.db.sessionmaker() as session:
+            rows = await session.scalars(
+                select(SandboxPayment)
+                .where(SandboxPayment.created_at >= start, SandboxPayment.created_at < end)
+                .order_by(SandboxPayment.created_at)
+            )
+            return [_payment(row) for row in rows]
+
+    async def refund(self, *, payment_id: str, amount_jpy: int, idempotency_key: str) -> None:
+        async with self.db.transaction() as session:
+            payment = await session.scalar(
+                select(SandboxPayment).where(SandboxPayment.payment_id == payment_id)
+            )
+            if payment is None:
+                raise ProviderRejected(self.name, f"No sandbox payment {payment_id}")
+            if payment.status == "refunded":
+                return  # refunding twice is a no-op, as with a repeated idempotency key
+            if payment.status != "succeeded" or amount_jpy != payment.amount_jpy:
+                raise ProviderRejected(self.name, "Only a whole succeeded payment is refundable")
+            payment.status = "refunded"
+            payment.updated_at = self.clock()
+        await self.deliver("payment.refunded", payment)
+
+    # --- the hosted page side ---------------------------------------------------------------
+
+    async def for_checkout(self, checkout_id: str) -> SandboxPayment | None:
+        async with self.db.sessionmaker() as session:
+            payment: SandboxPayment | None = await session.scalar(
+                select(SandboxPayment).where(SandboxPayment.checkout_id == checkout_id)
+            )
+            return payment
+
+    async def complete(self, checkout_id: str, outcome: Outcome) -> Completion:
+        """The fan's action on the hosted page; then the signed webhook goes out."""
+        async with self.db.transaction() as session:
+            payment = await session.scalar(
+                select(SandboxPayment).where(SandboxPayment.checkout_id == checkout_id)
+            )
+            if payment is None:
+                raise Problem(404, "sandbox_checkout_not_found", "No sandbox checkout with this id")
+            allowed_from, status, event_type = _MOVES[outcome]
+            now = self.clock()
+            expires_at = payment.expires_at
+            if expires_at.tzinfo is None:
+                expires_at = expires_at.replace(tzinfo=UTC)
+            if payment.status == "open" and expires_at <= now and outcome != "expired":
+                raise Problem(409, "sandbox_session_expired", "This payment page has expired")
+            if payment.status not in allowed_from:
+                raise Problem(
+                    409,
+                    "sandbox_outcome_not_allowed",
+                    f"A {payment.status} payment cannot become {outcome}",
+                    payment_status=payment.status,
+                )
+            payment.status = status
+            payment.updated_at = now
+        webhook_status = await self.deliver(event_type, payment)
+        return Completion(payment, event_type, webhook_status)
+
+    async def dispute(self, checkout_id: str) -> Completion:
+        """Simulate the card holder's bank charging a succeeded payment back."""
+        async with self.db.transaction() as session:
+            payment = await session.scalar(
+                select(SandboxPayment).where(SandboxPayment.checkout_id == checkout_id)
+            )
+            if payment is None:
+                raise Problem(404, "sandbox_checkout_not_found", "No sandbox checkout with this id")
+            if payment.status != "succeeded":
+                raise Problem(409, "sandbox_outcome_not_allowed", "Only a paid payment is disputed")
+            payment.status = "disputed"
+            payment.updated_at = self.clock()
+        webhook_status = await self.deliver("payment.disputed", payment)
+        return Completion(payment, "payment.disputed", webhook_status)
+
+    async def deliver(self, event_type: str, payment: SandboxPayment) -> int | None:
+        created = int(self.clock().timestamp())
+        body = event_body(event_type=event_type, payment=payment, created=created)
+        if self.sender is None:
+            log.warning("sandbox.no_webhook_sender", event_type=event_type)
+            return None
+        status = await self.sender.send(body, sign(self.secret, body, created))
+        log.info("sandbox.webhook_sent", event_type=event_type, status=status)
+        return status
+
+
+_STATUSES: dict[str, PaymentStatus] = {
+    "open": "open",
+    "pending": "pending",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "expired": "expired",
+    "refunded": "refunded",
+    "disputed": "disputed",
+}
+
+
+def _payment(payment: SandboxPayment) -> ProviderPayment:
+    created = payment.created_at
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return ProviderPayment(
+        reference=payment.session_id,
+        checkout_id=payment.checkout_id,
+        status=_STATUSES.get(payment.status, "open"),
+        amount_jpy=payment.amount_jpy,
+        payment_id=payment.payment_id,
+        created_at=created,
+    )
+
+
+def describe_outcome(payment: SandboxPayment) -> dict[str, Any]:
+    return {
+        "checkout_id": payment.checkout_id,
+        "session_id": payment.session_id,
+        "payment_id": payment.payment_id,
+        "status": payment.status,
+    }

@@ -1,0 +1,1 @@
+"""Purchase history for fans, the operators' payment view, and reconciliation with providers."""

@@ -1,0 +1,226 @@
+"""Receipts for fans, the payment view and refunds for operators, reconciliation with providers."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from koepon.kernel.problems import Problem
+from koepon.payment.checkout import caps
+from koepon.payment.checkout.models import Checkout, CheckoutEvent
+from koepon.payment.checkout.service import Checkouts
+from koepon.payment.context import PaymentContext
+from koepon.payment.providers.base import ProviderRejected, ProviderUnavailable
+from koepon.payment.receipts.reconciliation import Finding, Ours, Theirs, reconcile
+from koepon.payment.receipts.schemas import (
+    PaymentDetail,
+    PaymentEventRead,
+    PaymentPage,
+    PaymentRead,
+    Receipt,
+    ReceiptPage,
+)
+
+# Purchases a fan sees in their history: money moved or is on its way.
+RECEIPT_STATUSES = ("pending", "succeeded", "refunded", "charged_back")
+MAX_LIMIT = 100
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def encode_cursor(checkout: Checkout) -> str:
+    raw = f"{_aware(checkout.created_at).isoformat()}|{checkout.id}"  # type: ignore[union-attr]
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, _, checkout_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(created), checkout_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Problem(400, "invalid_cursor", "The cursor is not one this API handed out") from exc
+
+
+def _page(query: Any, cursor: str | None) -> Any:
+    if cursor:
+        created, checkout_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Checkout.created_at < created,
+                and_(Checkout.created_at == created, Checkout.id < checkout_id),
+            )
+        )
+    return query.order_by(Checkout.created_at.desc(), Checkout.id.desc())
+
+
+def receipt(checkout: Checkout) -> Receipt:
+    return Receipt(
+        id=checkout.id,
+        status=checkout.status,
+        pack_name=checkout.pack_name,
+        price_jpy=checkout.price_jpy,
+        tax_jpy=checkout.tax_jpy,
+        price_label=f"{checkout.price_jpy:,}円(税込)",
+        paid_medals=checkout.paid_medals,
+        bonus_medals=checkout.bonus_medals,
+        provider=checkout.provider,
+        method=checkout.method,
+        created_at=_aware(checkout.created_at),
+        paid_at=_aware(checkout.paid_at),
+    )
+
+
+def payment(checkout: Checkout) -> PaymentRead:
+    return PaymentRead(
+        **receipt(checkout).model_dump(),
+        user_id=checkout.user_id,
+        pack_id=checkout.pack_id,
+        provider_session_id=checkout.provider_session_id,
+        provider_payment_id=checkout.provider_payment_id,
+        failure_reason=checkout.failure_reason,
+        refund_ground=checkout.refund_ground,
+        credited_at=_aware(checkout.credited_at),
+        clawed_back_at=_aware(checkout.clawed_back_at),
+        updated_at=_aware(checkout.updated_at),
+    )
+
+
+class Receipts:
+    """Purchase history, the operators' payment view, refunds and reconciliation."""
+
+    def __init__(self, ctx: PaymentContext, *, checkouts: Checkouts) -> None:
+        self.ctx = ctx
+        self.checkouts = checkouts
+
+    async def for_fan(
+        self, session: AsyncSession, *, user_id: str, cursor: str | None, limit: int
+    ) -> ReceiptPage:
+        limit = max(1, min(limit, MAX_LIMIT))
+        query = _page(
+            select(Checkout).where(
+                Checkout.user_id == user_id, Checkout.status.in_(RECEIPT_STATUSES)
+            ),
+            cursor,
+        ).limit(limit + 1)
+        rows = list((await session.scalars(query)).all())
+        now = self.ctx.now()
+        return ReceiptPage(
+            items=[receipt(row) for row in rows[:limit]],
+            next_cursor=encode_cursor(rows[limit - 1]) if len(rows) > limit else None,
+            month=caps.month_key(now),
+            month_spent_jpy=await self.checkouts.month_spent_jpy(session, user_id=user_id, now=now),
+        )
+
+    async def payments(
+        self,
+        session: AsyncSession,
+        *,
+        cursor: str | None,
+        limit: int,
+        status: str | None = None,
+        provider: str | None = None,
+        user_id: str | None = None,
+    ) -> PaymentPage:
+        limit = max(1, min(limit, MAX_LIMIT))
+        query = select(Checkout)
+        if status:
+            query = query.where(Checkout.status == status)
+        if provider:
+            query = query.where(Checkout.provider == provider)
+        if user_id:
+            query = query.where(Checkout.user_id == user_id)
+        rows = list((await session.scalars(_page(query, cursor).limit(limit + 1))).all())
+        return PaymentPage(
+            items=[payment(row) for row in rows[:limit]],
+            next_cursor=encode_cursor(rows[limit - 1]) if len(rows) > limit else None,
+        )
+
+    async def payment_detail(self, session: AsyncSession, *, checkout_id: str) -> PaymentDetail:
+        checkout = await session.get(Checkout, checkout_id)
+        if checkout is None:
+            raise Problem(404, "payment_not_found", "No payment with this id")
+        events = await session.scalars(
+            select(CheckoutEvent)
+            .where(CheckoutEvent.checkout_id == checkout_id)
+            .order_by(CheckoutEvent.seq)
+        )
+        return PaymentDetail(
+            **payment(checkout).model_dump(),
+            events=[
+                PaymentEventRead(
+                    provider_event_id=e.provider_event_id,
+                    event_type=e.event_type,
+                    status_before=e.status_before,
+                    status_after=e.status_after,
+                    note=e.note,
+                    received_at=_aware(e.received_at),
+                )
+                for e in events
+            ],
+        )
+
+    async def refund(self, *, checkout_id: str, legal_ground: str, actor: str) -> PaymentDetail:
+        """Ask the provider to refund a paid checkout (COMPLIANCE M5: operators only, with a
+        recorded legal ground). The medals are clawed back when the provider's refund webhook
+        arrives, like any refund, so nothing is clawed back for a refund that did not happen."""
+        async with self.ctx.db.transaction() as session:
+            checkout = await session.get(Checkout, checkout_id, with_for_update=True)
+            if checkout is None:
+                raise Problem(404, "payment_not_found", "No payment with this id")
+            if checkout.status != "succeeded" or not checkout.provider_payment_id:
+                raise Problem(
+                    409,
+                    "payment_not_refundable",
+                    f"Only a succeeded payment can be refunded (this one is {checkout.status})",
+                )
+            checkout.refund_ground = f"{legal_ground} (by {actor})"[:500]
+            checkout.updated_at = self.ctx.now()
+            provider_name, payment_id = checkout.provider, checkout.provider_payment_id
+            amount = checkout.price_jpy
+        provider = self.checkouts.provider(provider_name)
+        try:
+            await provider.refund(
+                payment_id=payment_id,
+                amount_jpy=amount,
+                idempotency_key=f"koepon-refund-{checkout_id}",
+            )
+        except ProviderUnavailable as exc:
+            raise Problem(
+                503,
+                "provider_unavailable",
+                "The provider is not answering; the refund was not made, try again",
+                headers={"Retry-After": str(exc.retry_after)},
+            ) from exc
+        except ProviderRejected as exc:
+            raise Problem(502, "provider_rejected", f"The provider refused: {exc.reason}") from exc
+        async with self.ctx.db.sessionmaker() as session:
+            return await self.payment_detail(session, checkout_id=checkout_id)
+
+    async def reconcile(self, *, day: date, provider_name: str) -> list[Finding]:
+        """Differences between our checkouts and the provider's payments for one JST day."""
+        provider = self.checkouts.provider(provider_name)
+        start, end = caps.day_bounds(day)
+        async with self.ctx.db.sessionmaker() as session:
+            rows = await session.scalars(
+                select(Checkout).where(
+                    Checkout.provider == provider_name,
+                    Checkout.created_at >= start,
+                    Checkout.created_at < end,
+                )
+            )
+            ours = [
+                Ours(row.id, row.provider_session_id, row.status, row.price_jpy) for row in rows
+            ]
+        theirs = [
+            Theirs(p.reference, p.checkout_id, p.status, p.amount_jpy)
+            for p in await provider.list_payments(day)
+        ]
+        return reconcile(ours, theirs)

@@ -1,0 +1,1 @@
+"""Prepaid-instrument reports: the base-date unused balance and the daily book (COMPLIANCE M3)."""

@@ -1,0 +1,120 @@
+"""Wallet request and response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LotRead(BaseModel):
+    id: str
+    kind: Literal["paid", "free"]
+    medals: int
+    remaining_medals: int
+    held_medals: int
+    price_jpy: int = Field(description="What was paid for the whole lot (tax included)")
+    source: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class ExpiryRead(BaseModel):
+    lot_id: str
+    kind: Literal["paid", "free"]
+    medals: int
+    expires_at: datetime
+
+
+class WalletRead(BaseModel):
+    user_id: str
+    paid_medals: int
+    free_medals: int
+    owed_medals: int = Field(description="Medals owed after a chargeback; > 0 locks spending")
+    locked: bool
+    spend_order: Literal["free_first", "paid_first"]
+    lots: list[LotRead]
+    upcoming_expiries: list[ExpiryRead]
+    month_spent_jpy: int
+    month_cap_jpy: int | None
+
+
+class TransactionRead(BaseModel):
+    id: str
+    reference: str
+    type: str
+    kind: Literal["paid", "free"]
+    medals: int
+    balance_effect: int = Field(description="Change of the spendable balance (signed)")
+    occurred_at: datetime
+
+
+class TransactionPage(BaseModel):
+    items: list[TransactionRead]
+    next_cursor: str | None
+
+
+class GrantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    medals: int = Field(gt=0, le=1_000_000)
+    reason: str = Field(min_length=1, max_length=500)
+    expires_at: datetime | None = None
+
+
+class GrantRead(BaseModel):
+    lot_id: str
+    user_id: str
+    medals: int
+    expires_at: datetime
+    transfer_id: str
+
+
+class ClawBackCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    medals: int = Field(gt=0, le=10_000_000)
+    kind: Literal["paid", "free"] = "paid"
+    reason: str = Field(min_length=1, max_length=500)
+    lot_transfer_id: str | None = Field(None, max_length=150)
+
+
+class ClawBackRead(BaseModel):
+    transfer_id: str
+    user_id: str
+    kind: Literal["paid", "free"]
+    medals: int
+    taken_medals: int
+    owed_medals: int
+
+
+class OperatorActionRead(BaseModel):
+    actor_user_id: str
+    action: str
+    kind: str
+    medals: int
+    reason: str
+    reference: str
+    created_at: datetime
+
+
+class AdminWalletRead(BaseModel):
+    wallet: WalletRead
+    operator_actions: list[OperatorActionRead]
+
+
+class HoldCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: str = Field(min_length=1, max_length=64)
+    medals: int = Field(gt=0)
+    transfer_id: str = Field(min_length=1, max_length=150)
+    timeout_seconds: int = Field(60, gt=0, le=86_400)
+
+
+class HoldPost(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    medals: int | None = Field(None, ge=0)
+
+
+class AuditRead(BaseModel):
+    ok: bool
+    violations: list[str]

@@ -1,0 +1,1 @@
+"""Incoming provider webhooks: verified, deduplicated, applied to checkouts exactly once."""

@@ -1,0 +1,1 @@
+"""Server-rendered pages for fans (the studio and admin console come with their issues)."""

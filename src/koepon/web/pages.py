@@ -1,0 +1,31 @@
+"""Routes of the fan pages: they render HTML; all data comes from the public API in the browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+static_files = StaticFiles(directory=HERE / "static")
+
+NO_CANCEL_NOTICE = "デジタルコンテンツの性質上、購入後のキャンセル・返品はできません"
+MINORS_NOTICE = "未成年の方は親権者の同意を得てから購入してください"
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/", response_class=HTMLResponse)
+    async def home(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(
+            request,
+            "home.html",
+            {"no_cancel_notice": NO_CANCEL_NOTICE, "minors_notice": MINORS_NOTICE},
+        )
+
+    return router

@@ -1,0 +1,126 @@
+"""Payment test fixtures: the wallet harness, signed-in accounts with roles, a movable clock, and
+the ledger audit after every payment test (the books must balance whatever a test did)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from koepon.app import Platform
+from koepon.payment.context import PaymentContext
+from koepon.payment.ledger.audit import audit_ledger
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+async def platform(platform: Platform) -> AsyncIterator[Platform]:
+    """The root ``platform``, audited when the test ends: any broken invariant fails the test."""
+    yield platform
+    violations = await audit_ledger(platform.units["payment"].db)
+    assert not violations, "ledger audit failed:\n" + "\n".join(violations)
+
+
+class MovableClock:
+    """The payment service's business clock, moved by tests."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    access_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@dataclass
+class WalletHarness:
+    client: httpx.AsyncClient
+    platform: Platform
+
+    @property
+    def ctx(self) -> PaymentContext:
+        ctx: PaymentContext = self.platform.units["payment"].context  # type: ignore[attr-defined]
+        return ctx
+
+    def freeze(self, now: datetime | None = None) -> MovableClock:
+        clock = MovableClock(now or datetime.now(UTC).replace(microsecond=0))
+        self.ctx.clock = clock
+        return clock
+
+    async def issue(
+        self,
+        user_id: str,
+        medals: int,
+        *,
+        kind: str = "paid",
+        price_jpy: int | None = None,
+        source: str | None = None,
+        expires_at: datetime | None = None,
+        transfer_id: str | None = None,
+    ) -> Any:
+        if price_jpy is None:
+            price_jpy = medals if kind == "paid" else 0
+        async with self.ctx.db.transaction() as session:
+            return await self.ctx.wallets.issue_lot(
+                session,
+                user_id=user_id,
+                kind=kind,  # type: ignore[arg-type]
+                medals=medals,
+                price_jpy=price_jpy,
+                transfer_id=transfer_id or f"test-lot-{uuid.uuid4()}",
+                source=source or ("purchase" if kind == "paid" else "grant"),
+                expires_at=expires_at,
+            )
+
+    async def account(self, roles: list[str] | None = None) -> Account:
+        """A signed-up, signed-in account; roles set through the auth service as an operator."""
+        email = f"pay-{uuid.uuid4().hex[:10]}@example.jp"
+        created = await self.client.post(
+            "/api/v1/auth/signup",
+            json={
+                "email": email,
+                "password": PASSWORD,
+                "display_name": "推し活ファン",
+                "birthdate": "1995-05-05",
+            },
+        )
+        assert created.status_code == 201, created.text
+        user_id = created.json()["id"]
+        if roles:
+            auth = self.platform.units["auth"].client.service
+            async with auth.db.transaction() as session:
+                await auth.set_roles(session, user_id=user_id, roles=roles, changed_by="test")
+        login = await self.client.post(
+            "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        return Account(user_id, email, login.json()["access_token"])
+
+
+@pytest.fixture
+def wallets(client: httpx.AsyncClient, platform: Platform) -> WalletHarness:
+    return WalletHarness(client=client, platform=platform)
+
+
+def new_user() -> str:
+    return str(uuid.uuid4())

@@ -1,0 +1,318 @@
+"""The services and the gateway as separate OS processes on loopback ports, spoken to only
+through the gateway: PostgreSQL, Redis and RabbitMQ underneath, as in production."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import redis
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from koepon.kernel.settings import SERVICES
+
+pytestmark = pytest.mark.distributed
+
+PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
+# Its own Redis database, so the in-process tests (db 1) and these never flush each other.
+REDIS_URL = os.environ.get("KOEPON_TEST_PROCESS_REDIS_URL", "redis://127.0.0.1:6379/2")
+AMQP_URL = os.environ.get("KOEPON_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+START_SECONDS = 60
+PASSWORD = "correct horse battery staple"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+    url: str | None = None
+
+    def lines(self) -> list[dict[str, object]]:
+        """The process's JSON log lines (anything else it printed is skipped)."""
+        records = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+
+
+@dataclass
+class Stack:
+    gateway: str
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def access_log(self, name: str, request_id: str) -> list[dict[str, object]]:
+        """The access-log lines of ``name`` for one request (a process logs after answering)."""
+        deadline = time.monotonic() + 5
+        while True:
+            lines = [
+                r
+                for r in self.processes[name].lines()
+                if r.get("event") == "http.access" and r.get("request_id") == request_id
+            ]
+            if lines or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
+
+def _start(name: str, args: list[str], env: dict[str, str], logs: Path) -> Process:
+    log = logs / f"{name}.log"
+    handle = log.open("wb")
+    popen = subprocess.Popen(
+        [sys.executable, "-m", "koepon.cli", *args],
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    handle.close()
+    return Process(name, popen, log)
+
+
+def _wait_healthy(process: Process) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise AssertionError(f"{process.name} exited early:\n{process.log.read_text()}")
+        try:
+            if httpx.get(f"{process.url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{process.name} never became healthy:\n{process.log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    logs = tmp_path_factory.mktemp("processes")
+    database = f"koepon_proc_{uuid.uuid4().hex[:10]}"
+    exchange = f"koepon.proc.{uuid.uuid4().hex[:8]}"
+    redis_client = redis.Redis.from_url(REDIS_URL)
+    redis_client.flushdb()
+    asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    ports = {name: free_port() for name in (*SERVICES, "gateway")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KOEPON_")}
+    env.update(
+        {
+            "KOEPON_ENVIRONMENT": "test",
+            "KOEPON_DATA_DIR": str(logs / "data"),
+            "KOEPON_DATABASE_URL": f"postgresql+asyncpg://{PG_HOST}/{database}",
+            "KOEPON_REDIS_URL": REDIS_URL,
+            "KOEPON_AMQP_URL": AMQP_URL,
+            "KOEPON_AMQP_EXCHANGE": exchange,
+            "KOEPON_SERVICE_URLS": json.dumps(
+                {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
+            ),
+            "KOEPON_INTERNAL_TOKEN": "process-test-" + uuid.uuid4().hex,
+            "KOEPON_JWT_PRIVATE_KEY": pem.decode(),
+            "KOEPON_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
+            "KOEPON_MAX_BODY_BYTES": "4096",
+            "KOEPON_LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    stack = Stack(gateway=f"http://127.0.0.1:{ports['gateway']}")
+    # The gateway needs no database: it starts while the services' schemas are migrated.
+    migrate = subprocess.Popen(
+        [sys.executable, "-m", "koepon.cli", "migrate"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for name in ("gateway", *SERVICES):
+            if name != "gateway" and migrate.returncode is None:
+                output, _ = migrate.communicate(timeout=180)
+                assert migrate.returncode == 0, output.decode()
+            args = ["serve", "--service", name, "--port", str(ports[name])]
+            process = _start(name, args, env, logs)
+            process.url = f"http://127.0.0.1:{ports[name]}"
+            stack.processes[name] = process
+        stack.processes["worker"] = _start("worker", ["worker"], env, logs)
+        for process in stack.processes.values():
+            if process.url:
+                _wait_healthy(process)
+        yield stack
+    finally:
+        if migrate.poll() is None:
+            migrate.kill()
+            migrate.wait()
+        for process in stack.processes.values():
+            process.stop()
+        redis_client.flushdb()
+        redis_client.close()
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        from koepon.kernel.bus.rabbitmq import delete_topology
+
+        asyncio.run(delete_topology(AMQP_URL, exchange))
+
+
+@pytest.fixture
+def gateway(stack: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=stack.gateway, timeout=15) as http:
+        yield http
+
+
+def signup(http: httpx.Client, email: str) -> httpx.Response:
+    return http.post(
+        "/api/v1/auth/signup",
+        json={
+            "email": email,
+            "password": PASSWORD,
+            "display_name": "Process Fan",
+            "birthdate": "1990-04-01",
+        },
+    )
+
+
+def test_every_service_and_the_gateway_run_in_their_own_process(stack: Stack) -> None:
+    pids = {name: p.popen.pid for name, p in stack.processes.items()}
+    assert len(set(pids.values())) == len(pids)
+    assert all(p.popen.poll() is None for p in stack.processes.values())
+    ready = httpx.get(f"{stack.gateway}/readyz", timeout=10)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"cache": True, **dict.fromkeys(SERVICES, True)}
+
+
+def test_me_without_a_token_through_the_gateway_is_401(gateway: httpx.Client) -> None:
+    response = gateway.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+    forged = gateway.get("/api/v1/me", headers={"authorization": "Bearer not.a.token"})
+    assert forged.status_code == 401
+
+
+def test_internal_routes_are_not_reachable_through_the_gateway(gateway: httpx.Client) -> None:
+    response = gateway.get("/internal/auth/users/1/spending-profile")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_oversized_or_malformed_bodies_are_refused_and_change_nothing(
+    gateway: httpx.Client,
+) -> None:
+    email = f"big-{uuid.uuid4().hex[:8]}@example.com"
+
+    def chunked():  # type: ignore[no-untyped-def]
+        yield json.dumps({"email": email, "password": PASSWORD, "display_name": "x"})[:-1].encode()
+        for _ in range(10):
+            yield b" " * 1000
+        yield b', "birthdate": "1990-04-01"}'
+
+    too_big = gateway.post(
+        "/api/v1/auth/signup", content=chunked(), headers={"content-type": "application/json"}
+    )
+    assert too_big.status_code == 413, too_big.text
+    assert too_big.json()["code"] == "payload_too_large"
+    malformed = gateway.post(
+        "/api/v1/auth/signup",
+        content=b'{"email": "' + email.encode() + b'", ',
+        headers={"content-type": "application/json"},
+    )
+    assert 400 <= malformed.status_code < 500
+    assert malformed.headers["content-type"].startswith("application/problem+json")
+    login = gateway.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 401
+
+
+def test_signup_login_refresh_and_me_through_the_gateway(
+    stack: Stack, gateway: httpx.Client
+) -> None:
+    email = f"fan-{uuid.uuid4().hex[:8]}@example.com"
+    created = signup(gateway, email)
+    assert created.status_code == 201, created.text
+
+    login = gateway.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    first = login.json()
+    assert first["token_type"].lower() == "bearer"
+
+    refreshed = gateway.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    second = refreshed.json()
+    assert second["refresh_token"] != first["refresh_token"]
+
+    request_id = "proc-" + uuid.uuid4().hex
+    me = gateway.get(
+        "/api/v1/me",
+        headers={
+            "authorization": f"Bearer {second['access_token']}",
+            "x-request-id": request_id,
+        },
+    )
+    assert me.status_code == 200, me.text
+    assert me.json()["email"] == email
+    assert me.headers["x-request-id"] == request_id
+
+    # The gateway process answered, and the auth process served the same request.
+    [served] = stack.access_log("auth", request_id)
+    assert served["service"] == "auth"
+    assert served["path"] == "/api/v1/me"
+    assert served["status"] == 200
+    [edge] = stack.access_log("gateway", request_id)
+    assert edge["service"] == "gateway"
+    assert stack.processes["auth"].popen.pid != stack.processes["gateway"].popen.pid
+
+    # A spent refresh token presented again is refused (and revokes its family).
+    reused = gateway.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert reused.status_code == 401
+
+
+def test_the_gateway_answers_502_once_the_auth_process_is_gone(
+    stack: Stack, gateway: httpx.Client
+) -> None:
+    # Last in this module: it stops the auth process for good.
+    stack.processes["auth"].stop()
+    response = gateway.post("/api/v1/auth/login", json={"email": "a@b.jp", "password": "x"})
+    assert response.status_code == 502
+    assert response.json()["code"] == "upstream_unavailable"
+    assert (gateway.get("/readyz")).status_code == 503

@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     sandbox_webhook_transport: Literal["http", "asgi"] = Field(
         "http",
         description='KOEPON_SANDBOX_WEBHOOK_TRANSPORT: "http" posts over the network; "asgi" '
-        "posts straight into the app that served the sandbox page (tests without a socket)",
+        "posts into the payment service's own webhook route in-process (no socket)",
     )
     provider_timeout_seconds: float = Field(
         10.0, description="KOEPON_PROVIDER_TIMEOUT_SECONDS: timeout of one provider call"

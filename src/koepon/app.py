@@ -158,7 +158,8 @@ class Platform:
             except Exception as exc:
                 log.warning("inbox.purge_failed", service=unit.name, error=repr(exc))
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), timeout=3600)
+                async with asyncio.timeout(3600):
+                    await self._stop.wait()
 
     async def drain(self) -> None:
         """Relay everything committed so far (tests and shutdown)."""

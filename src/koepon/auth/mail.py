@@ -237,7 +237,10 @@ class MailDispatcher:
                 sent = 0
             if sent:
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # lands as the timeout fires, and this loop would then never stop.
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
             except TimeoutError:
                 pass

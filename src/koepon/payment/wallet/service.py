@@ -1183,15 +1183,21 @@ class WalletService:
         }
 
     async def run_sweeps(self) -> None:
-        """Background task: sweep every ``wallet_sweep_seconds`` until cancelled."""
+        """Background task: sweep every ``wallet_sweep_seconds`` until cancelled.
+
+        A round in progress is finished before the cancellation is honoured (up to 10 s), so a
+        stopping process never abandons a fan's transaction half-way through the driver."""
         while True:
+            await asyncio.sleep(self.ctx.settings.wallet_sweep_seconds)
+            current = asyncio.ensure_future(self.sweep())
             try:
-                await self.sweep()
+                await asyncio.shield(current)
             except asyncio.CancelledError:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(current, 10)
                 raise
             except Exception as exc:
                 log.warning("wallet.sweep_failed", error=repr(exc))
-            await asyncio.sleep(self.ctx.settings.wallet_sweep_seconds)
 
 
 __all__ = ["AccountCode", "ClawBack", "IssuedLot", "WalletService"]

@@ -115,7 +115,7 @@ async def test_publish_fails_fast_when_rabbitmq_is_unreachable() -> None:
     started = time.monotonic()
     with pytest.raises(BusUnavailable):
         await bus.publish(_message(1))
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10  # refused, not hanging until a long timeout
     assert not await bus.ping()
     await bus.close()
 

@@ -24,13 +24,6 @@ async def platform(platform: Platform) -> AsyncIterator[Platform]:
     """The root ``platform``, audited when the test ends: any broken invariant fails the test."""
     yield platform
     violations = await audit_ledger(platform.units["payment"].db)
-    import asyncio, sys
-    async def watchdog():
-        await asyncio.sleep(20)
-        for task in asyncio.all_tasks():
-            print("TASK", task, file=sys.stderr)
-            task.print_stack(limit=12, file=sys.stderr)
-    asyncio.get_running_loop().create_task(watchdog())
     assert not violations, "ledger audit failed:\n" + "\n".join(violations)
 
 

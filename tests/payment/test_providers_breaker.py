@@ -4,7 +4,6 @@ after recovery the same request goes through and credits exactly once."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Mapping
 from datetime import date, datetime
 
@@ -62,7 +61,7 @@ async def test_an_open_circuit_fails_fast_moves_nothing_and_recovers_without_dou
     providers = shop.ctx.services["providers"]
     flaky = Flaky(shop.sandbox)
     providers["sandbox"] = GuardedProvider(
-        flaky, timeout_seconds=0.2, failures=2, reset_seconds=1.0
+        flaky, timeout_seconds=0.2, failures=2, reset_seconds=3.0
     )
     fan = await shop.fan()
     pack_id = await shop.pack(price_jpy=800, paid_medals=800)
@@ -74,11 +73,9 @@ async def test_an_open_circuit_fails_fast_moves_nothing_and_recovers_without_dou
         assert "retry-after" in failed.headers
     assert flaky.calls == 2
 
-    started = time.monotonic()
     fast = await shop.checkout(fan, pack_id, key="buy-once")
     assert fast.status_code == 503 and fast.json()["code"] == "provider_unavailable"
-    assert time.monotonic() - started < 0.2  # no call made: the circuit is open
-    assert flaky.calls == 2
+    assert flaky.calls == 2  # failed fast: the open circuit made no call to the provider
     assert await shop.medals(fan.id) == (0, 0)
     async with shop.ctx.db.sessionmaker() as session:
         spent = await shop.ctx.services["checkouts"].month_spent_jpy(
@@ -87,7 +84,7 @@ async def test_an_open_circuit_fails_fast_moves_nothing_and_recovers_without_dou
     assert spent == 0  # failed checkouts reserve nothing
 
     flaky.down = False
-    await asyncio.sleep(1.1)  # the circuit lets a trial call through
+    await asyncio.sleep(3.1)  # the circuit lets a trial call through
     made = await shop.checkout(fan, pack_id, key="buy-once")
     assert made.status_code == 201, made.text
     checkout_id = made.json()["id"]

@@ -16,7 +16,6 @@ from koepon.auth import client as auth_client
 from koepon.auth import unit as auth_unit
 from koepon.contracts.clients import Clients
 from koepon.gateway import install_gateway
-from koepon.kernel.bus import Publisher
 from koepon.kernel.bus.inprocess import InProcessBus
 from koepon.kernel.bus.rabbitmq import RabbitMQBus
 from koepon.kernel.cache import cache_from_url
@@ -29,6 +28,7 @@ from koepon.kernel.ratelimit import RateLimiter
 from koepon.kernel.runtime import Runtime, ServiceUnit
 from koepon.kernel.settings import SERVICES, Settings
 from koepon.kernel.tokens import Authenticator, TokenVerifier
+from koepon.payment import client as payment_client
 from koepon.payment import unit as payment_unit
 from koepon.web import pages as web_pages
 
@@ -42,6 +42,7 @@ BUILDERS: dict[str, Callable[[Runtime, Clients], ServiceUnit]] = {
 }
 REMOTE_CLIENTS: dict[str, Callable[[str, str], Any]] = {
     "auth": auth_client.HttpAuthClient,
+    "payment": payment_client.HttpMedalWallets,
 }
 
 
@@ -83,15 +84,15 @@ class Platform:
         self.relays: dict[str, OutboxRelay] = {}
         for name, unit in self.units.items():
             relay = OutboxRelay(
-                unit.db, unit.outbox_table, self._publisher(), poll_seconds=settings.relay_poll_seconds
+                unit.db,
+                unit.outbox_table,
+                self.bus,
+                poll_seconds=settings.relay_poll_seconds,
             )
             unit.db.on_commit(relay.wake)
             self.relays[name] = relay
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-
-    def _publisher(self) -> Publisher:
-        return self.bus
 
     async def _jwks(self) -> dict[str, Any]:
         if "auth" in self.units:
@@ -182,6 +183,7 @@ class Platform:
                 await hook()
             await unit.db.dispose()
         await self.cache.close()
+
 
 def readiness(platform: Platform) -> dict[str, Callable[[], Any]]:
     async def databases() -> bool:

@@ -146,7 +146,6 @@ def command_group(name: str) -> Callable[[click.Group], click.Group]:
     return register
 
 
-
 # Operators' commands of the services.
 from koepon.payment import commands as payment_commands  # noqa: E402
 

@@ -4,36 +4,18 @@ clicked through in Chromium."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from koepon.app import Platform, create_app
+from koepon.app import Platform
 from koepon.kernel.settings import Settings
 from koepon.payment.checkout.disclosures import NO_CANCELLATION_NOTICE
 
 PASSWORD = "correct horse battery"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def listener() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 @pytest.fixture
@@ -44,22 +26,6 @@ def settings(settings: Settings, listener: socket.socket) -> Settings:
     return settings.model_copy(
         update={"public_url": f"http://127.0.0.1:{port}", "sandbox_webhook_transport": "http"}
     )
-
-
-@pytest.fixture
-async def served(platform: Platform, listener: socket.socket) -> AsyncIterator[str]:
-    app = create_app(platform, manage_lifecycle=False)
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
-    )
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-        await asyncio.sleep(0.02)
-    try:
-        yield platform.settings.public_url
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
 
 
 async def _fan_and_pack(http: httpx.AsyncClient, platform: Platform) -> tuple[str, str, str]:
@@ -137,9 +103,9 @@ async def test_a_full_purchase_through_the_sandbox_over_http(
 
 @pytest.mark.browser
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
-async def test_a_fan_pays_on_the_sandbox_page_in_chromium(served: str, platform: Platform) -> None:
-    from playwright.async_api import async_playwright
-
+async def test_a_fan_pays_on_the_sandbox_page_in_chromium(
+    served: str, platform: Platform, chromium: Any
+) -> None:
     async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         user_id, token, pack_id = await _fan_and_pack(http, platform)
         made = await http.post(
@@ -149,20 +115,14 @@ async def test_a_fan_pays_on_the_sandbox_page_in_chromium(served: str, platform:
         )
         redirect_url = made.json()["redirect_url"]
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        try:
-            page = await browser.new_page()
-            await page.goto(redirect_url)
-            assert await page.locator("#cancellation-notice").inner_text() == (
-                NO_CANCELLATION_NOTICE
-            )
-            assert "1,100円(税込)" in await page.locator("#total").inner_text()
-            await page.get_by_role("button", name="支払う").click()
-            await page.wait_for_selector('#status[data-status="succeeded"]', timeout=15_000)
-            assert "お支払いが完了しました" in await page.locator("#status").inner_text()
-        finally:
-            await browser.close()
+    page = await chromium.new_page()
+    try:
+        await page.goto(redirect_url)
+        assert await page.locator("#cancellation-notice").inner_text() == (NO_CANCELLATION_NOTICE)
+        assert "1,100円(税込)" in await page.locator("#total").inner_text()
+        await page.get_by_role("button", name="支払う").click()
+        await page.wait_for_selector('#status[data-status="succeeded"]', timeout=15_000)
+        assert "お支払いが完了しました" in await page.locator("#status").inner_text()
+    finally:
+        await page.close()
     assert await _paid_medals(platform, user_id) == (1_100, 50)

@@ -8,7 +8,7 @@ from koepon.auth.api import build_routers
 from koepon.auth.client import LocalAuthClient
 from koepon.auth.keys import AccessTokens, load_signing_key
 from koepon.auth.mail import DevMailbox, MailDispatcher, MailSender, SmtpSender
-from koepon.auth.models import outbox
+from koepon.auth.models import inbox, outbox
 from koepon.auth.passwords import Passwords
 from koepon.auth.service import AuthService
 from koepon.auth.sessions import Sessions
@@ -52,6 +52,7 @@ def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
         db=db,
         migrations=Path(__file__).parent / "migrations",
         outbox_table=outbox,
+        inbox_table=inbox,
         router=router,
         internal_router=internal_router,
         client=LocalAuthClient(service),

@@ -1,8 +1,9 @@
 """One service's database: async engine, one transaction per unit of work, after-commit hooks.
 
 PostgreSQL: every service lives in its own schema of the configured database (the models are
-schema-less; the connection's ``search_path`` places them, so no table is ever shared). SQLite (embedded): one file per service,
-write transactions start with ``BEGIN IMMEDIATE`` so concurrent writers queue instead of failing.
+schema-less; the connection's ``search_path`` places them, so no table is ever shared).
+SQLite (embedded): one file per service; write transactions start with ``BEGIN IMMEDIATE`` so
+concurrent writers queue instead of failing.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 class Database:

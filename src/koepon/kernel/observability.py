@@ -7,7 +7,8 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Response
@@ -24,7 +25,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SECRET_KEYS = ("password", "token", "secret", "authorization", "cookie", "birthdate")
 
 
-def _redact(_logger: object, _name: str, event: dict[str, object]) -> dict[str, object]:
+def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
         if any(word in key.lower() for word in _SECRET_KEYS):
             event[key] = "[redacted]"

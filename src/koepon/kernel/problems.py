@@ -96,9 +96,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "error")
-        problem = Problem(
-            exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {})
-        )
+        problem = Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
         return problem_response(problem, request.url.path)
 
     app.add_exception_handler(Problem, on_problem)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from koepon.kernel.settings import Settings
 from koepon.kernel.tokens import Authenticator
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
-Hook = Callable[[], Awaitable[None]]
+Hook = Callable[[], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -53,5 +53,5 @@ class ServiceUnit:
     inbox_table: Table | None = None
     client: Any = None  # the in-process client other services may call (see contracts)
     consumers: list[Consumer] = field(default_factory=list)
-    background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     on_shutdown: list[Hook] = field(default_factory=list)

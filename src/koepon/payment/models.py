@@ -33,16 +33,14 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: payment stores aware UTC instants only")
-        return (
-            value.astimezone(UTC)
-            if dialect.name == "postgresql"
-            else value.astimezone(UTC).replace(tzinfo=None)
-        )
+        instant: datetime = value.astimezone(UTC)
+        return instant if dialect.name == "postgresql" else instant.replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        instant: datetime = value
+        return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

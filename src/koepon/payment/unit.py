@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from koepon.contracts.clients import Clients
 from koepon.kernel.db import Database
@@ -41,7 +42,7 @@ def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
 
     # Sub-domains' consumers and background jobs: add yours here.
     consumers: list[Consumer] = []
-    background: list[Callable[[], Awaitable[None]]] = [ctx.wallets.run_sweeps]
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = [ctx.wallets.run_sweeps]
     # Medal purchases (issue 4): packs, providers, checkouts, webhooks, receipts.
     purchases = purchases_unit.build(ctx)
     background += purchases.background
@@ -51,6 +52,7 @@ def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
         db=db,
         migrations=Path(__file__).parent / "migrations",
         outbox_table=outbox,
+        inbox_table=inbox,
         router=api.build_router(ctx),
         internal_router=api.build_internal_router(ctx),
         client=InProcessMedalWallets(ctx),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -13,6 +14,7 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 static_files = StaticFiles(directory=HERE / "static")
 
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NO_CANCEL_NOTICE = "デジタルコンテンツの性質上、購入後のキャンセル・返品はできません"
 MINORS_NOTICE = "未成年の方は親権者の同意を得てから購入してください"
 
@@ -26,6 +28,15 @@ def build_router() -> APIRouter:
             request,
             "home.html",
             {"no_cancel_notice": NO_CANCEL_NOTICE, "minors_notice": MINORS_NOTICE},
+        )
+
+    @router.get("/checkouts/{checkout_id}/{outcome}", response_class=HTMLResponse)
+    async def checkout_return(request: Request, checkout_id: str, outcome: str) -> HTMLResponse:
+        """Where a payment provider sends the fan back; the page asks the API for the status."""
+        if outcome not in ("success", "cancel") or not _ID.match(checkout_id):
+            return templates.TemplateResponse(request, "not_found.html", status_code=404)
+        return templates.TemplateResponse(
+            request, "checkout_return.html", {"checkout_id": checkout_id, "outcome": outcome}
         )
 
     return router

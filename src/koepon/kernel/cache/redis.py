@@ -11,7 +11,9 @@ class RedisCache:
 
     async def get(self, key: str) -> bytes | None:
         value = await self.client.get(key)
-        return bytes(value) if value is not None else None
+        if value is None:
+            return None
+        return value if isinstance(value, bytes) else str(value).encode()
 
     async def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
         await self.client.set(key, value, ex=ttl_seconds)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import structlog
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel.idempotency import IdempotencyKeys
-from koepon.kernel.problems import install_problem_handlers
+from koepon.kernel.problems import Problem, install_problem_handlers
 from koepon.payment.checkout.models import idempotency_keys
 from koepon.payment.checkout.service import Checkouts
 from koepon.payment.context import PaymentContext
@@ -33,7 +35,7 @@ from koepon.payment.webhooks import api as webhooks_api
 from koepon.payment.webhooks.service import Webhooks
 
 log = structlog.get_logger(__name__)
-Job = Callable[[], Awaitable[None]]
+Job = Callable[[], Coroutine[Any, Any, None]]
 PURGE_EVERY_SECONDS = 3600
 
 
@@ -120,6 +122,7 @@ def build(ctx: PaymentContext) -> Purchases:
         checkouts=checkouts,
         webhooks=webhooks,
         receipts=Receipts(ctx, checkouts=checkouts),
+        month_purchases=_month_purchases(checkouts),
     )
     if sandbox is not None:
         ctx.services["sandbox"] = sandbox
@@ -136,6 +139,25 @@ def build(ctx: PaymentContext) -> Purchases:
 
     done.background.append(purge_idempotency_keys)
     return done
+
+
+def _month_purchases(
+    checkouts: Checkouts,
+) -> Callable[[AsyncSession, str], Awaitable[tuple[int, int | None]]]:
+    """This month's spend and cap for the wallet view; the wallet still shows (cap unknown)
+    when the auth service cannot be asked."""
+
+    async def month_purchases(session: AsyncSession, user_id: str) -> tuple[int, int | None]:
+        try:
+            summary = await checkouts.month_summary(session, user_id=user_id)
+        except Problem:
+            spent = await checkouts.month_spent_jpy(
+                session, user_id=user_id, now=checkouts.ctx.now()
+            )
+            return spent, None
+        return summary["month_spent_jpy"], summary["month_cap_jpy"]
+
+    return month_purchases
 
 
 def _sandbox_sender(ctx: PaymentContext) -> WebhookSender:

@@ -49,29 +49,11 @@ def _key(idempotency_key: str | None, prefix: str) -> str:
 
 async def wallet_view(ctx: PaymentContext, session: AsyncSession, user_id: str) -> dict[str, Any]:
     view = await ctx.wallets.wallet(session, user_id)
+    # The checkout sub-domain knows pending purchases and caps (COMPLIANCE A2–A3, A4).
     spending = ctx.services.get("month_purchases")
     if spending is not None:
-        # The checkout sub-domain knows pending purchases and caps (COMPLIANCE A2–A3).
         view["month_spent_jpy"], view["month_cap_jpy"] = await spending(session, user_id)
-    else:
-        view["month_cap_jpy"] = await _month_cap(ctx, user_id)
     return view
-
-
-async def _month_cap(ctx: PaymentContext, user_id: str) -> int | None:
-    from koepon.payment.checkout import caps
-
-    if ctx.clients.auth is None:
-        return None
-    try:
-        profile = await ctx.clients.auth.spending_profile(user_id)
-    except Exception:  # the wallet still shows when auth is unreachable; the cap is unknown
-        return None
-    purchaser = caps.Purchaser(profile.birthdate, profile.monthly_purchase_cap_jpy)
-    age_caps = caps.AgeCaps(
-        ctx.settings.monthly_cap_under_16_jpy, ctx.settings.monthly_cap_16_17_jpy
-    )
-    return caps.month_cap_jpy(purchaser, ctx.now(), age_caps)
 
 
 def build_router(ctx: PaymentContext) -> APIRouter:

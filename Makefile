@@ -33,6 +33,11 @@ lint: setup
 
 test: setup services browser
 	.venv/bin/pytest -q -p no:cacheprovider
+	@# The operator commands on a freshly seeded embedded platform: the ledger audit must pass.
+	rm -rf .test-data
+	KOEPON_DATA_DIR=.test-data .venv/bin/koepon seed
+	KOEPON_DATA_DIR=.test-data .venv/bin/koepon audit ledger
+	rm -rf .test-data
 
 test-fast: setup
 	KOEPON_TEST_BACKENDS=embedded .venv/bin/pytest -q -x -m "not browser"

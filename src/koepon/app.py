@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import timedelta
@@ -211,6 +212,7 @@ def create_app(
     migrate: bool = False,
     seed: bool = False,
     consume: bool = True,
+    announce: str | None = None,
 ) -> FastAPI:
     """The ASGI app of this process: its services' routes, behind the gateway if embedded."""
 
@@ -224,6 +226,8 @@ def create_app(
 
                 await seed_demo(platform)
             await platform.start(consume=consume)
+        if announce:
+            print(announce, file=sys.stderr, flush=True)
         try:
             yield
         finally:

@@ -45,6 +45,7 @@ def serve(host: str, port: int, service: str, seed: bool) -> None:
         from koepon.gateway.proxy import create_proxy_app
 
         app = create_proxy_app(settings)
+        click.echo(f"Koepon gateway listening on http://{host}:{port}/", err=True)
     else:
         if seed and settings.environment == "production":
             raise click.ClickException("Demo data is never created in production settings.")
@@ -55,9 +56,8 @@ def serve(host: str, port: int, service: str, seed: bool) -> None:
             migrate=settings.embedded or seed,
             seed=seed,
             consume=settings.amqp_url is None,
+            announce=f"Koepon ({service}) is ready at http://{host}:{port}/",
         )
-    url = f"http://{host}:{port}/"
-    click.echo(f"Koepon {service} listening on {url}", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 

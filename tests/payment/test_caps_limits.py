@@ -32,6 +32,8 @@ async def test_a_15_year_old_cannot_buy_beyond_5000_yen_in_a_jst_month(shop: Sho
     assert problem["code"] == "spending_cap_exceeded"
     assert problem["rule"] == "A2"
     assert (problem["month_cap_jpy"], problem["month_spent_jpy"]) == (5_000, 5_000)
+    wallet = (await shop.client.get("/api/v1/wallet", headers=fan.headers)).json()
+    assert (wallet["month_cap_jpy"], wallet["month_spent_jpy"]) == (5_000, 5_000)  # A4
 
     clock.now = NEXT_MONTH  # 00:00 on the 1st, JST: a new month
     await shop.buy(fan, pack_3000)

@@ -102,11 +102,6 @@ def _refuse(code: str, detail: str, status: int = 409) -> MedalsRefused:
     return MedalsRefused(code, detail, status)
 
 
-def month_start_jst(now: datetime) -> datetime:
-    local = now.astimezone(JST)
-    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
 def _hold(spend: Any) -> MedalHold:
     return MedalHold(
         transfer_id=spend.id,
@@ -925,7 +920,6 @@ class WalletService:
             for r in rows
             if r.remaining > 0 and r.expires_at <= now + notice
         ]
-        month_spent = await self.month_spent_jpy(session, user_id)
         return {
             "user_id": user_id,
             "paid_medals": balance.paid_medals,
@@ -935,21 +929,10 @@ class WalletService:
             "spend_order": "free_first" if self.ctx.settings.spend_free_first else "paid_first",
             "lots": lots,
             "upcoming_expiries": upcoming,
-            "month_spent_jpy": month_spent,
+            # Filled by the checkout sub-domain, which owns purchases and caps (A2–A4).
+            "month_spent_jpy": 0,
             "month_cap_jpy": None,
         }
-
-    async def month_spent_jpy(self, session: AsyncSession, user_id: str) -> int:
-        """Yen paid for medals bought in this JST calendar month (COMPLIANCE A2–A4)."""
-        start = month_start_jst(self.ctx.now())
-        total = await session.scalar(
-            select(func.coalesce(func.sum(lots_t.c.price_jpy), 0)).where(
-                lots_t.c.user_id == user_id,
-                lots_t.c.source == "purchase",
-                lots_t.c.issued_at >= start,
-            )
-        )
-        return int(total or 0)
 
     async def transactions(
         self, session: AsyncSession, user_id: str, *, cursor: int | None, limit: int

@@ -70,6 +70,11 @@ def build(ctx: PaymentContext) -> Purchases:
     unknown = set(settings.payment_providers) - set(PROVIDERS)
     if unknown:
         raise RuntimeError(f"Unknown payment providers: {', '.join(sorted(unknown))}")
+    if settings.environment == "production" and "sandbox" in settings.payment_providers:
+        # Its hosted page lets anyone mark a payment as paid: medals for nothing.
+        raise RuntimeError(
+            "The sandbox provider never runs in production: set KOEPON_PAYMENT_PROVIDERS"
+        )
     providers: dict[str, GuardedProvider] = {}
     sandbox: SandboxProvider | None = None
     for name in settings.payment_providers:

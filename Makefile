@@ -31,7 +31,7 @@ lint: setup
 	.venv/bin/lint-imports
 	.venv/bin/mypy src
 
-test: setup services browser
+test: setup services browser lint
 	.venv/bin/pytest -q -p no:cacheprovider
 	@# The operator commands on a freshly seeded embedded platform: the ledger audit must pass.
 	rm -rf .test-data

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from koepon.auth import events
 from koepon.auth.api import build_routers
 from koepon.auth.client import LocalAuthClient
 from koepon.auth.keys import AccessTokens, load_signing_key
@@ -56,5 +57,6 @@ def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
         router=router,
         internal_router=internal_router,
         client=LocalAuthClient(service),
+        consumers=events.consumers(db, clock=service.now),
         background=[dispatcher.run],
     )

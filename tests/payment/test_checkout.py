@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 
 from koepon.payment.checkout.disclosures import NO_CANCELLATION_NOTICE
 from payment.fixtures.shop import Shop, shop_fixture  # noqa: F401
@@ -173,3 +174,26 @@ async def test_the_sandbox_page_is_public_but_only_for_real_checkouts(shop: Shop
     assert (await shop.pay(made["id"], "paid")).status_code == 409  # nothing pending
     await shop.pay(made["id"])
     assert (await shop.pay(made["id"])).status_code == 409  # already paid
+
+
+async def test_an_unpaid_checkout_expires_and_a_late_payment_still_credits(shop: Shop) -> None:
+    clock = shop.freeze(datetime(2025, 3, 10, 12, 0, tzinfo=UTC))
+    fan = await shop.fan()
+    pack_id = await shop.pack(price_jpy=500, paid_medals=500)
+    made = await shop.checkout(fan, pack_id)
+    assert made.status_code == 201, made.text
+    checkout_id = made.json()["id"]
+    checkouts = shop.ctx.services["checkouts"]
+
+    assert await checkouts.expire_abandoned() == 0  # its hosted page is still open
+    clock.now += timedelta(minutes=shop.ctx.settings.checkout_expiry_minutes, seconds=1)
+    assert await checkouts.expire_abandoned() == 1
+    assert await checkouts.expire_abandoned() == 0
+    assert (await shop.checkout_row(checkout_id)).status == "expired"
+
+    # The fan paid at the last second and the provider's word arrives late: money wins.
+    event = await shop.sandbox_event(checkout_id, "payment.succeeded")
+    body, headers = shop.signed(event)
+    assert (await shop.post_webhook(body, headers)).status_code == 200
+    assert (await shop.checkout_row(checkout_id)).status == "succeeded"
+    assert await shop.medals(fan.id) == (500, 0)

@@ -423,6 +423,47 @@ class Checkouts:
         await session.flush()
         return {"applied": applied, "checkout_id": checkout.id, "status": checkout.status}
 
+    async def expire_abandoned(self, *, limit: int = 500) -> int:
+        """Mark hosted pages nobody paid before they expired as ``expired``.
+
+        Their room under the monthly cap was already released at expiry; this makes the history
+        say so. Only ``open`` ones: a ``creating`` checkout may still be resumed by its
+        idempotency recovery point. A late payment still credits (money received wins over
+        expiry in the state machine)."""
+        now = self.ctx.now()
+        async with self.ctx.db.transaction() as session:
+            query = (
+                select(Checkout)
+                .where(Checkout.status == "open", Checkout.expires_at <= now)
+                .order_by(Checkout.expires_at)
+                .limit(limit)
+            )
+            if self.ctx.db.is_postgres:
+                query = query.with_for_update(skip_locked=True)
+            abandoned = list((await session.scalars(query)).all())
+            for checkout in abandoned:
+                move = transition(
+                    "open",
+                    "expired",
+                    credited=checkout.credited_at is not None,
+                    clawed_back=checkout.clawed_back_at is not None,
+                )
+                checkout.status = move.status
+                checkout.updated_at = now
+                session.add(
+                    CheckoutEvent(
+                        checkout_id=checkout.id,
+                        provider=checkout.provider,
+                        provider_event_id=f"koepon:expiry:{checkout.id}",
+                        event_type="checkout.expired",
+                        status_before="open",
+                        status_after=move.status,
+                        note="nobody paid before the hosted page expired",
+                        received_at=now,
+                    )
+                )
+        return len(abandoned)
+
     async def _credit(self, session: AsyncSession, checkout: Checkout, provider: str) -> None:
         ids = transfer_ids(checkout.id)
         wallets = self.ctx.wallets

@@ -37,6 +37,7 @@ from koepon.payment.webhooks.service import Webhooks
 log = structlog.get_logger(__name__)
 Job = Callable[[], Coroutine[Any, Any, None]]
 PURGE_EVERY_SECONDS = 3600
+EXPIRE_EVERY_SECONDS = 60
 
 
 @dataclass
@@ -142,7 +143,16 @@ def build(ctx: PaymentContext) -> Purchases:
                     log.info("idempotency.purged", count=purged)
             await asyncio.sleep(PURGE_EVERY_SECONDS)
 
+    async def expire_abandoned_checkouts() -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                expired = await checkouts.expire_abandoned()
+                if expired:
+                    log.info("checkouts.expired", count=expired)
+            await asyncio.sleep(EXPIRE_EVERY_SECONDS)
+
     done.background.append(purge_idempotency_keys)
+    done.background.append(expire_abandoned_checkouts)
     return done
 
 

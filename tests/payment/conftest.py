@@ -15,6 +15,7 @@ import pytest
 from koepon.app import Platform
 from koepon.payment.context import PaymentContext
 from koepon.payment.ledger.audit import audit_ledger
+from payment.fixtures.shop import signed_in
 
 PASSWORD = "correct horse battery"
 
@@ -94,27 +95,7 @@ class WalletHarness:
 
     async def account(self, roles: list[str] | None = None) -> Account:
         """A signed-up, signed-in account; roles set through the auth service as an operator."""
-        email = f"pay-{uuid.uuid4().hex[:10]}@example.jp"
-        created = await self.client.post(
-            "/api/v1/auth/signup",
-            json={
-                "email": email,
-                "password": PASSWORD,
-                "display_name": "推し活ファン",
-                "birthdate": "1995-05-05",
-            },
-        )
-        assert created.status_code == 201, created.text
-        user_id = created.json()["id"]
-        if roles:
-            auth = self.platform.units["auth"].client.service
-            async with auth.db.transaction() as session:
-                await auth.set_roles(session, user_id=user_id, roles=roles, changed_by="test")
-        login = await self.client.post(
-            "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
-        )
-        assert login.status_code == 200, login.text
-        return Account(user_id, email, login.json()["access_token"])
+        return Account(*await signed_in(self.client, self.platform, roles=roles))
 
 
 @pytest.fixture

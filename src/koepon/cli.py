@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -12,6 +11,8 @@ import uvicorn
 
 from koepon.kernel.observability import configure_logging
 from koepon.kernel.settings import SERVICES, Settings, get_settings
+from koepon.payment import commands as payment_commands
+from koepon.payment.receipts import commands as purchase_commands
 
 SERVICE_CHOICE = click.Choice([*SERVICES, "gateway", "all"])
 
@@ -136,23 +137,9 @@ def seed() -> None:
     click.echo("demo data ready")
 
 
-def command_group(name: str) -> Callable[[click.Group], click.Group]:
-    """Lets services add their operator commands (reports, audits) to ``koepon``."""
-
-    def register(group: click.Group) -> click.Group:
-        main.add_command(group, name)
-        return group
-
-    return register
-
-
 # Operators' commands of the services.
-from koepon.payment import commands as payment_commands  # noqa: E402
-
 main.add_command(payment_commands.audit)
 main.add_command(payment_commands.report)
-from koepon.payment.receipts import commands as purchase_commands  # noqa: E402
-
 main.add_command(purchase_commands.payments)
 
 if __name__ == "__main__":

@@ -73,6 +73,8 @@ async def edge_settings(backend: str, tmp_path) -> AsyncIterator[Settings]:  # t
         "rate_limit_per_ip": "100000/minute",
         "rate_limit_per_user": "100000/minute",
         "max_body_bytes": 1024,
+        # The stand-in has no auth service keeping sessions; the platform tests cover them.
+        "gateway_checks_sessions": False,
     }
     if backend == "embedded":
         yield Settings(**values)

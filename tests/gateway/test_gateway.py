@@ -201,3 +201,22 @@ async def test_me_needs_a_token_and_a_bad_one_stops_at_the_edge(
         assert_problem(response, 401, "unauthenticated")
     headers = await sign_in(client)
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 200
+
+
+async def test_a_signed_out_token_is_refused_by_every_service(client: httpx.AsyncClient) -> None:
+    email = unique_email()
+    assert (await client.post("/api/v1/auth/signup", json=signup_body(email))).status_code == 201
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": email, "password": signup_body(email)["password"]}
+    )
+    tokens = login.json()
+    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await client.get("/api/v1/wallet", headers=auth)).status_code == 200
+
+    out = await client.post(
+        "/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]}, headers=auth
+    )
+    assert out.status_code == 204, out.text
+    # The access token is still within its 15 minutes, but its session is over.
+    assert_problem(await client.get("/api/v1/wallet", headers=auth), 401, "unauthenticated")
+    assert_problem(await client.get("/api/v1/me", headers=auth), 401, "unauthenticated")

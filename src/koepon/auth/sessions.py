@@ -7,8 +7,7 @@ in it. Ending it makes ``/api/v1/me`` refuse those tokens at once.
 from __future__ import annotations
 
 from koepon.kernel.cache import Cache
-
-PREFIX = "auth:session:"
+from koepon.kernel.tokens import SESSION_KEY_PREFIX as PREFIX
 
 
 class Sessions:

@@ -38,6 +38,7 @@ def install_gateway(app: Starlette, runtime: Runtime) -> None:
         verifier=runtime.authenticator.verifier,
         per_ip=settings.rate_limit_per_ip,
         per_user=settings.rate_limit_per_user,
+        sessions=runtime.cache if settings.gateway_checks_sessions else None,
     )
     if settings.cors_origins:
         app.add_middleware(

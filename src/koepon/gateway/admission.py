@@ -7,9 +7,10 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from koepon.gateway.routing import is_internal, under
+from koepon.kernel.cache import Cache
 from koepon.kernel.problems import Problem, problem_response
 from koepon.kernel.ratelimit import RateLimiter
-from koepon.kernel.tokens import Principal, TokenVerifier
+from koepon.kernel.tokens import Principal, TokenVerifier, session_key, unauthenticated
 
 log = structlog.get_logger(__name__)
 
@@ -59,8 +60,10 @@ class AdmissionMiddleware:
         verifier: TokenVerifier,
         per_ip: str,
         per_user: str,
+        sessions: Cache | None = None,
     ) -> None:
         self.app = app
+        self.sessions = sessions
         self.rate_limiter = rate_limiter
         self.verifier = verifier
         self.per_ip = per_ip
@@ -104,8 +107,26 @@ class AdmissionMiddleware:
                 "Sign-in cannot be checked right now; try again shortly",
                 headers={"Retry-After": "5"},
             ) from exc
+        await self._require_live_session(principal)
         await self._meter(self.per_user, "gateway-user", principal.user_id)
         return principal
+
+    async def _require_live_session(self, principal: Principal) -> None:
+        """A token of a signed-out session is refused here, not only by the auth service."""
+        if self.sessions is None:
+            return
+        try:
+            user_id = await self.sessions.get(session_key(principal.session_id))
+        except Exception as exc:
+            log.warning("gateway.sessions_unavailable", error=repr(exc))
+            raise Problem(
+                503,
+                "unavailable",
+                "Sign-in cannot be checked right now; try again shortly",
+                headers={"Retry-After": "5"},
+            ) from exc
+        if user_id is None or user_id.decode() != principal.user_id:
+            raise unauthenticated("This session has ended; sign in again")
 
     async def _meter(self, limit: str, *key: str) -> None:
         try:

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, description="KOEPON_MAX_BODY_BYTES: JSON bodies above this get 413"
     )
+    gateway_checks_sessions: bool = Field(
+        True,
+        description="KOEPON_GATEWAY_CHECKS_SESSIONS: the gateway refuses access tokens of "
+        "signed-out sessions (needs the cache shared with the auth service)",
+    )
     response_cache_seconds: int = Field(
         10, description="KOEPON_RESPONSE_CACHE_SECONDS: how long the gateway caches public GETs"
     )

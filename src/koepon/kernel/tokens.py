@@ -18,6 +18,9 @@ from fastapi import Request
 from koepon.kernel.problems import Problem
 
 ALGORITHM = "EdDSA"
+# Where the auth service keeps live sessions (session id → user id) in the shared cache; the
+# gateway looks there so a signed-out token stops working everywhere, not only in auth.
+SESSION_KEY_PREFIX = "auth:session:"
 JwksSource = Callable[[], Awaitable[dict[str, Any]]]
 
 
@@ -97,6 +100,10 @@ class TokenVerifier:
             roles=frozenset(claims.get("roles", [])),
             session_id=str(claims["sid"]),
         )
+
+
+def session_key(session_id: str) -> str:
+    return SESSION_KEY_PREFIX + session_id
 
 
 def bearer_token(request: Request) -> str | None:

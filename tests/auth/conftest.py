@@ -16,6 +16,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
+from clocks import MovableClock
 from koepon.app import Platform
 from koepon.auth.models import User, outbox
 from koepon.auth.passwords import Passwords
@@ -42,16 +43,6 @@ class Account:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
-class FrozenClock:
-    """An injectable clock for the service's business time."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @dataclass
 class AuthHarness:
     client: httpx.AsyncClient
@@ -62,8 +53,8 @@ class AuthHarness:
         service: AuthService = self.platform.units["auth"].client.service
         return service
 
-    def freeze(self, now: datetime) -> FrozenClock:
-        clock = FrozenClock(now)
+    def freeze(self, now: datetime) -> MovableClock:
+        clock = MovableClock(now)
         self.service.clock = clock
         return clock
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from clocks import MovableClock
 from koepon.app import Platform
 from koepon.payment.context import PaymentContext
 from koepon.payment.ledger.audit import audit_ledger
@@ -26,20 +27,6 @@ async def platform(platform: Platform) -> AsyncIterator[Platform]:
     yield platform
     violations = await audit_ledger(platform.units["payment"].db)
     assert not violations, "ledger audit failed:\n" + "\n".join(violations)
-
-
-class MovableClock:
-    """The payment service's business clock, moved by tests."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @dataclass

@@ -44,6 +44,17 @@ def rate_limited(retry_after: int) -> Problem:
     )
 
 
+def sign_in_unavailable() -> Problem:
+    """Tokens or sessions cannot be checked (auth or the cache unreachable): not the caller's
+    fault, so 503 with a short Retry-After rather than 401."""
+    return Problem(
+        503,
+        "unavailable",
+        "Sign-in cannot be checked right now; try again shortly",
+        headers={"Retry-After": "5"},
+    )
+
+
 class AdmissionMiddleware:
     """Refuses at the edge what no service should spend work on.
 
@@ -101,12 +112,7 @@ class AdmissionMiddleware:
         except Exception as exc:
             # The JWKS could not be fetched (auth unreachable): not the caller's fault.
             log.warning("gateway.jwks_unavailable", error=repr(exc))
-            raise Problem(
-                503,
-                "unavailable",
-                "Sign-in cannot be checked right now; try again shortly",
-                headers={"Retry-After": "5"},
-            ) from exc
+            raise sign_in_unavailable() from exc
         await self._require_live_session(principal)
         await self._meter(self.per_user, "gateway-user", principal.user_id)
         return principal
@@ -119,12 +125,7 @@ class AdmissionMiddleware:
             user_id = await self.sessions.get(session_key(principal.session_id))
         except Exception as exc:
             log.warning("gateway.sessions_unavailable", error=repr(exc))
-            raise Problem(
-                503,
-                "unavailable",
-                "Sign-in cannot be checked right now; try again shortly",
-                headers={"Retry-After": "5"},
-            ) from exc
+            raise sign_in_unavailable() from exc
         if user_id is None or user_id.decode() != principal.user_id:
             raise unauthenticated("This session has ended; sign in again")
 

@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from koepon.kernel.errors import DomainError
+
 PROBLEM_TYPE_BASE = "https://koepon.jp/problems/"
 PROBLEM_JSON = "application/problem+json"
 
@@ -48,6 +50,18 @@ class Problem(Exception):
         return body
 
 
+def from_domain_error(error: DomainError) -> Problem:
+    """The problem a typed domain error stands for (the one mapping at the edge)."""
+    return Problem(
+        error.status,
+        error.code,
+        error.detail,
+        title=error.title,
+        headers=error.headers,
+        **error.extra,
+    )
+
+
 def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
     return JSONResponse(
         problem.body(instance),
@@ -79,6 +93,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, Problem)
         return problem_response(exc, request.url.path)
 
+    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        return problem_response(from_domain_error(exc), request.url.path)
+
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [
@@ -100,5 +118,6 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(problem, request.url.path)
 
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

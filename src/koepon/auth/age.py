@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
+
+from koepon.kernel.clock import JST, jst_day
 
 AgeBracket = Literal["under_16", "16_17", "adult"]
-TOKYO = ZoneInfo("Asia/Tokyo")
+TOKYO = JST  # kept for callers of the old name
 MAX_PLAUSIBLE_AGE = 120
 
 
@@ -32,9 +33,7 @@ def age_bracket(birthdate: date, day: date) -> AgeBracket:
 
 def tokyo_today(now: datetime) -> date:
     """The calendar day in Japan at instant ``now`` (business calendars are JST)."""
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return now.astimezone(TOKYO).date()
+    return jst_day(now)
 
 
 def plausible_birthdate(birthdate: date, today: date) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,13 +16,13 @@ from koepon.auth.models import User, inbox
 from koepon.contracts.auth import AccountRegistered
 from koepon.contracts.payment import MedalLotExpiringSoon
 from koepon.kernel.bus import Message
+from koepon.kernel.clock import JST
 from koepon.kernel.db import Database
 from koepon.kernel.inbox import Inbox, idempotent
 from koepon.kernel.runtime import Consumer
 
 PUBLISHES = (AccountRegistered,)
 EXPIRY_MAIL_CONSUMER = "auth.medal-expiry-mail"
-JST = ZoneInfo("Asia/Tokyo")
 KIND_LABELS = {"paid": "有償", "free": "無償"}
 
 

@@ -8,11 +8,12 @@ pending (they reserve room, so two checkouts at once cannot both squeeze under a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-TOKYO = ZoneInfo("Asia/Tokyo")
+from koepon.kernel.clock import JST, as_utc, jst_day, jst_day_bounds, jst_month_bounds
+
+TOKYO = JST
 MINORS_NOTICE = "未成年の方は親権者の同意を得てから購入してください"
 
 RefusalCode = Literal["birthdate_required", "cooling_off_active", "spending_cap_exceeded"]
@@ -61,9 +62,7 @@ Decision = Allowed | Refused
 
 def tokyo_day(now: datetime) -> date:
     """The JST calendar day at instant ``now`` (naive instants are taken as UTC)."""
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    return now.astimezone(TOKYO).date()
+    return jst_day(now)
 
 
 def month_key(now: datetime) -> str:
@@ -74,16 +73,12 @@ def month_key(now: datetime) -> str:
 
 def month_bounds(now: datetime) -> tuple[datetime, datetime]:
     """The UTC instants [start, end) of the JST calendar month containing ``now``."""
-    day = tokyo_day(now)
-    start = datetime(day.year, day.month, 1, tzinfo=TOKYO)
-    following = datetime(day.year + day.month // 12, day.month % 12 + 1, 1, tzinfo=TOKYO)
-    return start.astimezone(UTC), following.astimezone(UTC)
+    return jst_month_bounds(now)
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants [start, end) of one JST calendar day."""
-    start = datetime(day.year, day.month, day.day, tzinfo=TOKYO)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+    return jst_day_bounds(day)
 
 
 def age_on(birthdate: date, day: date) -> int:
@@ -139,9 +134,7 @@ def check_purchase(
             f"Register your birth date before your first purchase. {MINORS_NOTICE}",
         )
     if purchaser.cooling_off_until is not None:
-        until = purchaser.cooling_off_until
-        if until.tzinfo is None:
-            until = until.replace(tzinfo=UTC)
+        until = as_utc(purchaser.cooling_off_until)
         if until > now:
             return Refused(
                 "cooling_off_active",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from koepon.kernel.money import yen_label
 from koepon.kernel.settings import Settings
 
 NO_CANCELLATION_NOTICE = "デジタルコンテンツの性質上、購入後のキャンセル・返品はできません"
@@ -33,7 +34,7 @@ DELIVERY_TIMING: dict[str | None, str] = {
 
 
 def yen(amount: int) -> str:
-    return f"{amount:,}円(税込)"
+    return yen_label(amount)
 
 
 def confirmation(

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, DateTime, Index, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from koepon.kernel.dbtypes import BigSerial, UtcDateTime
 from koepon.kernel.idempotency import idempotency_table
-from koepon.payment.models import Base, BigSerial
+from koepon.payment.models import Base
 
 idempotency_keys = idempotency_table(Base.metadata)
 
@@ -37,14 +38,14 @@ class Checkout(Base):
     provider_payment_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     redirect_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     confirmation: Mapped[dict] = mapped_column(JSON, nullable=False)  # type: ignore[type-arg]
-    credited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    clawed_back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    credited_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    clawed_back_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     refund_ground: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
     __table_args__ = (
         CheckConstraint(
@@ -77,7 +78,7 @@ class CheckoutEvent(Base):
     status_before: Mapped[str] = mapped_column(String(20), nullable=False)
     status_after: Mapped[str] = mapped_column(String(20), nullable=False)
     note: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
 
 class PurchaseLock(Base):
@@ -87,4 +88,4 @@ class PurchaseLock(Base):
     __tablename__ = "purchase_locks"
 
     user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)

@@ -14,7 +14,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from koepon.payment.models import Base, BigSerial, UtcDateTime
+from koepon.kernel.dbtypes import BigSerial, UtcDateTime
+from koepon.payment.models import Base
 
 
 class LedgerAccount(Base):

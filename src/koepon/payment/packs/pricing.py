@@ -6,15 +6,15 @@ is the part of the price that is tax: price × rate ÷ (100 + rate), rounded dow
 
 from __future__ import annotations
 
+from koepon.kernel import money
+
 MAX_PRICE_JPY = 1_000_000
 MAX_MEDALS = 10_000_000
 
 
 def tax_included_in(price_jpy: int, rate_percent: int) -> int:
     """The consumption tax contained in a tax-included price (whole yen, rounded down)."""
-    if price_jpy < 0 or rate_percent < 0:
-        raise ValueError("Prices and tax rates are non-negative")
-    return price_jpy * rate_percent // (100 + rate_percent)
+    return money.tax_included_in(price_jpy, rate_percent)
 
 
 def pack_problems(

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.kernel.money import yen_label
 from koepon.kernel.problems import Problem
 from koepon.payment.context import PaymentContext
 from koepon.payment.packs.models import MedalPack
@@ -20,7 +21,7 @@ from koepon.payment.packs.schemas import (
 
 
 def price_label(price_jpy: int) -> str:
-    return f"{price_jpy:,}円(税込)"
+    return yen_label(price_jpy)
 
 
 def pack_read(pack: MedalPack) -> MedalPackRead:

@@ -23,10 +23,10 @@ import httpx
 import structlog
 from sqlalchemy import select
 
+from koepon.kernel.clock import jst_day_bounds as day_bounds
 from koepon.kernel.db import Database
 from koepon.kernel.problems import Problem
 from koepon.kernel.settings import Settings
-from koepon.payment.checkout.caps import day_bounds
 from koepon.payment.checkout.states import EventKind
 from koepon.payment.providers.base import (
     Method,

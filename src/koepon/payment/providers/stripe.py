@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import stripe
 
-from koepon.payment.checkout.caps import day_bounds
+from koepon.kernel.clock import jst_day_bounds as day_bounds
 from koepon.payment.checkout.states import EventKind
 from koepon.payment.providers.base import (
     Method,

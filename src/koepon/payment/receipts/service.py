@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.kernel.clock import as_utc
+from koepon.kernel.money import yen_label
 from koepon.kernel.problems import Problem
 from koepon.payment.checkout import caps
 from koepon.payment.checkout.models import Checkout, CheckoutEvent
@@ -31,9 +33,7 @@ MAX_LIMIT = 100
 
 
 def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
+    return None if moment is None else as_utc(moment)
 
 
 def encode_cursor(checkout: Checkout) -> str:
@@ -68,7 +68,7 @@ def receipt(checkout: Checkout) -> Receipt:
         pack_name=checkout.pack_name,
         price_jpy=checkout.price_jpy,
         tax_jpy=checkout.tax_jpy,
-        price_label=f"{checkout.price_jpy:,}円(税込)",
+        price_label=yen_label(checkout.price_jpy),
         paid_medals=checkout.paid_medals,
         bonus_medals=checkout.bonus_medals,
         provider=checkout.provider,

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
+from koepon.kernel.clock import JST, jst_day_start
 from koepon.payment.wallet.lots import value_jpy
 
-JST = ZoneInfo("Asia/Tokyo")
 BASE_DATES = ((3, 31), (9, 30))
 
 
@@ -31,7 +30,7 @@ def is_base_date(day: date) -> bool:
 
 def day_start(day: date) -> datetime:
     """00:00 JST of ``day`` as a UTC instant."""
-    return datetime.combine(day, time(0), tzinfo=JST).astimezone(UTC)
+    return jst_day_start(day)
 
 
 def day_end(day: date) -> datetime:

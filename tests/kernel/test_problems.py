@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis import exceptions as redis_errors
+from sqlalchemy import exc as sa_errors
 
+from koepon.kernel.observability import RequestContextMiddleware
 from koepon.kernel.problems import (
     PROBLEM_JSON,
     PROBLEM_TYPE_BASE,
     Problem,
+    dependency_of,
     install_problem_handlers,
 )
 
@@ -83,3 +88,110 @@ def test_problem_body_without_instance() -> None:
         "detail": "Slow down.",
         "code": "rate_limited",
     }
+
+
+# --- outages and the unexpected ---------------------------------------------------------------
+
+SECRET_DSN = "postgresql://koepon:s3cret-password@db.internal:5432/koepon"
+
+
+def _outage_app() -> FastAPI:
+    """Routes and a middleware that fail the way real dependencies fail."""
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/database")
+    async def database() -> None:
+        cause = ConnectionRefusedError(111, f"connect to {SECRET_DSN} refused")
+        raise sa_errors.OperationalError("SELECT secret FROM t", {"p": SECRET_DSN}, cause)
+
+    @app.get("/database/pool")
+    async def pool() -> None:
+        raise sa_errors.TimeoutError("QueuePool limit of size 10 overflow 10 reached")
+
+    @app.get("/database/asyncpg")
+    async def raw_asyncpg() -> None:
+        raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+
+    @app.get("/cache")
+    async def cache() -> None:
+        raise redis_errors.ConnectionError("Error 111 connecting to redis://:pw@cache:6379/0")
+
+    @app.get("/integrity")
+    async def integrity() -> None:
+        raise sa_errors.IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    @app.get("/bug")
+    async def bug() -> None:
+        raise RuntimeError("a bug")
+
+    @app.middleware("http")
+    async def failing_middleware(request, call_next):  # type: ignore[no-untyped-def]
+        if request.url.path == "/middleware/cache":
+            raise redis_errors.TimeoutError("Timeout reading from cache:6379")
+        if request.url.path == "/middleware/bug":
+            raise KeyError("a bug in middleware")
+        return await call_next(request)
+
+    app.add_middleware(RequestContextMiddleware, service="test")
+    return app
+
+
+@pytest.fixture
+async def outages() -> AsyncIterator[httpx.AsyncClient]:
+    # The server-error layer answers and then re-raises for the server's log; a real server
+    # logs it, the test transport must not turn it into a client-side exception.
+    transport = httpx.ASGITransport(app=_outage_app(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+
+
+@pytest.mark.parametrize(
+    ("path", "dependency"),
+    [
+        ("/database", "database"),
+        ("/database/pool", "database"),
+        ("/database/asyncpg", "database"),
+        ("/cache", "cache"),
+        ("/middleware/cache", "cache"),
+    ],
+)
+async def test_an_unreachable_dependency_is_a_503_problem_with_retry_after(
+    outages: httpx.AsyncClient, path: str, dependency: str
+) -> None:
+    response = await outages.get(path, headers={"x-request-id": "req-1"})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert int(response.headers["retry-after"]) > 0
+    body = response.json()
+    assert body["code"] == "dependency_unavailable"
+    assert body["dependency"] == dependency
+    assert body["request_id"] == "req-1"
+    assert "s3cret" not in response.text and "redis://" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/bug", "/middleware/bug", "/integrity"])
+async def test_anything_unexpected_is_a_500_problem_carrying_the_request_id(
+    outages: httpx.AsyncClient, path: str
+) -> None:
+    response = await outages.get(path, headers={"x-request-id": "req-2"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.headers["x-request-id"] == "req-2"
+    body = response.json()
+    assert body["code"] == "internal_error"
+    assert body["request_id"] == "req-2"
+    assert "req-2" in body["detail"]
+    assert "bug" not in body["detail"] and "duplicate" not in response.text
+
+
+def test_dependency_of_follows_the_cause_chain() -> None:
+    try:
+        try:
+            raise ConnectionResetError("peer reset")
+        except ConnectionResetError as exc:
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("closed mid-operation") from exc
+    except Exception as wrapped:
+        assert dependency_of(wrapped) == "database"
+    assert dependency_of(ValueError("not an outage")) is None
+    assert dependency_of(ConnectionRefusedError()) == "backing service"

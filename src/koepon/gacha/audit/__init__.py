@@ -1,0 +1,1 @@
+"""Audits of observed draw outcomes against the declared odds (COMPLIANCE G9)."""

@@ -1,0 +1,42 @@
+"""The gacha service's refusals as typed domain errors (made RFC 9457 problems at the edge)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from koepon.kernel.errors import DomainError
+
+
+class InvalidClientSeed(DomainError):
+    status = 422
+    code = "invalid_client_seed"
+
+
+class ExchangeRefused(DomainError):
+    status = 409
+    code = "exchange_refused"
+
+
+class BoxSoldOut(DomainError):
+    status = 409
+    code = "box_sold_out"
+
+
+class ConfigurationRefused(DomainError):
+    """A gacha configuration breaks a COMPLIANCE rule; ``code`` is the rule id (API.md)."""
+
+    status = 422
+    code: ClassVar[str] = "invalid_configuration"
+    title = "The gacha configuration breaks a rule"
+
+
+_BY_RULE: dict[str, type[ConfigurationRefused]] = {}
+
+
+def configuration_refused(rule: str, detail: str, **extra: Any) -> ConfigurationRefused:
+    """The refusal for ``rule`` (e.g. "G1"): its problem ``code`` is the rule id itself."""
+    kind = _BY_RULE.get(rule)
+    if kind is None:
+        kind = type(f"Refused{rule}", (ConfigurationRefused,), {"code": rule})
+        _BY_RULE[rule] = kind
+    return kind(detail, rule=rule, **extra)

@@ -1,0 +1,1 @@
+"""Provably fair draws, algorithm version 1 (DESIGN.md "Fairness algorithm", COMPLIANCE G9)."""

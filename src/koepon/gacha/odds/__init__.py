@@ -1,0 +1,1 @@
+"""Odds tables of a gacha: the configuration model, rate arithmetic, disclosure and the law."""

@@ -19,7 +19,7 @@ from koepon.contracts.clients import Clients
 from koepon.gateway import install_gateway
 from koepon.kernel.bus.inprocess import InProcessBus
 from koepon.kernel.bus.rabbitmq import RabbitMQBus
-from koepon.kernel.cache import cache_from_url
+from koepon.kernel.cache import cache_from_settings
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.migrations import upgrade_async
 from koepon.kernel.observability import RequestContextMiddleware, health_router
@@ -55,7 +55,7 @@ class Platform:
         if unknown:
             raise ValueError(f"Unknown services: {', '.join(sorted(unknown))}")
         self.settings = settings
-        self.cache = cache_from_url(settings.redis_url)
+        self.cache = cache_from_settings(settings)
         verifier = TokenVerifier(
             self._jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience
         )

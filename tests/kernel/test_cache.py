@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from koepon.kernel.cache import Cache, MemoryCache, RedisCache, cache_from_url
+from resilience.servers import RedisServer
 
 from .conftest import REDIS_URL
 
@@ -64,3 +67,60 @@ async def test_unreachable_redis_pings_false() -> None:
     cache = RedisCache("redis://127.0.0.1:1/0")
     assert not await cache.ping()
     await cache.close()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis of this test alone, on a free port, that it may kill and restart."""
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.distributed
+async def test_a_burst_far_beyond_the_pool_waits_for_connections_instead_of_failing() -> None:
+    cache = RedisCache(REDIS_URL, max_connections=8, pool_timeout_seconds=10)
+    key = f"koepon:ktest:{uuid.uuid4().hex}"
+    try:
+        await cache.set(key, b"v", ttl_seconds=60)
+        results = await asyncio.gather(
+            *(cache.get(key) for _ in range(500)), return_exceptions=True
+        )
+        assert results == [b"v"] * 500
+        opened = len(cache.pool._available_connections) + len(cache.pool._in_use_connections)
+        assert opened <= 8
+    finally:
+        await cache.delete(key)
+        await cache.close()
+
+
+@pytest.mark.distributed
+async def test_a_restarted_redis_costs_no_request(own_redis: RedisServer) -> None:
+    cache = RedisCache(own_redis.url, max_connections=4)
+    try:
+        await cache.set("k", b"v")
+        assert await cache.get("k") == b"v"  # the pool now holds a connection
+        own_redis.kill()
+        own_redis.start()
+        # The pooled connection is dead; the command is retried once on a fresh one.
+        assert await cache.get("k") is None  # no persistence: a restart starts empty
+        await cache.set("k", b"again")
+        assert await cache.get("k") == b"again"
+    finally:
+        await cache.close()
+
+
+@pytest.mark.distributed
+async def test_redis_down_fails_fast_with_a_connection_error(own_redis: RedisServer) -> None:
+    cache = RedisCache(own_redis.url, socket_timeout_seconds=1)
+    try:
+        await cache.set("k", b"v")
+        own_redis.kill()
+        started = time.monotonic()
+        with pytest.raises(RedisConnectionError):
+            await cache.get("k")
+        assert time.monotonic() - started < 5
+        assert not await cache.ping()
+    finally:
+        await cache.close()

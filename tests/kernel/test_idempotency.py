@@ -7,12 +7,15 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 import asyncpg
+import httpx
 import pytest
+from fastapi import Depends, FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, select
 
 from koepon.kernel.db import Database
 from koepon.kernel.idempotency import (
@@ -20,12 +23,15 @@ from koepon.kernel.idempotency import (
     IdempotencyKeys,
     StoredResponse,
     fingerprint,
+    idempotency_key,
     idempotency_table,
     valid_key,
 )
-from koepon.kernel.problems import Problem
+from koepon.kernel.problems import Problem, dependency_of, install_problem_handlers
+from resilience.servers import PostgresCluster
 
 from .conftest import PG_ADMIN_DSN, PG_HOST
+from .probe import wait_until
 
 
 class Clock:
@@ -63,12 +69,14 @@ async def db(backend: str, tmp_path) -> AsyncIterator[Database]:  # type: ignore
 
 
 @pytest.fixture
-async def keys(db: Database) -> IdempotencyKeys:
+async def keys(db: Database) -> AsyncIterator[IdempotencyKeys]:
     metadata = MetaData()
     table = idempotency_table(metadata)
     async with db.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-    return IdempotencyKeys(db, table, lock_seconds=30, keep_hours=24, clock=Clock())
+    keys = IdempotencyKeys(db, table, lock_seconds=30, keep_hours=24, clock=Clock())
+    yield keys
+    await keys.close()
 
 
 def clock_of(keys: IdempotencyKeys) -> Clock:
@@ -198,3 +206,130 @@ def test_printable_keys_up_to_255_characters_are_valid(key: str) -> None:
 @pytest.mark.parametrize("key", ["", " lead", "trail ", "x" * 256, "tab\tkey", "ключ", "nul\x00"])
 def test_empty_long_or_unprintable_keys_are_invalid(key: str) -> None:
     assert not valid_key(key)
+
+
+# --- a short lock, renewed while the claimant lives; releases that survive an outage ----------
+
+
+async def _locked_until(keys: IdempotencyKeys, key: str) -> datetime:
+    async with keys.db.transaction() as session:
+        value = await session.scalar(
+            select(keys.table.c.locked_until).where(keys.table.c.key == key)
+        )
+    assert value is not None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def test_a_working_claimant_keeps_its_key_past_the_lock_period(db: Database) -> None:
+    metadata = MetaData()
+    table = idempotency_table(metadata)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    clock = Clock()
+    keys = IdempotencyKeys(db, table, lock_seconds=3, clock=clock)
+    try:
+        await keys.claim(scope="u1", key="k", fingerprint="f")
+        first = await _locked_until(keys, "k")
+        clock.now += timedelta(seconds=2)
+
+        async def renewed() -> bool:
+            return await _locked_until(keys, "k") > first
+
+        await wait_until(renewed, within=10)
+        clock.now += timedelta(seconds=2)  # past the first lock, within the renewed one
+        with pytest.raises(Problem) as refused:
+            await keys.claim(scope="u1", key="k", fingerprint="f")
+        assert refused.value.code == "idempotency_in_flight"
+    finally:
+        await keys.close()
+
+
+async def test_a_dead_claimants_key_is_free_one_lock_period_later(db: Database) -> None:
+    metadata = MetaData()
+    table = idempotency_table(metadata)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    clock = Clock()
+    keys = IdempotencyKeys(db, table, lock_seconds=3, clock=clock)
+    await keys.claim(scope="u1", key="k", fingerprint="f")
+    await keys.close()  # the process died: nobody renews the lock any more
+    clock.now += timedelta(seconds=4)
+    other = IdempotencyKeys(db, table, lock_seconds=3, clock=clock)
+    try:
+        assert isinstance(await other.claim(scope="u1", key="k", fingerprint="f"), Claim)
+    finally:
+        await other.close()
+
+
+@pytest.mark.distributed
+async def test_a_release_during_a_database_outage_lands_when_the_database_is_back() -> None:
+    cluster = PostgresCluster()
+    cluster.init()
+    db = Database(cluster.url("postgres"))
+    metadata = MetaData()
+    table = idempotency_table(metadata)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    # The business clock stands still: only the release can free the key, not the lock's end.
+    keys = IdempotencyKeys(db, table, lock_seconds=60, clock=Clock())
+    try:
+        claim = await keys.claim(scope="u1", key="k", fingerprint="f")
+        assert isinstance(claim, Claim)
+        cluster.stop()
+        await keys.release(claim)  # does not raise; retried in the background
+        assert keys._releases
+        with pytest.raises(Exception) as down:
+            await keys.claim(scope="u1", key="k", fingerprint="f")
+        assert dependency_of(down.value) == "database"
+        cluster.start()
+        await asyncio.wait_for(keys.settle(), timeout=30)
+        again = await keys.claim(scope="u1", key="k", fingerprint="f")
+        assert isinstance(again, Claim)
+    finally:
+        await keys.close()
+        await db.dispose()
+        cluster.destroy()
+
+
+# --- the one dependency for the header -------------------------------------------------------
+
+
+Key = Annotated[str, Depends(idempotency_key())]
+ShortOptionalKey = Annotated[str | None, Depends(idempotency_key(required=False, max_length=8))]
+
+
+@pytest.fixture
+async def header_app() -> AsyncIterator[httpx.AsyncClient]:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/required")
+    async def required(key: Key) -> dict[str, str]:
+        return {"key": key}
+
+    @app.post("/optional")
+    async def optional(key: ShortOptionalKey) -> dict[str, str | None]:
+        return {"key": key}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        client.app = app  # type: ignore[attr-defined]
+        yield client
+
+
+async def test_the_idempotency_dependency_answers_each_bad_key_one_way(
+    header_app: httpx.AsyncClient,
+) -> None:
+    ok = await header_app.post("/required", headers={"Idempotency-Key": "abc-1"})
+    assert ok.json() == {"key": "abc-1"}
+    missing = await header_app.post("/required")
+    assert (missing.status_code, missing.json()["code"]) == (400, "idempotency_key_required")
+    for bad in (" lead", "x" * 256, "ключ".encode(), "tab\tkey"):
+        invalid = await header_app.post("/required", headers={"Idempotency-Key": bad})
+        assert (invalid.status_code, invalid.json()["code"]) == (400, "idempotency_key_invalid")
+    assert (await header_app.post("/optional")).json() == {"key": None}
+    too_long = await header_app.post("/optional", headers={"Idempotency-Key": "123456789"})
+    assert (too_long.status_code, too_long.json()["code"]) == (400, "idempotency_key_invalid")
+    schema = header_app.app.openapi()  # type: ignore[attr-defined]
+    parameters = schema["paths"]["/required"]["post"]["parameters"]
+    assert [(p["name"], p["in"]) for p in parameters] == [("Idempotency-Key", "header")]

@@ -21,6 +21,13 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
+class DatabaseUnreachable(ConnectionError):
+    """No connection to the database could be opened (refused, reset, timed out).
+
+    The driver raises a bare ``OSError`` there, which names no dependency; this does, so the
+    edge can answer 503 "database unavailable" instead of a 500."""
+
+
 class Database:
     """Engine and unit of work of one service."""
 
@@ -43,6 +50,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             _sqlite_serialised_writes(self.engine)
+        else:
+            _named_connect_failures(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
 
@@ -69,6 +78,16 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _named_connect_failures(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except (OSError, TimeoutError) as exc:
+            # The message may hold the host; the DSN itself never reaches it.
+            raise DatabaseUnreachable(f"database connection failed: {type(exc).__name__}") from exc
 
 
 def _sqlite_serialised_writes(engine: AsyncEngine) -> None:

@@ -6,22 +6,43 @@ SQLite) in a transaction of its own that commits at once; concurrent requests th
 ``in_flight`` and get 409 with ``Retry-After``. The use case records *recovery points* (the step
 it reached, e.g. "the checkout row exists, the provider is next") in its own transactions, and
 stores the final response in the same transaction as its last business write, so a response is
-stored if and only if its effects committed. A claimant that crashes leaves the key locked until
-``locked_until``; after that a retry takes the key over and resumes from the recovery point.
-Same key with a different request (method, path, canonical JSON body) → 422.
+stored if and only if its effects committed.
+
+The claim's lock is short and renewed in the background while the claimant works, so a crashed
+claimant holds the key for at most one lock period; a retry then takes the key over and resumes
+from the recovery point. Releasing a key after a failure is retried in the background with
+back-off when the database itself is what failed, so the fan can retry as soon as it is back.
+
+Every route that takes the header reads it through one dependency, ``idempotency_key``, and
+every service answers the same way:
+
+=====================================================  ======  ============================
+situation                                               status  ``code``
+=====================================================  ======  ============================
+header missing where the route requires it              400     ``idempotency_key_required``
+header malformed (not 1–N printable ASCII characters,   400     ``idempotency_key_invalid``
+or spaces at either end)
+same key, different request (method, path, body)        422     ``idempotency_key_reused``
+same key while the first request is still running       409     ``idempotency_in_flight``
+                                                                (with ``Retry-After``)
+same key, same request, already answered                —       the stored response again,
+                                                                ``Idempotent-Replayed: true``
+=====================================================  ======  ============================
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import Request
+import structlog
+from fastapi import Header, Request
 from sqlalchemy import (
     JSON,
     Column,
@@ -42,8 +63,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from koepon.kernel.db import Database
 from koepon.kernel.problems import Problem
 
+log = structlog.get_logger(__name__)
+
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# A leaked claim (neither completed nor released) stops being renewed after this long.
+MAX_HOLD_SECONDS = 600
+# Back-off of a release that failed because the database was unreachable.
+RELEASE_BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
 State = Literal["in_flight", "completed"]
 Clock = Callable[[], datetime]
 
@@ -67,10 +94,11 @@ def idempotency_table(metadata: MetaData) -> Table:
     )
 
 
-def valid_key(key: str) -> bool:
-    """1–255 printable ASCII characters (no spaces at the ends, no control characters)."""
+def valid_key(key: str, max_length: int = MAX_KEY_LENGTH) -> bool:
+    """1–``max_length`` printable ASCII characters (no spaces at the ends, no control
+    characters)."""
     return (
-        0 < len(key) <= MAX_KEY_LENGTH
+        0 < len(key) <= max_length
         and all(0x20 <= ord(ch) < 0x7F for ch in key)
         and key == key.strip()
     )
@@ -94,25 +122,56 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def key_from(request: Request, *, required: bool) -> str | None:
-    """The request's ``Idempotency-Key``, validated; 400 when missing but required."""
-    key = request.headers.get(HEADER)
+def checked_key(key: str | None, *, required: bool, max_length: int = MAX_KEY_LENGTH) -> str | None:
+    """``key`` if it is well formed; the documented 400 problems otherwise."""
     if key is None:
         if required:
             raise Problem(
                 400,
                 "idempotency_key_required",
-                f"This request needs an {HEADER} header (1–255 printable characters), "
+                f"This request needs an {HEADER} header (1–{max_length} printable characters), "
                 "so that retrying it can never do the work twice",
             )
         return None
-    if not valid_key(key):
+    if not valid_key(key, max_length):
         raise Problem(
             400,
             "idempotency_key_invalid",
-            f"{HEADER} must be 1–255 printable ASCII characters without surrounding spaces",
+            f"{HEADER} must be 1–{max_length} printable ASCII characters without surrounding "
+            "spaces",
         )
     return key
+
+
+def key_from(request: Request, *, required: bool) -> str | None:
+    """The request's ``Idempotency-Key``, validated; 400 when missing but required."""
+    return checked_key(request.headers.get(HEADER), required=required)
+
+
+def idempotency_key(
+    *, required: bool = True, max_length: int = MAX_KEY_LENGTH
+) -> Callable[..., Awaitable[str | None]]:
+    """The FastAPI dependency every route taking an ``Idempotency-Key`` uses::
+
+        Key = Annotated[str, Depends(idempotency_key())]
+        OptionalKey = Annotated[str | None, Depends(idempotency_key(required=False))]
+
+    ``max_length`` is for routes that build a bounded id from the key (e.g. a transfer id).
+    """
+
+    # A default, not an ``Annotated`` hint: hints are strings here and could not see the
+    # closure's ``max_length``.
+    header = Header(
+        None,
+        alias=HEADER,
+        description=f"1–{max_length} printable ASCII characters; a retry with the same key and "
+        "request gets the first answer again instead of doing the work twice",
+    )
+
+    async def dependency(key: str | None = header) -> str | None:
+        return checked_key(key, required=required, max_length=max_length)
+
+    return dependency
 
 
 async def request_fingerprint(request: Request) -> str:
@@ -166,6 +225,10 @@ class IdempotencyKeys:
         self.lock = timedelta(seconds=lock_seconds)
         self.keep = timedelta(hours=keep_hours)
         self.clock = clock
+        # Renew well before the lock runs out, so one slow renewal does not free the key.
+        self.renew_seconds = lock_seconds / 3
+        self._renewals: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._releases: set[asyncio.Task[None]] = set()
 
     def _insert(self, session: AsyncSession):  # type: ignore[no-untyped-def]
         dialect = session.get_bind().dialect.name
@@ -198,7 +261,7 @@ class IdempotencyKeys:
                 .on_conflict_do_nothing()
             )
             if inserted.rowcount:  # type: ignore[attr-defined]
-                return Claim(scope, key)
+                return self._hold(Claim(scope, key))
             row = (await session.execute(select(self.table).where(self._where((scope, key))))).one()
             if _aware(row.expires_at) <= now:  # type: ignore[operator]
                 # An expired key starts a new life: forget the old request entirely.
@@ -217,7 +280,7 @@ class IdempotencyKeys:
                         expires_at=now + self.keep,
                     )
                 )
-                return Claim(scope, key)
+                return self._hold(Claim(scope, key))
             if row.fingerprint != fingerprint:
                 raise Problem(
                     422,
@@ -256,7 +319,37 @@ class IdempotencyKeys:
                     "A request with this Idempotency-Key is still being processed; retry later",
                     headers={"Retry-After": "1"},
                 )
-            return Claim(scope, key, row.recovery_point, row.recovery_data)
+            return self._hold(Claim(scope, key, row.recovery_point, row.recovery_data))
+
+    def _hold(self, claim: Claim) -> Claim:
+        """Keep renewing ``claim``'s lock while this process works on it."""
+        ident = (claim.scope, claim.key)
+        self._stop_renewing(ident)
+        self._renewals[ident] = asyncio.create_task(self._renew(claim))
+        return claim
+
+    def _stop_renewing(self, ident: tuple[str, str]) -> None:
+        task = self._renewals.pop(ident, None)
+        if task is not None:
+            task.cancel()
+
+    async def _renew(self, claim: Claim) -> None:
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + MAX_HOLD_SECONDS
+        while loop.time() < give_up:
+            await asyncio.sleep(self.renew_seconds)
+            try:
+                async with self.db.transaction() as session:
+                    await session.execute(
+                        update(self.table)
+                        .where(self._where(claim))
+                        .where(self.table.c.state == "in_flight")
+                        .values(locked_until=self.clock() + self.lock)
+                    )
+            except Exception as exc:
+                # The lock then simply runs out; the next renewal may get through.
+                log.warning("idempotency.renew_failed", error_type=type(exc).__name__)
+        self._renewals.pop((claim.scope, claim.key), None)
 
     async def checkpoint(
         self,
@@ -281,6 +374,7 @@ class IdempotencyKeys:
         self, session: AsyncSession, claim: Claim, *, status: int, body: Any
     ) -> StoredResponse:
         """Store the response in the caller's transaction: it exists iff the effects commit."""
+        self._stop_renewing((claim.scope, claim.key))
         await session.execute(
             update(self.table)
             .where(self._where(claim))
@@ -294,7 +388,21 @@ class IdempotencyKeys:
         return StoredResponse(status, body)
 
     async def release(self, claim: Claim, *, forget_recovery: bool = False) -> None:
-        """Give the key up after a retryable failure, so a retry can run (own transaction)."""
+        """Give the key up after a failure, so a retry can run at once (own transaction).
+
+        Never raises: when the database is what failed, the release is retried in the
+        background with back-off until it gets through (meanwhile the lock, no longer renewed,
+        runs out by itself), so the fan's retry works as soon as the database is back."""
+        self._stop_renewing((claim.scope, claim.key))
+        try:
+            await self._release(claim, forget_recovery=forget_recovery)
+        except Exception as exc:
+            log.warning("idempotency.release_deferred", error_type=type(exc).__name__)
+            task = asyncio.create_task(self._release_later(claim, forget_recovery))
+            self._releases.add(task)
+            task.add_done_callback(self._releases.discard)
+
+    async def _release(self, claim: Claim, *, forget_recovery: bool) -> None:
         values: dict[str, Any] = {"locked_until": self.clock()}
         if forget_recovery:
             values |= {"recovery_point": None, "recovery_data": None}
@@ -305,6 +413,31 @@ class IdempotencyKeys:
                 .where(self.table.c.state == "in_flight")
                 .values(**values)
             )
+
+    async def _release_later(self, claim: Claim, forget_recovery: bool) -> None:
+        attempt = 0
+        while True:
+            await asyncio.sleep(
+                RELEASE_BACKOFF_SECONDS[min(attempt, len(RELEASE_BACKOFF_SECONDS) - 1)]
+            )
+            attempt += 1
+            try:
+                await self._release(claim, forget_recovery=forget_recovery)
+                log.info("idempotency.released_late", attempts=attempt)
+                return
+            except Exception as exc:
+                log.warning("idempotency.release_retry_failed", error_type=type(exc).__name__)
+
+    async def settle(self) -> None:
+        """Wait for releases still being retried (tests, and shutdown)."""
+        while self._releases:
+            await asyncio.gather(*list(self._releases), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop renewing and retrying (shutdown); locks then run out by themselves."""
+        for task in [*self._renewals.values(), *self._releases]:
+            task.cancel()
+        self._renewals.clear()
 
     async def purge_expired(self) -> int:
         """Delete keys past their keeping time; returns how many."""

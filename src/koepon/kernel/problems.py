@@ -21,6 +21,7 @@ from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from koepon.kernel.db import DatabaseUnreachable
 from koepon.kernel.errors import DomainError
 
 log = structlog.get_logger(__name__)
@@ -107,6 +108,7 @@ DEPENDENCY_RETRY_AFTER = 5
 _OUTAGES: tuple[tuple[tuple[type[Exception], ...], str], ...] = (
     (
         (
+            DatabaseUnreachable,
             sa_errors.OperationalError,
             sa_errors.InterfaceError,
             sa_errors.TimeoutError,  # no pooled connection came free in time

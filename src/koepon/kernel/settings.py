@@ -36,6 +36,18 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         None, description="KOEPON_REDIS_URL: redis://… for sessions, cache, rate limits"
     )
+    redis_max_connections: int = Field(
+        64,
+        ge=1,
+        description="KOEPON_REDIS_MAX_CONNECTIONS: Redis connections per process; a burst "
+        "beyond them waits for a free one (up to redis_pool_timeout_seconds)",
+    )
+    redis_pool_timeout_seconds: float = Field(
+        5.0, gt=0, description="KOEPON_REDIS_POOL_TIMEOUT_SECONDS: longest wait for a connection"
+    )
+    redis_socket_timeout_seconds: float = Field(
+        5.0, gt=0, description="KOEPON_REDIS_SOCKET_TIMEOUT_SECONDS: longest wait for an answer"
+    )
     amqp_url: str | None = Field(
         None, description="KOEPON_AMQP_URL: amqp://… RabbitMQ for events. Unset: in-process bus"
     )
@@ -197,7 +209,10 @@ class Settings(BaseSettings):
         24, description="KOEPON_IDEMPOTENCY_KEEP_HOURS: how long Idempotency-Key results are kept"
     )
     idempotency_lock_seconds: int = Field(
-        60, description="KOEPON_IDEMPOTENCY_LOCK_SECONDS: a claimed key is in flight until then"
+        15,
+        ge=3,
+        description="KOEPON_IDEMPOTENCY_LOCK_SECONDS: a claimed key stays in flight this long "
+        "after its claimant was last seen alive (the claimant renews it while it works)",
     )
     issuer_name: str = Field(
         "株式会社こえポン", description="KOEPON_ISSUER_NAME: issuer of 推しメダル (COMPLIANCE M4)"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from koepon.kernel.cache.memory import MemoryCache
 from koepon.kernel.cache.redis import RedisCache
+
+if TYPE_CHECKING:
+    from koepon.kernel.settings import Settings
 
 
 class Cache(Protocol):
@@ -21,4 +24,16 @@ def cache_from_url(url: str | None) -> Cache:
     return RedisCache(url) if url else MemoryCache()
 
 
-__all__ = ["Cache", "MemoryCache", "RedisCache", "cache_from_url"]
+def cache_from_settings(settings: Settings) -> Cache:
+    """The configured cache, its Redis pool sized and bounded by the settings."""
+    if not settings.redis_url:
+        return MemoryCache()
+    return RedisCache(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        pool_timeout_seconds=settings.redis_pool_timeout_seconds,
+        socket_timeout_seconds=settings.redis_socket_timeout_seconds,
+    )
+
+
+__all__ = ["Cache", "MemoryCache", "RedisCache", "cache_from_settings", "cache_from_url"]

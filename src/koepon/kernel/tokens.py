@@ -2,6 +2,11 @@
 
 Only EdDSA is accepted: ``alg=none``, HS256 (the classic public-key-as-HMAC-secret attack) and
 anything else are refused before a key is even looked at.
+
+The signing keys outlive an auth outage: keys that were valid stay valid until a fetch
+succeeds (stale-if-error). Stale keys are served at once while a background task refetches
+them with back-off; only a token signed by a key never seen, while the JWKS cannot be fetched,
+is refused — with 503 and ``Retry-After``, since the token may well be good.
 """
 
 from __future__ import annotations
@@ -13,15 +18,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+import structlog
 from fastapi import Request
 
-from koepon.kernel.problems import Problem
+from koepon.kernel.problems import Problem, dependency_unavailable
+
+log = structlog.get_logger(__name__)
 
 ALGORITHM = "EdDSA"
 # Where the auth service keeps live sessions (session id → user id) in the shared cache; the
 # gateway looks there so a signed-out token stops working everywhere, not only in auth.
 SESSION_KEY_PREFIX = "auth:session:"
 JwksSource = Callable[[], Awaitable[dict[str, Any]]]
+# An unknown kid triggers a fetch at most this often, so garbage kids cannot flood the source.
+UNKNOWN_KID_REFETCH_SECONDS = 10.0
+# Back-off of the background refetch while the JWKS cannot be fetched.
+REFETCH_BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,15 @@ class Principal:
 
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
+
+
+def signing_keys_unavailable() -> Problem:
+    problem = dependency_unavailable("auth")
+    problem.detail = (
+        "Sign-in cannot be checked right now (the signing keys cannot be fetched); "
+        "try again shortly"
+    )
+    return problem
 
 
 def unauthenticated(detail: str) -> Problem:
@@ -53,24 +74,69 @@ class TokenVerifier:
         self._audience = audience
         self._refresh_seconds = refresh_seconds
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at = 0.0
+        self._fetched_at: float | None = None  # last successful fetch
+        self._attempted_at = float("-inf")  # last attempt, successful or not
+        self._last_failed = False
         self._lock = asyncio.Lock()
+        self._refetch: asyncio.Task[None] | None = None
 
-    async def _key(self, kid: str) -> jwt.PyJWK:
-        stale = time.monotonic() - self._fetched_at > self._refresh_seconds
-        # An unknown kid refreshes at most every 10 s, so garbage kids cannot flood the source.
-        unknown = kid not in self._keys and time.monotonic() - self._fetched_at > 10
-        if stale or unknown:
-            async with self._lock:
+    @property
+    def keys_age_seconds(self) -> float | None:
+        """How old the signing keys in use are (None before the first fetch)."""
+        return None if self._fetched_at is None else time.monotonic() - self._fetched_at
+
+    async def _fetch(self) -> bool:
+        """Fetch the JWKS once (one fetch at a time); whether it succeeded."""
+        async with self._lock:
+            self._attempted_at = time.monotonic()
+            try:
                 jwks = await self._source()
-                self._keys = {
+                keys = {
                     k["kid"]: jwt.PyJWK.from_dict(k) for k in jwks.get("keys", []) if "kid" in k
                 }
-                self._fetched_at = time.monotonic()
+            except Exception as exc:
+                self._last_failed = True
+                log.warning("tokens.jwks_unavailable", error_type=type(exc).__name__)
+                return False
+            self._keys = keys
+            self._fetched_at = time.monotonic()
+            self._last_failed = False
+            return True
+
+    def _refresh_in_background(self) -> None:
+        if self._refetch is None or self._refetch.done():
+            self._refetch = asyncio.create_task(self._refetch_until_fetched())
+
+    async def _refetch_until_fetched(self) -> None:
+        attempt = 0
+        while not await self._fetch():
+            await asyncio.sleep(
+                REFETCH_BACKOFF_SECONDS[min(attempt, len(REFETCH_BACKOFF_SECONDS) - 1)]
+            )
+            attempt += 1
+
+    async def _key(self, kid: str) -> jwt.PyJWK:
+        now = time.monotonic()
+        if kid in self._keys:
+            assert self._fetched_at is not None
+            if now - self._fetched_at > self._refresh_seconds:
+                # Serve the known key now; a slow or failing auth service delays nobody.
+                self._refresh_in_background()
+            return self._keys[kid]
+        # A kid never seen: a rotated key (fetch now) or garbage (fetch at most every 10 s).
+        if now - self._attempted_at > UNKNOWN_KID_REFETCH_SECONDS:
+            if not await self._fetch():
+                self._refresh_in_background()
         key = self._keys.get(kid)
-        if key is None:
-            raise unauthenticated("Access token signed by an unknown key")
-        return key
+        if key is not None:
+            return key
+        if self._last_failed:
+            raise signing_keys_unavailable()
+        raise unauthenticated("Access token signed by an unknown key")
+
+    async def close(self) -> None:
+        if self._refetch is not None:
+            self._refetch.cancel()
 
     async def verify(self, token: str) -> Principal:
         try:

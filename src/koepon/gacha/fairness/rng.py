@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hmac
 import struct
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 
 ALGORITHM_VERSION = 1
@@ -37,19 +39,37 @@ def acceptance_limit(total: int) -> int:
     return SPACE - SPACE % total
 
 
+@dataclass(frozen=True)
+class PreparedTable:
+    """A table's running totals, computed once and reused for every slot drawn from it."""
+
+    cumulative: tuple[int, ...]
+    total: int
+    limit: int
+
+    @classmethod
+    def of(cls, weights: Sequence[int]) -> PreparedTable:
+        if not weights or any(weight < 0 for weight in weights):
+            raise ValueError("a table has lines and its weights are never negative")
+        cumulative = tuple(accumulate(weights))
+        return cls(cumulative, cumulative[-1], acceptance_limit(cumulative[-1]))
+
+    def pick(self, stream: Iterator[int]) -> int:
+        """The first line whose cumulative weight exceeds r = u mod W, for the first accepted u."""
+        for u in stream:
+            if u < self.limit:
+                return bisect_right(self.cumulative, u % self.total)
+        raise AssertionError("the stream is endless")  # pragma: no cover
+
+
 def pick(weights: Sequence[int], stream: Iterator[int]) -> int:
     """The index of the line the stream selects from a table of integer weights."""
-    if any(weight < 0 for weight in weights):
-        raise ValueError("weights are never negative")
-    total = sum(weights)
-    limit = acceptance_limit(total)
-    for u in stream:
-        if u < limit:
-            r = u % total
-            return next(i for i, cumulative in enumerate(accumulate(weights)) if cumulative > r)
-    raise AssertionError("the stream is endless")  # pragma: no cover
+    return PreparedTable.of(weights).pick(stream)
 
 
-def draw_slot(server_seed: bytes, client_seed: str, nonce: int, weights: Sequence[int]) -> int:
-    """The outcome (a line index) of the slot with this nonce, drawn from ``weights``."""
-    return pick(weights, slot_stream(server_seed, client_seed, nonce))
+def draw_slot(
+    server_seed: bytes, client_seed: str, nonce: int, table: Sequence[int] | PreparedTable
+) -> int:
+    """The outcome (a line index) of the slot with this nonce, drawn from ``table``."""
+    prepared = table if isinstance(table, PreparedTable) else PreparedTable.of(table)
+    return prepared.pick(slot_stream(server_seed, client_seed, nonce))

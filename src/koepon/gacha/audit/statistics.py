@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from scipy import stats
-
 ALERT_P = 0.001
 RARE_RATE = Fraction(5, 100)  # tiers declared at 5% or less also get an exact binomial test
 MIN_EXPECTED = 5  # chi-square cells with fewer expected outcomes are pooled
@@ -73,6 +71,8 @@ def audit(
     rare_rate: Fraction = RARE_RATE,
 ) -> AuditReport:
     """Compare observed counts with declared weights (keys: tiers or items, same table)."""
+    from scipy import stats  # imported here: it takes seconds, and only audits need it
+
     unknown = set(observed) - set(declared)
     if unknown:
         raise ValueError(f"observed outcomes not in the table: {sorted(unknown)}")

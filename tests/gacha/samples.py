@@ -86,6 +86,31 @@ def box_raw() -> dict[str, Any]:
     )
 
 
+def step_up_raw() -> dict[str, Any]:
+    """The weighted sample as a step-up: step 1 is cheap, step 2 guarantees an SSR or better."""
+    raw = weighted_raw()
+    del raw["multi"]
+    raw["step_up"] = {
+        "steps": [
+            {"count": 10, "price_medals": 1500, "price_jpy": 1500},
+            {
+                "count": 10,
+                "price_medals": 3000,
+                "price_jpy": 3000,
+                "guaranteed": {
+                    "min_rarity": "SSR",
+                    "table": [
+                        {"item_id": "video-ssr", "weight": 9},
+                        {"item_id": "signed-ur", "weight": 1},
+                    ],
+                },
+            },
+        ],
+        "repeat": False,
+    }
+    return raw
+
+
 def weighted() -> GachaConfig:
     return GachaConfig.model_validate(weighted_raw())
 

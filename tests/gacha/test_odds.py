@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from gacha import samples
 from koepon.gacha.draws.outcomes import draw, full_box
-from koepon.gacha.errors import BoxSoldOut, ExchangeRefused
+from koepon.gacha.errors import BoxSoldOut, DrawLimitReached, ExchangeRefused
 from koepon.gacha.odds import exchange
 from koepon.gacha.odds.disclosure import disclose
-from koepon.gacha.odds.model import Rarity
+from koepon.gacha.odds.limits import check_draw_limits, draws_left
+from koepon.gacha.odds.model import FanLimits, Rarity
 from koepon.gacha.odds.rates import (
     PERCENT_NOTICE,
     cost_is_flagged,
@@ -26,6 +27,8 @@ from koepon.gacha.odds.rates import (
     round_up,
 )
 from koepon.gacha.odds.slots import PityState, advance_pity, pity_due
+from koepon.gacha.odds.validation import validate_configuration
+from koepon.gacha.odds.violations import refusing
 
 weights_lists = st.lists(st.integers(1, 2**24), min_size=1, max_size=30)
 seeds = st.binary(min_size=32, max_size=32)
@@ -243,3 +246,44 @@ def test_an_item_not_on_offer_cannot_be_exchanged() -> None:
         exchange.spend(10_000, item_id="voice-n1", rule=rule)
     assert refused.value.code == "exchange_refused"
     assert exchange.draws_to_exchange("signed-ur", rule) == 200
+
+
+# --- step-up and per-fan limits -------------------------------------------------------------
+
+
+def test_a_step_up_shows_each_step_and_draws_its_own_guaranteed_slot() -> None:
+    config, violations = validate_configuration(samples.step_up_raw())
+    assert config is not None and refusing(violations) == []
+    shown = disclose(config)
+    assert [(s.count, s.price_medals, s.guaranteed_table) for s in shown.steps] == [
+        (10, 1500, None),
+        (10, 3000, "steps[1].guaranteed"),
+    ]
+    step_table = shown.table("steps[1].guaranteed")
+    assert step_table is not None and [x.percent for x in step_table.lines] == [
+        "90.0000",
+        "10.0000",
+    ]
+    first = draw(config, count=10, server_seed=b"k" * 32, client_seed="c", first_nonce=0, step=0)
+    assert {s.table for s in first.slots} == {"main"}
+    second = draw(config, count=10, server_seed=b"k" * 32, client_seed="c", first_nonce=10, step=1)
+    assert second.slots[-1].table == "steps[1].guaranteed"
+    assert second.slots[-1].rarity.at_least(Rarity.SSR)
+    with pytest.raises(ValueError):
+        draw(config, count=1, server_seed=b"k" * 32, client_seed="c", first_nonce=0, step=1)
+
+
+@given(st.integers(0, 50), st.integers(0, 50), st.integers(1, 10))
+def test_per_fan_limits_refuse_exactly_what_would_pass_them(
+    drawn: int, today: int, count: int
+) -> None:
+    limits = FanLimits(max_draws=40, max_draws_per_day=30)
+    left = max(0, min(40 - drawn, 30 - today))
+    assert draws_left(limits, drawn=drawn, drawn_today=today) == left
+    if count <= left:
+        check_draw_limits(limits, drawn=drawn, drawn_today=today, count=count)
+    else:
+        with pytest.raises(DrawLimitReached) as refused:
+            check_draw_limits(limits, drawn=drawn, drawn_today=today, count=count)
+        assert refused.value.status == 403 and refused.value.extra["draws_left"] == left
+    assert draws_left(FanLimits(), drawn=drawn, drawn_today=today) is None

@@ -17,6 +17,11 @@ class ExchangeRefused(DomainError):
     code = "exchange_refused"
 
 
+class DrawLimitReached(DomainError):
+    status = 403
+    code = "draw_limit_reached"
+
+
 class BoxSoldOut(DomainError):
     status = 409
     code = "box_sold_out"

@@ -28,7 +28,7 @@ class SlotOutcome:
     """One drawn slot as it is stored: nonce, table, outcome, and a box's weights at the time."""
 
     nonce: int
-    table: TableName
+    table: str  # "main", "guaranteed", "pity", "box" or "steps[i].guaranteed"
     item_id: str
     rarity: Rarity
     weights: tuple[tuple[str, int], ...] | None = None
@@ -54,6 +54,11 @@ class DrawOutcome:
     next_nonce: int
 
 
+def _recorded(table: TableName, step: int | None) -> str:
+    """The table's name as recorded: a step-up step's guaranteed table is its own."""
+    return f"steps[{step}].guaranteed" if table == "guaranteed" and step is not None else table
+
+
 def full_box(config: GachaConfig) -> tuple[tuple[str, int], ...]:
     return tuple((line.item_id, line.count) for line in config.box)
 
@@ -73,6 +78,12 @@ def draw(
     if count < 1:
         raise ValueError("a draw has at least one slot")
     guaranteed = guaranteed_slot(config, count=count, step=step)
+    if (
+        step is not None
+        and config.step_up is not None
+        and config.step_up.steps[step].count != count
+    ):
+        raise ValueError(f"step {step} draws {config.step_up.steps[step].count} slots")
     remaining: list[tuple[str, int]] | None = None
     if config.kind == "box":
         stock = dict(full_box(config)) if box_remaining is None else dict(box_remaining)
@@ -99,7 +110,7 @@ def draw(
             item_id = lines[chosen].item_id
             stored = None
         rarity = config.rarity_of(item_id)
-        slots.append(SlotOutcome(nonce, table, item_id, rarity, stored))
+        slots.append(SlotOutcome(nonce, _recorded(table, step), item_id, rarity, stored))
         state = advance_pity(config.pity, state, rarity)
     return DrawOutcome(
         slots=tuple(slots),

@@ -56,6 +56,17 @@ class DisclosedTable:
 
 
 @dataclass(frozen=True)
+class DisclosedStep:
+    """One step of a step-up as shown: slots, price, and its guaranteed table if any."""
+
+    count: int
+    price_medals: int
+    price_jpy: int
+    guaranteed_min_rarity: Rarity | None
+    guaranteed_table: str | None
+
+
+@dataclass(frozen=True)
 class Disclosure:
     kind: str
     price_medals: int
@@ -73,6 +84,8 @@ class Disclosure:
     exchange_offers: tuple[tuple[str, int], ...]
     max_draws_per_fan: int | None
     max_draws_per_fan_per_day: int | None
+    steps: tuple[DisclosedStep, ...] = ()
+    steps_repeat: bool = False
     notice: str = PERCENT_NOTICE
 
     @property
@@ -192,6 +205,15 @@ def disclose(config: GachaConfig, *, box_remaining: Mapping[str, int] | None = N
             )
         if config.pity is not None:
             tables.append(_weighted(config, "pity", config.pity.table, None, ceilings=False))
+    steps: list[DisclosedStep] = []
+    for index, step in enumerate(config.step_up.steps if config.step_up else ()):
+        name = None
+        if step.guaranteed is not None:
+            name = f"steps[{index}].guaranteed"
+            price = (step.price_medals, step.price_jpy)
+            tables.append(_weighted(config, name, step.guaranteed.table, price, ceilings=False))
+        minimum = step.guaranteed.min_rarity if step.guaranteed else None
+        steps.append(DisclosedStep(step.count, step.price_medals, step.price_jpy, minimum, name))
     exchange = config.exchange
     return Disclosure(
         kind=config.kind,
@@ -214,4 +236,6 @@ def disclose(config: GachaConfig, *, box_remaining: Mapping[str, int] | None = N
         else (),
         max_draws_per_fan=config.limits.max_draws,
         max_draws_per_fan_per_day=config.limits.max_draws_per_day,
+        steps=tuple(steps),
+        steps_repeat=config.step_up.repeat if config.step_up else False,
     )

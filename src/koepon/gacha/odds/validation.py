@@ -278,6 +278,9 @@ def check_disclosure(config: GachaConfig, disclosure: Disclosure) -> list[Violat
             expected["guaranteed"] = {w.item_id for w in config.multi.guaranteed.table}
         if config.pity is not None:
             expected["pity"] = {w.item_id for w in config.pity.table}
+        for index, step in enumerate(config.step_up.steps if config.step_up else ()):
+            if step.guaranteed is not None:
+                expected[f"steps[{index}].guaranteed"] = {w.item_id for w in step.guaranteed.table}
     for name, item_ids in expected.items():
         table = disclosure.table(name)
         if table is None:
@@ -300,6 +303,8 @@ def check_disclosure(config: GachaConfig, disclosure: Disclosure) -> list[Violat
         found.append(Violation("G6", "pity", "the ceiling is not disclosed"))
     if config.exchange is not None and not disclosure.exchange_offers:
         found.append(Violation("G6", "exchange", "the exchange offers are not disclosed"))
+    if config.step_up is not None and len(disclosure.steps) != len(config.step_up.steps):
+        found.append(Violation("G6", "step_up", "every step's price and odds are disclosed"))
     return found
 
 

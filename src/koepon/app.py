@@ -20,9 +20,10 @@ from koepon.gateway import install_gateway
 from koepon.kernel.bus.inprocess import InProcessBus
 from koepon.kernel.bus.rabbitmq import RabbitMQBus
 from koepon.kernel.cache import cache_from_settings
+from koepon.kernel.health import health_router, outbox_lag
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.migrations import upgrade_async
-from koepon.kernel.observability import RequestContextMiddleware, health_router
+from koepon.kernel.observability import RequestContextMiddleware
 from koepon.kernel.outbox import OutboxRelay
 from koepon.kernel.problems import install_problem_handlers
 from koepon.kernel.ratelimit import RateLimiter
@@ -198,9 +199,17 @@ def readiness(platform: Platform) -> dict[str, Callable[[], Any]]:
     async def cache() -> bool:
         return await platform.cache.ping()
 
-    checks: dict[str, Callable[[], Any]] = {"databases": databases, "cache": cache}
+    # Only what a request needs: the broker is not (the outbox holds events while it is down).
+    return {"databases": databases, "cache": cache}
+
+
+def health_details(platform: Platform) -> dict[str, Callable[[], Any]]:
+    """What requests can do without, for operators: the broker and each outbox's lag."""
+    checks: dict[str, Callable[[], Any]] = {}
     if isinstance(platform.bus, RabbitMQBus):
         checks["bus"] = platform.bus.ping
+    for name, relay in platform.relays.items():
+        checks[f"outbox.{name}"] = outbox_lag(relay.db, relay.table)
     return checks
 
 
@@ -248,7 +257,11 @@ def create_app(
         app.include_router(unit.router)
         if unit.internal_router is not None:
             app.include_router(unit.internal_router, include_in_schema=False)
-    app.include_router(health_router(readiness(platform)))
+    app.include_router(
+        health_router(
+            readiness(platform), details=health_details(platform), settings=platform.settings
+        )
+    )
     if gateway:
         app.include_router(web_pages.build_router())
         app.mount("/static", web_pages.static_files, name="static")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -10,7 +13,8 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from koepon.gateway.proxy import create_proxy_app
-from koepon.kernel.observability import RequestContextMiddleware, health_router
+from koepon.kernel.health import health_router
+from koepon.kernel.observability import RequestContextMiddleware
 from koepon.kernel.problems import PROBLEM_JSON, install_problem_handlers
 from koepon.kernel.settings import Settings
 
@@ -68,10 +72,23 @@ class Services(httpx.AsyncBaseTransport):
             for host, app in apps.items()
         }
         self.failure: type[httpx.TransportError] | None = None
+        self.hung: set[str] = set()  # hosts that accept requests and never answer
+        self.release = asyncio.Event()
+        self.waiting = 0
+        self.received: dict[str, int] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.failure is not None:
             raise self.failure("simulated", request=request)
+        host = request.url.host
+        self.received[host] = self.received.get(host, 0) + 1
+        if host in self.hung:
+            self.waiting += 1
+            try:
+                await self.release.wait()
+            finally:
+                self.waiting -= 1
+            raise httpx.RemoteProtocolError("hung up", request=request)
         transport = self.transports.get(request.url.host)
         if transport is None:
             raise httpx.ConnectError("connection refused", request=request)
@@ -196,13 +213,17 @@ async def test_unknown_and_internal_paths_are_404_without_reaching_a_service(gat
 async def test_unreachable_service_is_a_502_problem(gateway) -> None:
     http, _, services = gateway()
     services.failure = httpx.ConnectError
-    assert_problem(await http.get("/api/v1/me"), 502, "upstream_unavailable")
+    response = await http.get("/api/v1/me")
+    assert_problem(response, 502, "upstream_unavailable")
+    assert int(response.headers["retry-after"]) > 0
 
 
 async def test_slow_service_is_a_504_problem(gateway) -> None:
     http, _, services = gateway()
     services.failure = httpx.ReadTimeout
-    assert_problem(await http.get("/api/v1/me"), 504, "upstream_timeout")
+    response = await http.get("/api/v1/me")
+    assert_problem(response, 504, "upstream_timeout")
+    assert int(response.headers["retry-after"]) > 0
 
 
 async def test_a_service_not_deployed_is_a_503_problem(gateway) -> None:
@@ -244,7 +265,8 @@ async def test_tokens_cannot_be_checked_while_auth_is_down(gateway, signing_key)
     response = await http.get(
         "/api/v1/wallet", headers={"authorization": f"Bearer {signing_key.token()}"}
     )
-    assert_problem(response, 503, "unavailable")
+    assert_problem(response, 503, "dependency_unavailable")
+    assert int(response.headers["retry-after"]) > 0
 
 
 async def test_public_gets_are_cached_at_the_gateway(gateway) -> None:
@@ -256,18 +278,33 @@ async def test_public_gets_are_cached_at_the_gateway(gateway) -> None:
     assert len(seen) == 1
 
 
-async def test_gateway_has_its_own_health_endpoints(gateway) -> None:
+async def test_gateway_has_its_own_health_endpoints(gateway, edge_settings) -> None:
     http, seen, services = gateway()
+    internal = {"x-koepon-internal": edge_settings.internal_token.get_secret_value()}
     assert (await http.get("/healthz")).json() == {"status": "ok"}
     ready = await http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"cache": True, "auth": True, "payment": True}
+    assert ready.json()["checks"] == {"cache": True}
     assert (await http.get("/metrics")).status_code == 200
+    details = (await http.get("/healthz/details", headers=internal)).json()
+    assert details["status"] == "ok"
+    assert details["details"]["auth"]["ok"] and details["details"]["payment"]["ok"]
+    assert details["details"]["payment"]["circuit"] == "closed"
+
     services.failure = httpx.ConnectError
-    not_ready = await http.get("/readyz")
-    assert not_ready.status_code == 503
-    assert not_ready.json()["checks"]["auth"] is False
+    # One service down is answered per request; the gateway stays in rotation for the others.
+    assert (await http.get("/readyz")).status_code == 200
+    degraded = (await http.get("/healthz/details", headers=internal)).json()
+    assert degraded["status"] == "degraded"
+    assert degraded["details"]["auth"]["ok"] is False
     assert seen == []
+
+
+async def test_the_detailed_health_view_is_for_operators_only(gateway) -> None:
+    http, _, _ = gateway()
+    assert_problem(await http.get("/healthz/details"), 403, "forbidden")
+    wrong = await http.get("/healthz/details", headers={"x-koepon-internal": "guess"})
+    assert_problem(wrong, 403, "forbidden")
 
 
 async def test_openapi_document_merges_the_services(gateway) -> None:
@@ -283,3 +320,117 @@ async def test_security_headers_are_on_forwarded_answers(gateway) -> None:
     response = await http.get("/api/v1/me")
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+# --- one hung or failing service does not take the others down --------------------------------
+
+
+def _p99(seconds: list[float]) -> float:
+    ordered = sorted(seconds)
+    return ordered[max(0, math.ceil(len(ordered) * 0.99) - 1)]
+
+
+async def _timed_gets(http: httpx.AsyncClient, path: str, count: int) -> list[float]:
+    """``count`` GETs, ten at a time (within any bulkhead), each one's seconds."""
+
+    async def one() -> float:
+        started = time.perf_counter()
+        response = await http.get(path)
+        assert response.status_code == 200, response.text
+        return time.perf_counter() - started
+
+    timings: list[float] = []
+    for _ in range(count // 10):
+        timings += await asyncio.gather(*(one() for _ in range(10)))
+    return timings
+
+
+async def test_a_hung_service_fills_only_its_own_bulkhead(gateway, capsys) -> None:
+    http, _, services = gateway(
+        gateway_upstream_max_concurrent=20, gateway_upstream_queue_seconds=0.2
+    )
+    baseline = _p99(await _timed_gets(http, "/api/v1/me", 100))
+
+    services.hung.add("payment.test")
+    stuck = [asyncio.create_task(http.get("/api/v1/wallet")) for _ in range(20)]
+    await wait_for(lambda: services.waiting == 20)
+    # Beyond its bulkhead and a short queue, the hung service is refused, not waited for.
+    started = time.perf_counter()
+    refused = await asyncio.gather(*(http.get("/api/v1/wallet") for _ in range(190)))
+    refusing = time.perf_counter() - started
+    for response in refused:
+        assert_problem(response, 503, "upstream_busy")
+        assert response.headers["retry-after"] == "1"
+    assert services.waiting == 20  # none of the refused reached the service
+    # The other service answers as fast as before.
+    during = _p99(await _timed_gets(http, "/api/v1/me", 100))
+
+    services.release.set()
+    for response in await asyncio.gather(*stuck):
+        assert_problem(response, 502, "upstream_unavailable")
+    with capsys.disabled():
+        print(
+            f"\n[bulkhead] auth p99 {baseline * 1000:.1f} ms alone, {during * 1000:.1f} ms with "
+            f"payment hung (20 stuck, 190 refused within {refusing * 1000:.0f} ms)"
+        )
+    assert during < max(0.5, baseline * 5)
+    assert refusing < 5
+
+
+async def test_a_failing_service_trips_its_breaker_and_the_others_do_not_notice(gateway) -> None:
+    http, _, services = gateway(gateway_breaker_failures=3, gateway_breaker_reset_seconds=1)
+    services.hung.add("payment.test")
+    services.release.set()  # the hung host now drops every request at once
+    for _ in range(3):
+        assert_problem(await http.get("/api/v1/wallet"), 502, "upstream_unavailable")
+    reached = services.received["payment.test"]
+    tripped = await http.get("/api/v1/wallet")
+    assert_problem(tripped, 503, "upstream_unavailable")
+    assert tripped.json()["service"] == "payment"
+    assert 1 <= int(tripped.headers["retry-after"]) <= 1
+    assert services.received["payment.test"] == reached  # the breaker answered alone
+    assert (await http.get("/api/v1/me")).status_code == 200
+
+    # The service recovers; after the reset time one trial goes through and closes the circuit.
+    services.hung.clear()
+
+    async def recovered() -> bool:
+        return (await http.get("/api/v1/wallet")).status_code == 200
+
+    await wait_until(recovered, within=10, interval=0.2)
+    assert services.received["payment.test"] > reached
+
+
+async def test_a_service_slower_than_its_timeout_is_a_504_without_holding_its_slot(
+    gateway,
+) -> None:
+    http, _, services = gateway(
+        gateway_upstream_timeouts={"payment": 0.3}, gateway_upstream_max_concurrent=2
+    )
+    services.hung.add("payment.test")
+    started = time.perf_counter()
+    answers = await asyncio.gather(*(http.get("/api/v1/wallet") for _ in range(2)))
+    assert time.perf_counter() - started < 5
+    for response in answers:
+        assert_problem(response, 504, "upstream_timeout")
+    # Auth has the default timeout and is unaffected.
+    assert (await http.get("/api/v1/me")).status_code == 200
+    services.hung.clear()
+    assert (await http.get("/api/v1/wallet")).status_code == 200  # the slots came back
+
+
+async def wait_for(condition: Callable[[], bool], within: float = 10.0) -> None:
+    async def check() -> bool:
+        return condition()
+
+    await wait_until(check, within=within)
+
+
+async def wait_until(
+    condition: Callable[[], Any], *, within: float = 10.0, interval: float = 0.02
+) -> None:
+    deadline = time.monotonic() + within
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
 
+from koepon.app import Platform
 from koepon.gateway.routing import ROUTES, RouteTable, is_internal, under
+from koepon.kernel.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -26,6 +31,7 @@ from koepon.gateway.routing import ROUTES, RouteTable, is_internal, under
         ("/api/v1/admin/reports/prepaid-balance", "payment"),
         ("/api/v1/admin/medal-packs/1", "payment"),
         ("/api/v1/receipts/1", "payment"),
+        ("/api/v1/admin/ledger/audit", "payment"),
     ],
 )
 def test_public_paths_go_to_the_service_that_owns_them(path: str, service: str) -> None:
@@ -76,3 +82,19 @@ def test_a_prefix_covers_exactly_its_own_subtree(prefix: list[str], rest: list[s
     base = "/" + "/".join(prefix)
     assert under(base + "".join("/" + s for s in rest), base)
     assert not under(base + "x", base)
+
+
+def test_every_public_route_of_every_service_is_routed_to_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What a service serves publicly, the distributed gateway forwards to it (issue 8: the
+    ledger audit was served by payment but not routed)."""
+    platform = Platform(Settings(environment="test", data_dir=tmp_path))
+    table = RouteTable()
+    unrouted = []
+    for name, unit in platform.units.items():
+        app = FastAPI()
+        app.include_router(unit.router)
+        for path in app.openapi()["paths"]:
+            concrete = re.sub(r"\{[^}]+\}", "x", path)
+            if table.service_for(concrete) != name:
+                unrouted.append((name, path))
+    assert unrouted == []

@@ -18,8 +18,10 @@ from starlette.responses import StreamingResponse
 
 from koepon.gateway import install_gateway
 from koepon.gateway.routing import RouteTable
-from koepon.kernel.cache import cache_from_url
-from koepon.kernel.observability import RequestContextMiddleware, health_router
+from koepon.gateway.upstreams import Upstream, UpstreamPolicy
+from koepon.kernel.cache import cache_from_settings
+from koepon.kernel.health import health_router
+from koepon.kernel.observability import RequestContextMiddleware
 from koepon.kernel.problems import Problem, install_problem_handlers
 from koepon.kernel.ratelimit import RateLimiter
 from koepon.kernel.runtime import Runtime
@@ -57,9 +59,9 @@ REPLACED_REQUEST_HEADERS = frozenset(
 )
 # The gateway's own server stamps these (and the request id) on every answer.
 REPLACED_RESPONSE_HEADERS = frozenset({"date", "server", "x-request-id"})
-TIMEOUT = httpx.Timeout(30.0, connect=3.0, pool=5.0)
-POOL = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 OPENAPI_TTL_SECONDS = 60
+# Health probes and documents are small: they never wait long, whatever a service's own timeout.
+PROBE_TIMEOUT_SECONDS = 3.0
 
 
 def _dropped(headers: httpx.Headers | Any, extra: frozenset[str]) -> set[str]:
@@ -94,34 +96,44 @@ def downstream_headers(upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
 
 
 class Upstreams:
-    """The services behind this gateway and one pooled HTTP client to reach them."""
+    """The services behind this gateway, each behind its own pool, bulkhead and breaker."""
 
     def __init__(
         self,
-        service_urls: dict[str, str],
+        settings: Settings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.urls = {name: url.rstrip("/") for name, url in service_urls.items()}
-        self.http = httpx.AsyncClient(
-            timeout=TIMEOUT, limits=POOL, transport=transport, follow_redirects=False
-        )
+        self.services = {
+            name: Upstream(
+                name, url, UpstreamPolicy.for_service(settings, name), transport=transport
+            )
+            for name, url in settings.service_urls.items()
+        }
+        self.urls = {name: upstream.base_url for name, upstream in self.services.items()}
         self._openapi: tuple[float, dict[str, Any]] | None = None
 
-    def url(self, service: str) -> str:
-        base = self.urls.get(service)
-        if base is None:
+    def upstream(self, service: str) -> Upstream:
+        upstream = self.services.get(service)
+        if upstream is None:
             raise Problem(503, "unavailable", f"The {service} service is not deployed here")
-        return base
+        return upstream
+
+    def url(self, service: str) -> str:
+        return self.upstream(service).base_url
 
     async def jwks(self) -> dict[str, Any]:
-        response = await self.http.get(f"{self.url('auth')}/.well-known/jwks.json")
+        auth = self.upstream("auth")
+        response = await auth.http.get(
+            f"{auth.base_url}/.well-known/jwks.json", timeout=PROBE_TIMEOUT_SECONDS
+        )
         response.raise_for_status()
         keys: dict[str, Any] = response.json()
         return keys
 
     async def forward(self, request: Request, service: str) -> Response:
-        base = self.url(service)
+        upstream = self.upstream(service)
+        base = upstream.base_url
         # The raw path keeps the client's percent-encoding (an encoded "/" stays one segment).
         raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
         target = base + raw_path.split(b"?", 1)[0].decode("latin-1")
@@ -134,58 +146,69 @@ class Upstreams:
             # Read a chunked body to the end here (the body limit bounds it), so a service
             # never sees half a request when the limit cuts it off.
             content = await request.body()
-        outgoing = self.http.build_request(
+        outgoing = upstream.http.build_request(
             request.method, target, headers=upstream_request_headers(request), content=content
         )
-        try:
-            upstream = await self.http.send(outgoing, stream=True)
-        except httpx.TimeoutException as exc:
-            log.warning("gateway.upstream_timeout", service=service, error=repr(exc))
-            raise Problem(
-                504, "upstream_timeout", f"The {service} service did not answer in time"
-            ) from exc
-        except httpx.TransportError as exc:
-            log.warning("gateway.upstream_unreachable", service=service, error=repr(exc))
-            raise Problem(
-                502, "upstream_unavailable", f"The {service} service cannot be reached"
-            ) from exc
+        answer = await upstream.send(outgoing)
+        finished = False
+
+        async def finish() -> None:
+            # Once only: the body's end and the background task both get here.
+            nonlocal finished
+            if not finished:
+                finished = True
+                upstream.done()
+            await answer.aclose()
 
         async def body() -> AsyncIterator[bytes]:
             # Closing here as well as in the background task: a client that goes away
             # mid-stream skips background tasks, and the pooled connection must come back.
             try:
-                async for chunk in upstream.aiter_raw():
+                async for chunk in answer.aiter_raw():
                     yield chunk
             finally:
-                await upstream.aclose()
+                await finish()
 
         response = StreamingResponse(
-            body(),
-            status_code=upstream.status_code,
-            background=BackgroundTask(upstream.aclose),
+            body(), status_code=answer.status_code, background=BackgroundTask(finish)
         )
-        response.raw_headers = downstream_headers(upstream)
+        response.raw_headers = downstream_headers(answer)
         return response
 
     async def healthy(self, service: str) -> bool:
-        response = await self.http.get(f"{self.url(service)}/healthz", timeout=3.0)
+        upstream = self.upstream(service)
+        response = await upstream.http.get(
+            f"{upstream.base_url}/healthz", timeout=PROBE_TIMEOUT_SECONDS
+        )
         return response.status_code == 200
+
+    def state(self, service: str) -> dict[str, Any]:
+        """What the gateway sees of one service, for the operators' health view."""
+        upstream = self.upstream(service)
+        return {
+            "in_flight": upstream.in_flight,
+            "max_concurrent": upstream.policy.max_concurrent,
+            "circuit": str(upstream.breaker.current_state.name).lower(),
+            "timeout_seconds": upstream.policy.timeout_seconds,
+        }
 
     async def openapi(self) -> dict[str, Any]:
         """The services' OpenAPI documents merged into one (cached for a minute)."""
         if self._openapi and time.monotonic() - self._openapi[0] < OPENAPI_TTL_SECONDS:
             return self._openapi[1]
 
-        async def fetch(base: str) -> dict[str, Any] | None:
+        async def fetch(upstream: Upstream) -> dict[str, Any] | None:
             try:
-                response = await self.http.get(f"{base}/api/v1/openapi.json", timeout=5.0)
+                response = await upstream.http.get(
+                    f"{upstream.base_url}/api/v1/openapi.json", timeout=5.0
+                )
                 response.raise_for_status()
                 document: dict[str, Any] = response.json()
                 return document
             except (httpx.HTTPError, ValueError):
                 return None
 
-        documents = await asyncio.gather(*(fetch(base) for base in self.urls.values()))
+        documents = await asyncio.gather(*(fetch(up) for up in self.services.values()))
         merged: dict[str, Any] = {
             "openapi": "3.1.0",
             "info": {"title": "Koepon", "version": "1"},
@@ -207,7 +230,8 @@ class Upstreams:
         return merged
 
     async def close(self) -> None:
-        await self.http.aclose()
+        for upstream in self.services.values():
+            await upstream.close()
 
 
 def create_proxy_app(
@@ -221,8 +245,8 @@ def create_proxy_app(
     ``transport`` replaces the network (tests route to in-process apps through it).
     """
     table = routes or RouteTable()
-    upstreams = Upstreams(settings.service_urls, transport=transport)
-    cache = cache_from_url(settings.redis_url)
+    upstreams = Upstreams(settings, transport=transport)
+    cache = cache_from_settings(settings)
     verifier = TokenVerifier(
         upstreams.jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience
     )
@@ -238,6 +262,7 @@ def create_proxy_app(
         try:
             yield
         finally:
+            await verifier.close()
             await upstreams.close()
             await cache.close()
 
@@ -248,10 +273,10 @@ def create_proxy_app(
     app.state.runtime = runtime
     install_problem_handlers(app)
 
-    checks: dict[str, Any] = {"cache": cache.ping}
-    for name in upstreams.urls:
-        checks[name] = _health_check(upstreams, name)
-    app.include_router(health_router(checks))
+    # Ready while the gateway itself can work: one service down is answered per request (503),
+    # it must not take the whole gateway, and every other service with it, out of rotation.
+    details: dict[str, Any] = {name: _health_check(upstreams, name) for name in upstreams.urls}
+    app.include_router(health_router({"cache": cache.ping}, details=details, settings=settings))
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
@@ -278,7 +303,11 @@ def create_proxy_app(
 
 
 def _health_check(upstreams: Upstreams, name: str) -> Any:
-    async def check() -> bool:
-        return await upstreams.healthy(name)
+    async def check() -> dict[str, Any]:
+        try:
+            ok = await upstreams.healthy(name)
+        except httpx.HTTPError:
+            ok = False
+        return {"ok": ok, **upstreams.state(name)}
 
     return check

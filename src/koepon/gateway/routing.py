@@ -25,6 +25,7 @@ ROUTES: dict[str, str] = {
     "/api/v1/admin/payments": "payment",
     "/api/v1/admin/wallets": "payment",
     "/api/v1/admin/medal-packs": "payment",
+    "/api/v1/admin/ledger": "payment",
 }
 
 # Public GETs whose answers are the same for every anonymous caller, cached briefly at the edge,

@@ -92,6 +92,42 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, description="KOEPON_MAX_BODY_BYTES: JSON bodies above this get 413"
     )
+    gateway_upstream_timeout_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="KOEPON_GATEWAY_UPSTREAM_TIMEOUT_SECONDS: longest wait for a service's answer "
+        "at the gateway, unless gateway_upstream_timeouts names that service",
+    )
+    gateway_upstream_timeouts: dict[str, float] = Field(
+        default_factory=dict,
+        description='KOEPON_GATEWAY_UPSTREAM_TIMEOUTS: JSON {"payment": 20, …}: a timeout fitted '
+        "to each service's work",
+    )
+    gateway_upstream_max_concurrent: int = Field(
+        200,
+        ge=1,
+        description="KOEPON_GATEWAY_UPSTREAM_MAX_CONCURRENT: requests in flight to one service "
+        "(its bulkhead), as many again may queue; beyond them the gateway answers 503 at once, "
+        "so one slow service cannot take the gateway's capacity from the others",
+    )
+    gateway_upstream_queue_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="KOEPON_GATEWAY_UPSTREAM_QUEUE_SECONDS: longest wait for a free slot of a "
+        "service's bulkhead before the gateway answers 503",
+    )
+    gateway_breaker_failures: int = Field(
+        5,
+        ge=1,
+        description="KOEPON_GATEWAY_BREAKER_FAILURES: consecutive failures (unreachable, timed "
+        "out) after which the gateway stops calling a service for a while",
+    )
+    gateway_breaker_reset_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="KOEPON_GATEWAY_BREAKER_RESET_SECONDS: how long a tripped service is left "
+        "alone before one trial request",
+    )
     gateway_checks_sessions: bool = Field(
         True,
         description="KOEPON_GATEWAY_CHECKS_SESSIONS: the gateway refuses access tokens of "

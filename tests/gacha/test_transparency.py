@@ -303,3 +303,10 @@ def test_malformed_checkpoint_bodies_are_refused() -> None:
     ):
         with pytest.raises(NoteError):
             parse_body(body)
+
+
+@given(st.integers(1, 300))
+def test_the_log_stores_one_hash_per_complete_subtree(n: int) -> None:
+    log = rebuilt([i.to_bytes(2, "big") for i in range(n)])
+    # n leaves make 2n − popcount(n) complete subtrees (each merge of equal halves adds one).
+    assert log.stored_hashes == 2 * n - bin(n).count("1")

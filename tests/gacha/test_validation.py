@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gacha import samples
@@ -289,3 +289,72 @@ def test_a_total_premium_is_refused_exactly_above_its_cap(transaction: int, priz
     raw = {"kind": "total", "earned_by": "purchase", "transaction_jpy": transaction}
     _, violations = validate_campaign({**raw, "prize_value_jpy": prize})
     assert bool(violations) == (prize > premium_cap_jpy("total", transaction))
+
+
+# --- properties -----------------------------------------------------------------------------
+
+rarities = st.sampled_from(["N", "R", "SR", "SSR", "UR"])
+
+
+@st.composite
+def weighted_configs(draw: st.DrawFn) -> dict[str, Any]:
+    """Random valid weighted configurations: any items, weights, 10連 price, pity or not."""
+    n = draw(st.integers(1, 15))
+    items = [
+        {"item_id": f"item-{k}", "content_id": f"c-{k}", "rarity": draw(rarities)} for k in range(n)
+    ]
+    weights = draw(st.lists(st.integers(1, 2**32 // 16), min_size=n, max_size=n))
+    raw: dict[str, Any] = {
+        "kind": "weighted",
+        "price_medals": draw(st.integers(1, 10_000)),
+        "price_jpy": draw(st.integers(1, 10_000)),
+        "period": {"starts_at": "2026-12-01T00:00:00+09:00"},
+        "items": items,
+        "main": [{"item_id": f"item-{k}", "weight": w} for k, w in enumerate(weights)],
+    }
+    if draw(st.booleans()):
+        top = max(items, key=lambda i: ["N", "R", "SR", "SSR", "UR"].index(i["rarity"]))
+        raw["pity"] = {
+            "draws": draw(st.integers(1, 1000)),
+            "min_rarity": top["rarity"],
+            "table": [{"item_id": top["item_id"], "weight": 1}],
+        }
+    return raw
+
+
+@settings(max_examples=60, deadline=None)
+@given(weighted_configs())
+def test_valid_configurations_are_accepted_and_fully_disclosed(raw: dict[str, Any]) -> None:
+    config, violations = validate_configuration(raw)
+    assert config is not None
+    assert refusing(violations) == []
+    main = disclose(config).table("main")
+    assert main is not None
+    assert [line.item_id for line in main.lines] == [w["item_id"] for w in raw["main"]]
+    assert sum(t.rate_ppm for t in main.rarity_totals) <= 1_000_000
+    assert all(v.rule == "G7" for v in violations)
+
+
+g1_keys = st.sampled_from(
+    ["completion_bonus", "collect_all", "achievements", "full_set_reward", "コンプ報酬"]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(weighted_configs(), g1_keys, st.sampled_from(["", "pity", "period"]))
+def test_any_set_completion_field_anywhere_is_refused_as_g1(
+    raw: dict[str, Any], key: str, where: str
+) -> None:
+    target = raw.get(where, raw) if where else raw
+    target[key] = {"reward": "item-0"}
+    error = refusal(validate_configuration(raw)[1])
+    assert error is not None and error.code == "G1"
+
+
+@given(st.integers(0, 72 * 3600), st.booleans())
+def test_live_odds_change_is_refused_exactly_under_a_days_notice(notice_s: int, live: bool) -> None:
+    history = [version(1, T0, T0)]
+    published = T0 + timedelta(days=2)
+    new = version(2, published, published + timedelta(seconds=notice_s), "change")
+    refused = check_new_version(history, new, live=live)
+    assert bool(refused) == (live and notice_s < 24 * 3600)

@@ -170,6 +170,10 @@ class MemoryLog:
         self.size += 1
         return index
 
+    @property
+    def stored_hashes(self) -> int:
+        return len(self._nodes)
+
     def root(self, size: int | None = None) -> bytes:
         return tree_hash(self.size if size is None else size, self.lookup)
 

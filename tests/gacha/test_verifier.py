@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import base64
 import json
 import random
 import subprocess
@@ -20,9 +19,11 @@ from hypothesis import strategies as st
 from gacha import samples
 from koepon.gacha.draws.outcomes import DrawOutcome, draw, full_box
 from koepon.gacha.fairness import verifier
+from koepon.gacha.fairness.bundle import HistoryProof, LogProof, verification_bundle
 from koepon.gacha.fairness.rng import draw_slot
 from koepon.gacha.fairness.seeds import commitment
 from koepon.gacha.odds.model import GachaConfig
+from koepon.gacha.odds.slots import PityState, published_tables
 from koepon.gacha.transparency.checkpoint import Checkpoint, sign_checkpoint
 from koepon.gacha.transparency.leaf import canonical_json, draw_record
 from koepon.gacha.transparency.merkle import MemoryLog
@@ -89,14 +90,12 @@ def random_config(rng: random.Random) -> GachaConfig:
 def bundle_of(
     config: GachaConfig, seed: bytes, client_seed: str, outcome: DrawOutcome
 ) -> dict[str, Any]:
-    return {
-        "algorithm_version": 1,
-        "server_seed": seed.hex(),
-        "server_seed_hash": commitment(seed),
-        "client_seed": client_seed,
-        "tables": {"main": [{"item_id": w.item_id, "weight": w.weight} for w in config.main]},
-        "results": [slot.as_record() for slot in outcome.slots],
-    }
+    return verification_bundle(
+        server_seed=seed,
+        client_seed=client_seed,
+        tables=published_tables(config),
+        slots=[slot.as_record() for slot in outcome.slots],
+    )
 
 
 def test_the_verifier_agrees_with_the_engine_on_1000_random_draws() -> None:
@@ -134,18 +133,15 @@ def test_the_verifier_agrees_with_the_engine_on_1000_random_draws() -> None:
 
 
 def logged_draw(tmp_path: Path) -> tuple[dict[str, Any], SignerKey, MemoryLog]:
+    """A 10連 with its log proof, an older saved checkpoint and the history proof from it."""
     config = samples.weighted()
     seed = bytes(range(32))
     outcome = draw(config, count=10, server_seed=seed, client_seed="fan-chosen", first_nonce=40)
-    bundle = bundle_of(config, seed, "fan-chosen", outcome)
-    assert config.multi is not None and config.multi.guaranteed is not None
-    assert config.pity is not None
-    bundle["tables"]["guaranteed"] = [w.model_dump() for w in config.multi.guaranteed.table]
-    bundle["tables"]["pity"] = [w.model_dump() for w in config.pity.table]
+    slots = [slot.as_record() for slot in outcome.slots]
     record = draw_record(
         draw_id="draw-1", gacha_id="gacha-1", odds_version=1,
-        server_seed_hash=bundle["server_seed_hash"], client_seed="fan-chosen",
-        slots=bundle["results"], drawn_at=datetime(2026, 12, 1, tzinfo=UTC),
+        server_seed_hash=commitment(seed), client_seed="fan-chosen",
+        slots=slots, drawn_at=datetime(2026, 12, 1, tzinfo=UTC),
     )  # fmt: skip
     leaf = canonical_json(record)
     log = MemoryLog()
@@ -157,18 +153,22 @@ def logged_draw(tmp_path: Path) -> tuple[dict[str, Any], SignerKey, MemoryLog]:
     index = log.append(leaf.encode())
     for k in range(3):
         log.append(f"later draw {k}".encode())
-    bundle["proof"] = {
-        "leaf_index": index,
-        "tree_size": log.size,
-        "leaf": leaf,
-        "proof": [base64.b64encode(p).decode() for p in log.inclusion_proof(index)],
-        "checkpoint": sign_checkpoint(Checkpoint(ORIGIN, log.size, log.root()), signer),
-    }
-    bundle["log_key"] = str(signer.verifier)
-    bundle["consistency"] = {
-        "checkpoint": older,
-        "proof": [base64.b64encode(p).decode() for p in log.consistency_proof(older_size)],
-    }
+    bundle = verification_bundle(
+        server_seed=seed,
+        client_seed="fan-chosen",
+        tables=published_tables(config),
+        slots=slots,
+        log=LogProof(
+            leaf=leaf,
+            leaf_index=index,
+            tree_size=log.size,
+            proof=log.inclusion_proof(index),
+            checkpoint=sign_checkpoint(Checkpoint(ORIGIN, log.size, log.root()), signer),
+        ),
+        log_key=str(signer.verifier),
+        history=HistoryProof(older, log.consistency_proof(older_size)),
+    )
+    assert set(bundle["tables"]) == {"main", "guaranteed", "pity"}
     return bundle, signer, log
 
 
@@ -240,3 +240,19 @@ def test_a_rewritten_log_fails_the_consistency_check(tmp_path: Path) -> None:
     result = run(tmp_path, bundle)
     assert result.returncode == 1
     assert "FAIL  consistency" in result.stdout
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.binary(min_size=32, max_size=32), st.integers(0, 2**32), st.integers(190, 199))
+def test_step_up_and_ceiling_slots_verify_against_their_own_tables(
+    seed: bytes, nonce: int, misses: int
+) -> None:
+    config = GachaConfig.model_validate(samples.step_up_raw())
+    outcome = draw(
+        config, count=10, server_seed=seed, client_seed="c", first_nonce=nonce, step=1,
+        pity_state=PityState(misses),
+    )  # fmt: skip
+    tables = {s.table for s in outcome.slots}
+    assert "pity" in tables or any(s.rarity.value == "UR" for s in outcome.slots)
+    checks = verifier.verify(bundle_of(config, seed, "c", outcome))
+    assert len(checks) == 11 and all(check.ok for check in checks)

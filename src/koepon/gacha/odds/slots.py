@@ -77,3 +77,19 @@ def weighted_table(
     if name == "guaranteed" and guaranteed is not None:
         return guaranteed.table
     raise ValueError(f"no weighted table {name!r} in this configuration")
+
+
+def published_tables(config: GachaConfig) -> dict[str, tuple[Weight, ...]]:
+    """Every weighted table of an odds version by the name draws record (boxes have none)."""
+    tables: dict[str, tuple[Weight, ...]] = {}
+    if config.kind == "box":
+        return tables
+    tables["main"] = config.main
+    if config.multi is not None and config.multi.guaranteed is not None:
+        tables["guaranteed"] = config.multi.guaranteed.table
+    if config.pity is not None:
+        tables["pity"] = config.pity.table
+    for index, step in enumerate(config.step_up.steps if config.step_up else ()):
+        if step.guaranteed is not None:
+            tables[f"steps[{index}].guaranteed"] = step.guaranteed.table
+    return tables

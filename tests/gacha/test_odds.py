@@ -112,6 +112,15 @@ def test_the_disclosure_lists_every_table_rate_total_and_rule() -> None:
     assert ur.expected_cost_jpy == 45_169 and ur.cost_flagged
     n1 = next(line for line in main.lines if line.item_id == "voice-n1")
     assert n1.expected_cost_medals == 1_000 and not n1.cost_flagged
+    # A guaranteed-table item's cost counts 10連s until one holds it in any of its ten slots.
+    guaranteed = shown.table("guaranteed")
+    assert guaranteed is not None
+    sr1 = next(line for line in guaranteed.lines if line.item_id == "illust-sr1")
+    per_10_draw = 1 - (1 - Fraction(45, 1000)) ** 9 * (1 - Fraction(45, 100))
+    assert sr1.expected_cost_jpy == round_up(3000 / per_10_draw)
+    assert sr1.percent == "45.0000"
+    pity = shown.table("pity")
+    assert pity is not None and pity.lines[0].expected_cost_jpy is None
 
 
 def test_a_box_disclosure_shows_what_is_left() -> None:

@@ -6,7 +6,7 @@ table, the guaranteed-slot and pity tables, exchange offers, the period and the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -108,25 +108,43 @@ def _ceiling_for(config: GachaConfig, item_id: str) -> int | None:
     return min(ceilings) if ceilings else None
 
 
+CostRule = Callable[[str, Fraction], tuple[Fraction, Fraction] | None]
+
+
+def _single_draw_costs(config: GachaConfig) -> CostRule:
+    """Main-table items: single draws until the item (or a ceiling that hands it over)."""
+
+    def cost(item_id: str, p: Fraction) -> tuple[Fraction, Fraction]:
+        ceiling = _ceiling_for(config, item_id)
+        return (
+            expected_cost(config.price_medals, p, ceiling),
+            expected_cost(config.price_jpy, p, ceiling),
+        )
+
+    return cost
+
+
+def _multi_draw_costs(config: GachaConfig, count: int, medals: int, jpy: int) -> CostRule:
+    """Guaranteed-table items: multi-draws until one holds the item in any of its slots."""
+    main_total = sum(w.weight for w in config.main)
+
+    def cost(item_id: str, p_guaranteed: Fraction) -> tuple[Fraction, Fraction]:
+        weight = sum(w.weight for w in config.main if w.item_id == item_id)
+        p_main = Fraction(weight, main_total) if main_total else Fraction(0)
+        per_draw = 1 - (1 - p_main) ** (count - 1) * (1 - p_guaranteed)
+        return expected_cost(medals, per_draw), expected_cost(jpy, per_draw)
+
+    return cost
+
+
 def _weighted(
-    config: GachaConfig,
-    name: str,
-    table: tuple[Weight, ...],
-    price: tuple[int, int] | None,
-    ceilings: bool,
+    config: GachaConfig, name: str, table: tuple[Weight, ...], cost: CostRule | None
 ) -> DisclosedTable:
     lines = line_rates([(w.item_id, config.rarity_of(w.item_id), w.weight) for w in table])
     disclosed = []
     for line in lines:
         item = config.item(line.item_id)
-        medals = jpy = None
-        flagged = False
-        if price is not None and line.rate > 0:
-            ceiling = _ceiling_for(config, line.item_id) if ceilings else None
-            cost_jpy = expected_cost(price[1], line.rate, ceiling)
-            medals = round_up(expected_cost(price[0], line.rate, ceiling))
-            jpy = round_up(cost_jpy)
-            flagged = cost_is_flagged(cost_jpy, config.price_jpy)
+        figures = cost(line.item_id, line.rate) if cost is not None and line.rate > 0 else None
         disclosed.append(
             DisclosedLine(
                 item_id=line.item_id,
@@ -136,9 +154,9 @@ def _weighted(
                 weight=line.weight,
                 rate_ppm=line.rate_ppm,
                 percent=line.percent,
-                expected_cost_medals=medals,
-                expected_cost_jpy=jpy,
-                cost_flagged=flagged,
+                expected_cost_medals=round_up(figures[0]) if figures else None,
+                expected_cost_jpy=round_up(figures[1]) if figures else None,
+                cost_flagged=figures is not None and cost_is_flagged(figures[1], config.price_jpy),
             )
         )
     return DisclosedTable(name, tuple(disclosed), _totals([(x.rarity, x.weight) for x in lines]))
@@ -194,24 +212,20 @@ def disclose(config: GachaConfig, *, box_remaining: Mapping[str, int] | None = N
     if config.kind == "box":
         tables.append(_box(config, box_remaining))
     else:
-        single = (config.price_medals, config.price_jpy)
-        tables.append(_weighted(config, "main", config.main, single, ceilings=True))
+        tables.append(_weighted(config, "main", config.main, _single_draw_costs(config)))
         multi = config.multi
         if multi is not None and multi.guaranteed is not None:
-            # One guaranteed slot per 10連: its items cost at most a 10連 per slot's chance.
-            price = (multi.price_medals, multi.price_jpy)
-            tables.append(
-                _weighted(config, "guaranteed", multi.guaranteed.table, price, ceilings=False)
-            )
+            costs = _multi_draw_costs(config, multi.count, multi.price_medals, multi.price_jpy)
+            tables.append(_weighted(config, "guaranteed", multi.guaranteed.table, costs))
         if config.pity is not None:
-            tables.append(_weighted(config, "pity", config.pity.table, None, ceilings=False))
+            tables.append(_weighted(config, "pity", config.pity.table, None))
     steps: list[DisclosedStep] = []
     for index, step in enumerate(config.step_up.steps if config.step_up else ()):
         name = None
         if step.guaranteed is not None:
             name = f"steps[{index}].guaranteed"
-            price = (step.price_medals, step.price_jpy)
-            tables.append(_weighted(config, name, step.guaranteed.table, price, ceilings=False))
+            costs = _multi_draw_costs(config, step.count, step.price_medals, step.price_jpy)
+            tables.append(_weighted(config, name, step.guaranteed.table, costs))
         minimum = step.guaranteed.min_rarity if step.guaranteed else None
         steps.append(DisclosedStep(step.count, step.price_medals, step.price_jpy, minimum, name))
     exchange = config.exchange

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from koepon.gacha.odds.disclosure import Disclosure, disclose
-from koepon.gacha.odds.model import MAX_TABLE_TOTAL, GachaConfig, GuaranteedSlot, Weight
+from koepon.gacha.odds.model import MAX_TABLE_TOTAL, GachaConfig, Rarity, Weight
 from koepon.gacha.odds.violations import SCHEMA, Violation
 
 # Words that name a reward for holding a combination of different items (コンプガチャ). Keys
@@ -133,7 +133,8 @@ def _mechanics(config: GachaConfig) -> Iterator[Violation]:
             yield Violation("G2", "pity.draws", "a ceiling is between 1 and 1000 draws")
         yield from _restricted(config, config.pity.table, config.pity.min_rarity, "pity")
     if config.multi is not None and config.multi.guaranteed is not None:
-        yield from _guaranteed(config, config.multi.guaranteed, "multi.guaranteed")
+        guaranteed = config.multi.guaranteed
+        yield from _restricted(config, guaranteed.table, guaranteed.min_rarity, "multi.guaranteed")
     if config.exchange is not None:
         if config.exchange.points_per_paid_draw <= 0:
             yield Violation("G2", "exchange.points_per_paid_draw", "each paid draw earns points")
@@ -151,19 +152,18 @@ def _mechanics(config: GachaConfig) -> Iterator[Violation]:
                     "G2", f"step_up.steps[{i}]", "each step has slots and a positive price"
                 )
             if step.guaranteed is not None:
-                yield from _guaranteed(config, step.guaranteed, f"step_up.steps[{i}].guaranteed")
+                path = f"step_up.steps[{i}].guaranteed"
+                yield from _restricted(
+                    config, step.guaranteed.table, step.guaranteed.min_rarity, path
+                )
     for name in ("max_draws", "max_draws_per_day"):
         limit = getattr(config.limits, name)
         if limit is not None and limit < 1:
             yield Violation("G2", f"limits.{name}", "a per-fan limit allows at least one draw")
 
 
-def _guaranteed(config: GachaConfig, slot: GuaranteedSlot, path: str) -> Iterator[Violation]:
-    yield from _restricted(config, slot.table, slot.min_rarity, path)
-
-
 def _restricted(
-    config: GachaConfig, table: tuple[Weight, ...], minimum: Any, path: str
+    config: GachaConfig, table: tuple[Weight, ...], minimum: Rarity, path: str
 ) -> Iterator[Violation]:
     """G3: a guarantee holds exactly as shown — its table has nothing below the rarity named."""
     for i, line in enumerate(table):

@@ -12,7 +12,6 @@ import uvicorn
 from koepon.kernel.observability import configure_logging
 from koepon.kernel.settings import SERVICES, Settings, get_settings
 from koepon.payment import commands as payment_commands
-from koepon.payment.receipts import commands as purchase_commands
 
 SERVICE_CHOICE = click.Choice([*SERVICES, "gateway", "all"])
 
@@ -27,6 +26,30 @@ def _settings() -> Settings:
     return settings
 
 
+def _reachable(host: str) -> str:
+    """The address a local client uses to reach a server bound to ``host``."""
+    if host in ("0.0.0.0", ""):  # noqa: S104 - naming the wildcard, not binding it
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def serve_settings(settings: Settings, *, host: str, port: int, service: str = "all") -> Settings:
+    """The settings of a server bound to ``host:port``. Serving the whole platform, the public
+    URL (hosted-page links, return URLs) follows the bound address unless KOEPON_PUBLIC_URL says
+    otherwise (one service alone sits behind a gateway whose URL only the environment knows);
+    the sandbox posts its webhooks to the bound address unless KOEPON_SANDBOX_WEBHOOK_URL says
+    otherwise, so they reach this process whatever the public URL is."""
+    bound = f"http://{_reachable(host)}:{port}"
+    update: dict[str, Any] = {}
+    if service == "all" and "public_url" not in settings.model_fields_set:
+        update["public_url"] = bound
+    if "sandbox_webhook_url" not in settings.model_fields_set:
+        update["sandbox_webhook_url"] = f"{bound}/api/v1/webhooks/sandbox"
+    return settings.model_copy(update=update) if update else settings
+
+
 @click.group()
 def main() -> None:
     """Koepon (こえポン!) platform command."""
@@ -39,7 +62,7 @@ def main() -> None:
 @click.option("--seed/--no-seed", default=False, help="Create the demo data before serving.")
 def serve(host: str, port: int, service: str, seed: bool) -> None:
     """Serve the platform: all services (embedded) or one service / the gateway alone."""
-    settings = _settings()
+    settings = serve_settings(_settings(), host=host, port=port, service=service)
     from koepon.app import Platform, create_app
 
     if service == "gateway":
@@ -140,7 +163,7 @@ def seed() -> None:
 # Operators' commands of the services.
 main.add_command(payment_commands.audit)
 main.add_command(payment_commands.report)
-main.add_command(purchase_commands.payments)
+main.add_command(payment_commands.payments)
 
 if __name__ == "__main__":
     main()

@@ -27,6 +27,12 @@ class CheckoutRead(BaseModel):
     paid_medals: int
     bonus_medals: int
     redirect_url: str | None = Field(description="The provider's hosted payment page")
+    reason: str | None = Field(
+        None, description='Why it failed or was refunded, e.g. "spending_cap_exceeded:A2"'
+    )
+    refund_ground: str | None = Field(
+        None, description="The legal ground of a payment refunded instead of credited"
+    )
     expires_at: datetime
     created_at: datetime
     confirmation: dict[str, Any] = Field(description="Final confirmation data (COMPLIANCE P2)")

@@ -5,11 +5,16 @@ Creating a checkout calls out to a provider, so it is not one transaction: (1) t
 is admitted and the idempotency key checkpointed together; (2) the provider session is created
 with no transaction open, under a provider idempotency key derived from ours; (3) the session is
 stored and the response saved together. A crash between steps resumes from the checkpoint.
+
+Crediting re-checks the spending limits (COMPLIANCE A1–A3) under the fan's purchase lock, at the
+moment the money arrives, whatever order pages, webhooks and sweepers ran in: a payment that
+would break a limit is refunded through its provider (with its legal ground), never credited.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,12 +29,14 @@ from koepon.kernel.idempotency import Claim, IdempotencyKeys, StoredResponse
 from koepon.kernel.problems import Problem
 from koepon.payment.checkout import caps
 from koepon.payment.checkout.disclosures import confirmation, disclosures
+from koepon.payment.checkout.events import PurchaseRefused
 from koepon.payment.checkout.models import Checkout, CheckoutEvent, PurchaseLock
 from koepon.payment.checkout.schemas import CheckoutCreate, CheckoutRead
 from koepon.payment.checkout.states import (
     COUNTS_TOWARD_CAP,
     RESERVING_UNTIL_EXPIRY,
     Status,
+    Transition,
     transition,
 )
 from koepon.payment.context import PaymentContext
@@ -42,9 +49,29 @@ from koepon.payment.providers.base import (
     provider_idempotency_key,
 )
 from koepon.payment.providers.breaker import GuardedProvider
+from koepon.payment.wallet.service import WalletService
 
 log = structlog.get_logger(__name__)
 RECORDED = "checkout_recorded"
+# The checkout event recording that a refused payment's refund was accepted by the provider.
+REFUND_SENT_EVENT = "koepon:refund-sent:{}"
+
+
+def refund_sent_event_id(checkout_id: str) -> str:
+    return REFUND_SENT_EVENT.format(checkout_id)
+
+
+@dataclass(frozen=True)
+class CreditRefusal:
+    """Why money that arrived is refunded instead of credited (the legal ground, recorded)."""
+
+    reason: str  # stable code shown to the fan, e.g. "spending_cap_exceeded:A2"
+    rule: str
+    detail: str
+
+    @property
+    def ground(self) -> str:
+        return f"COMPLIANCE {self.rule}: {self.detail}"[:500]
 
 
 def _aware(moment: datetime) -> datetime:
@@ -72,8 +99,10 @@ class Checkouts:
         packs: MedalPacks,
         providers: dict[str, GuardedProvider],
         keys: IdempotencyKeys,
+        wallets: WalletService,
     ) -> None:
         self.ctx = ctx
+        self.wallets = wallets
         self.packs = packs
         self.providers = providers
         self.keys = keys
@@ -118,6 +147,8 @@ class Checkouts:
             paid_medals=checkout.paid_medals,
             bonus_medals=checkout.bonus_medals,
             redirect_url=checkout.redirect_url,
+            reason=checkout.failure_reason,
+            refund_ground=checkout.refund_ground if checkout.credited_at is None else None,
             expires_at=_aware(checkout.expires_at),
             created_at=_aware(checkout.created_at),
             confirmation=checkout.confirmation,
@@ -126,30 +157,44 @@ class Checkouts:
             ),
         )
 
+    async def find(self, session: AsyncSession, checkout_id: str) -> Checkout | None:
+        checkout: Checkout | None = await session.get(Checkout, checkout_id)
+        return checkout
+
     async def get_own(self, session: AsyncSession, *, user_id: str, checkout_id: str) -> Checkout:
         checkout = await session.get(Checkout, checkout_id)
         if checkout is None or checkout.user_id != user_id:
             raise Problem(404, "checkout_not_found", "No checkout of yours with this id")
         return checkout
 
-    async def month_spent_jpy(self, session: AsyncSession, *, user_id: str, now: datetime) -> int:
-        """Tax-included yen of this JST month's purchases that are paid or reserving room."""
+    async def month_spent_jpy(
+        self,
+        session: AsyncSession,
+        *,
+        user_id: str,
+        now: datetime,
+        month: str | None = None,
+        excluding: str | None = None,
+    ) -> int:
+        """Tax-included yen of a JST month's purchases (this month unless ``month``) that are
+        paid or reserving room at ``now``, leaving out the checkout ``excluding``."""
         settled = [s for s in COUNTS_TOWARD_CAP if s not in RESERVING_UNTIL_EXPIRY]
-        total = await session.scalar(
-            select(func.coalesce(func.sum(Checkout.price_jpy), 0)).where(
-                Checkout.user_id == user_id,
-                Checkout.purchase_month == caps.month_key(now),
-                or_(
-                    Checkout.status.in_(settled),
-                    Checkout.status.in_(list(RESERVING_UNTIL_EXPIRY)) & (Checkout.expires_at > now),
-                ),
-            )
+        query = select(func.coalesce(func.sum(Checkout.price_jpy), 0)).where(
+            Checkout.user_id == user_id,
+            Checkout.purchase_month == (month or caps.month_key(now)),
+            or_(
+                Checkout.status.in_(settled),
+                Checkout.status.in_(list(RESERVING_UNTIL_EXPIRY)) & (Checkout.expires_at > now),
+            ),
         )
+        if excluding is not None:
+            query = query.where(Checkout.id != excluding)
+        total = await session.scalar(query)
         return int(total or 0)
 
     async def spending_profile(self, user_id: str) -> SpendingProfile:
         try:
-            profile: SpendingProfile = await self.ctx.clients.auth.spending_profile(user_id)
+            profile: SpendingProfile = await self.ctx.auth.spending_profile(user_id)
         except AccountNotFound as exc:
             raise Problem(404, "account_not_found", "Your account no longer exists") from exc
         except Problem:
@@ -344,7 +389,9 @@ class Checkouts:
     async def _find(
         self, session: AsyncSession, provider: str, event: ProviderEvent
     ) -> Checkout | None:
-        query = select(Checkout).where(Checkout.provider == provider)
+        """The event's checkout, locked after its fan's purchase lock. Always that order (the
+        lock, then the row): admission takes the lock alone, so no two paths wait in a cycle."""
+        query = select(Checkout.id, Checkout.user_id).where(Checkout.provider == provider)
         if event.checkout_id:
             query = query.where(Checkout.id == event.checkout_id)
         elif event.session_id:
@@ -353,10 +400,150 @@ class Checkouts:
             query = query.where(Checkout.provider_payment_id == event.payment_id)
         else:
             return None
+        found = (await session.execute(query.limit(1))).first()
+        if found is None:
+            return None
+        await self._lock_purchases(session, found.user_id, self.ctx.now())
         if self.ctx.db.is_postgres:
-            query = query.with_for_update()
-        checkout: Checkout | None = await session.scalar(query)
-        return checkout
+            return await session.get(
+                Checkout, found.id, with_for_update=True, populate_existing=True
+            )
+        return await session.get(Checkout, found.id, populate_existing=True)
+
+    async def _credit_refusal(
+        self, session: AsyncSession, checkout: Checkout, now: datetime
+    ) -> CreditRefusal | None:
+        """A1–A3 again, at the moment money would be credited (the caller holds the fan's
+        purchase lock): the fan may have lowered a cap, started a cooling-off period, or paid a
+        checkout whose room under the cap was released when it failed or expired."""
+        try:
+            profile = await self.ctx.auth.spending_profile(checkout.user_id)
+        except AccountNotFound:
+            return CreditRefusal(
+                "account_not_found", "M5", "the account was closed before the payment arrived"
+            )
+        except Exception as exc:
+            # Unknown limits: credit nothing now; the provider (or the recovery job) retries.
+            log.warning("payment.spending_profile_unavailable", error=repr(exc))
+            raise Problem(
+                503,
+                "auth_unavailable",
+                "Spending limits cannot be checked right now; retry later",
+                headers={"Retry-After": "5"},
+            ) from exc
+        spent = await self.month_spent_jpy(
+            session,
+            user_id=checkout.user_id,
+            now=now,
+            month=checkout.purchase_month,
+            excluding=checkout.id,
+        )
+        decision = caps.check_purchase(
+            caps.Purchaser(
+                birthdate=profile.birthdate,
+                self_cap_jpy=profile.monthly_purchase_cap_jpy,
+                cooling_off_until=profile.cooling_off_until,
+            ),
+            price_jpy=checkout.price_jpy,
+            month_spent_jpy=spent,
+            now=now,
+            caps=self.age_caps,
+        )
+        if isinstance(decision, caps.Refused):
+            return CreditRefusal(f"{decision.code}:{decision.rule}", decision.rule, decision.detail)
+        return None
+
+    async def _refuse_credit(
+        self, session: AsyncSession, checkout: Checkout, refusal: CreditRefusal, now: datetime
+    ) -> None:
+        """The money goes back: the checkout is final (``refunded``, never credited), its reason
+        is shown to the fan, and the fan is told through an event."""
+        checkout.failure_reason = refusal.reason[:200]
+        checkout.refund_ground = refusal.ground
+        await self.ctx.outbox.add(
+            session,
+            PurchaseRefused(
+                user_id=checkout.user_id,
+                checkout_id=checkout.id,
+                price_jpy=checkout.price_jpy,
+                reason=refusal.reason,
+                rule=refusal.rule,
+                detail=refusal.detail,
+                refused_at=now,
+            ),
+        )
+        log.warning(
+            "payment.credit_refused",
+            checkout_id=checkout.id,
+            reason=refusal.reason,
+            price_jpy=checkout.price_jpy,
+        )
+
+    async def apply_provider_event(
+        self, provider_name: str, event: ProviderEvent
+    ) -> dict[str, Any]:
+        """The one path from a provider's word (a webhook, or the recovery job's question) to a
+        checkout: the event id is claimed in the inbox and applied in one transaction; a refund
+        owed for a refused payment is then asked of the provider."""
+        async with self.ctx.db.transaction() as session:
+            fresh = await self.ctx.inbox.claim(
+                session,
+                consumer=f"webhook:{provider_name}",
+                message_id=event.event_id[:200],
+                topic=event.raw_type[:200],
+            )
+            if not fresh:
+                return {"duplicate": True, "event_id": event.event_id}
+            result = await self.apply_event(session, provider=provider_name, event=event)
+        if result.pop("refund_owed", False):
+            result["refund_sent"] = await self.send_refund_owed(result["checkout_id"])
+        return {"duplicate": False, "event_id": event.event_id, **result}
+
+    async def send_refund_owed(self, checkout_id: str) -> bool:
+        """Ask the provider to refund a payment that was refused at credit time; recorded once
+        the provider accepts (it is idempotent, so asking again after a crash is harmless).
+        False: not sent now (the recovery job retries)."""
+        async with self.ctx.db.sessionmaker() as session:
+            checkout = await session.get(Checkout, checkout_id)
+            sent = await session.scalar(
+                select(CheckoutEvent.seq).where(
+                    CheckoutEvent.checkout_id == checkout_id,
+                    CheckoutEvent.provider_event_id == refund_sent_event_id(checkout_id),
+                )
+            )
+        if checkout is None or sent is not None or not is_refund_owed(checkout):
+            return False
+        provider = self.providers.get(checkout.provider)
+        if provider is None:
+            return False
+        try:
+            payment_id = checkout.provider_payment_id
+            if payment_id is None and checkout.provider_session_id:
+                payment_id = (await provider.fetch_payment(checkout.provider_session_id)).payment_id
+            if payment_id is None:
+                raise ProviderRejected(checkout.provider, "no payment id to refund")
+            await provider.refund(
+                payment_id=payment_id,
+                amount_jpy=checkout.price_jpy,
+                idempotency_key=f"koepon-refused-refund-{checkout.id}",
+            )
+        except (ProviderUnavailable, ProviderRejected) as exc:
+            log.warning("payment.refund_owed_not_sent", checkout_id=checkout_id, error=repr(exc))
+            return False
+        async with self.ctx.db.transaction() as session:
+            session.add(
+                CheckoutEvent(
+                    checkout_id=checkout_id,
+                    provider=checkout.provider,
+                    provider_event_id=refund_sent_event_id(checkout_id),
+                    event_type="refund.requested",
+                    status_before=checkout.status,
+                    status_after=checkout.status,
+                    note=(checkout.refund_ground or "")[:500],
+                    received_at=self.ctx.now(),
+                )
+            )
+        return True
 
     async def apply_event(
         self, session: AsyncSession, *, provider: str, event: ProviderEvent
@@ -373,6 +560,7 @@ class Checkouts:
         now = self.ctx.now()
         note: str | None = None
         applied = False
+        refund_owed = False
         if event.kind is None:
             note = "event type not used"
         elif (
@@ -394,7 +582,13 @@ class Checkouts:
                 checkout.provider_payment_id = event.payment_id
             if event.session_id and checkout.provider_session_id is None:
                 checkout.provider_session_id = event.session_id
-            if move.credit:
+            refusal = await self._credit_refusal(session, checkout, now) if move.credit else None
+            if refusal is not None:
+                await self._refuse_credit(session, checkout, refusal, now)
+                move = Transition(status="refunded")
+                refund_owed = True
+                note = f"refunded, not credited: {refusal.ground}"[:500]
+            elif move.credit:
                 await self._credit(session, checkout, provider)
                 checkout.credited_at = now
                 checkout.paid_at = now
@@ -421,7 +615,12 @@ class Checkouts:
             )
         )
         await session.flush()
-        return {"applied": applied, "checkout_id": checkout.id, "status": checkout.status}
+        return {
+            "applied": applied,
+            "checkout_id": checkout.id,
+            "status": checkout.status,
+            "refund_owed": refund_owed,
+        }
 
     async def expire_abandoned(self, *, limit: int = 500) -> int:
         """Mark hosted pages nobody paid before they expired as ``expired``.
@@ -466,7 +665,7 @@ class Checkouts:
 
     async def _credit(self, session: AsyncSession, checkout: Checkout, provider: str) -> None:
         ids = transfer_ids(checkout.id)
-        wallets = self.ctx.wallets
+        wallets = self.wallets
         await wallets.issue_lot(
             session,
             user_id=checkout.user_id,
@@ -496,7 +695,7 @@ class Checkouts:
         owed and locks the wallet (the wallet service's rule)."""
         ids = transfer_ids(checkout.id)
         why = f"{reason} of checkout {checkout.id} via {provider}"
-        await self.ctx.wallets.claw_back(
+        await self.wallets.claw_back(
             session,
             user_id=checkout.user_id,
             medals=checkout.paid_medals,
@@ -507,7 +706,7 @@ class Checkouts:
             lot_transfer_id=ids["paid"],
         )
         if checkout.bonus_medals:
-            await self.ctx.wallets.claw_back(
+            await self.wallets.claw_back(
                 session,
                 user_id=checkout.user_id,
                 medals=checkout.bonus_medals,
@@ -517,3 +716,12 @@ class Checkouts:
                 kind="free",
                 lot_transfer_id=ids["bonus"],
             )
+
+
+def is_refund_owed(checkout: Checkout) -> bool:
+    """Money that arrived was refused at credit time and must go back to the fan."""
+    return (
+        checkout.status == "refunded"
+        and checkout.credited_at is None
+        and (checkout.refund_ground or "").startswith("COMPLIANCE ")
+    )

@@ -1,10 +1,11 @@
-"""The sandbox provider's own records (it plays an outside provider, so it keeps its own book)."""
+"""The sandbox provider's own records (it plays an outside provider, so it keeps its own book):
+its payments and the webhooks it owes the platform."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from koepon.kernel.dbtypes import UtcDateTime
@@ -32,3 +33,22 @@ class SandboxPayment(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
     __table_args__ = (Index("ix_sandbox_payments_created", "created_at"),)
+
+
+class SandboxWebhook(Base):
+    """One webhook the sandbox owes the platform, kept until delivered: like a real provider it
+    retries with back-off from this durable record, so a restart resumes delivery."""
+
+    __tablename__ = "sandbox_webhooks"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(40), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)  # the event JSON, signed when sent
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (Index("ix_sandbox_webhooks_due", "next_attempt_at"),)

@@ -4,11 +4,17 @@ It behaves like an outside provider: it keeps its own records, serves a hosted p
 the checkout's ``redirect_url``, and reports outcomes by posting **signed webhooks over HTTP**
 to ``/api/v1/webhooks/sandbox``, exactly as Stripe or KOMOJU would. The signature header is
 ``Koepon-Sandbox-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>``.
+
+Each webhook is first written to the sandbox's book in the same transaction as the payment it
+reports, then sent; until the platform answers 2xx it is retried with exponential back-off from
+that record (as real providers do for days), so a crash or a restart never loses one. A failed,
+expired or settled session is final on the hosted page: paying again needs a new checkout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import os
@@ -16,12 +22,13 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel.clock import jst_day_bounds as day_bounds
 from koepon.kernel.db import Database
@@ -41,7 +48,7 @@ from koepon.payment.providers.base import (
     hmac_sha256_hex,
     signed_header,
 )
-from koepon.payment.providers.models import SandboxPayment
+from koepon.payment.providers.models import SandboxPayment, SandboxWebhook
 
 log = structlog.get_logger(__name__)
 
@@ -58,14 +65,30 @@ EVENT_TYPES: dict[str, EventKind] = {
     "payment.refunded": "refunded",
     "payment.disputed": "dispute_opened",
 }
-# What a fan can do on the hosted page from each state, and what the payment becomes.
+# What a fan can do on the hosted page from each state, and what the payment becomes. Failed,
+# expired and paid sessions are final, as on real hosted pages: a new try is a new checkout,
+# checked against the spending limits again (COMPLIANCE A2/A3).
 _MOVES: dict[Outcome, tuple[frozenset[str], str, str]] = {
-    "succeeded": (frozenset({"open", "failed", "pending"}), "succeeded", "payment.succeeded"),
+    "succeeded": (frozenset({"open", "pending"}), "succeeded", "payment.succeeded"),
     "paid": (frozenset({"pending"}), "succeeded", "payment.succeeded"),
-    "failed": (frozenset({"open", "failed"}), "failed", "payment.failed"),
-    "pending": (frozenset({"open", "failed"}), "pending", "payment.pending"),
+    "failed": (frozenset({"open"}), "failed", "payment.failed"),
+    "pending": (frozenset({"open"}), "pending", "payment.pending"),
     "expired": (frozenset({"open", "pending"}), "expired", "payment.expired"),
 }
+# Webhook retries: 1 s, 2 s, 4 s … at most an hour apart, for about a day, then given up (the
+# platform's recovery job still asks the sandbox's book about the payment).
+RETRY_FIRST_SECONDS = 1
+RETRY_MAX_SECONDS = 3600
+MAX_ATTEMPTS = 30
+# A delivery being sent is leased for this long, so two senders do not post it at once.
+LEASE_SECONDS = 60
+DELIVER_EVERY_SECONDS = 1.0
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failed delivery."""
+    exponent = min(max(attempts - 1, 0), 20)
+    return timedelta(seconds=min(RETRY_FIRST_SECONDS * 2**exponent, RETRY_MAX_SECONDS))
 
 
 def load_sandbox_secret(settings: Settings) -> bytes:
@@ -116,9 +139,9 @@ def event_body(
 
 
 class WebhookSender:
-    """Posts signed webhooks; retries a few times like a real provider (then gives up)."""
+    """Posts one signed webhook (``attempts`` quick tries); the sandbox's book retries later."""
 
-    def __init__(self, http: httpx.AsyncClient, url: str, *, attempts: int = 3) -> None:
+    def __init__(self, http: httpx.AsyncClient, url: str, *, attempts: int = 1) -> None:
         self.http = http
         self.url = url
         self.attempts = attempts
@@ -275,7 +298,8 @@ class SandboxProvider:
                 raise ProviderRejected(self.name, "Only a whole succeeded payment is refundable")
             payment.status = "refunded"
             payment.updated_at = self.clock()
-        await self.deliver("payment.refunded", payment)
+            owed = self._owe(session, "payment.refunded", payment)
+        await self.attempt(owed)
 
     # --- the hosted page side ---------------------------------------------------------------
 
@@ -310,7 +334,8 @@ class SandboxProvider:
                 )
             payment.status = status
             payment.updated_at = now
-        webhook_status = await self.deliver(event_type, payment)
+            owed = self._owe(session, event_type, payment)
+        webhook_status = await self.attempt(owed)
         return Completion(payment, event_type, webhook_status)
 
     async def dispute(self, checkout_id: str) -> Completion:
@@ -325,18 +350,126 @@ class SandboxProvider:
                 raise Problem(409, "sandbox_outcome_not_allowed", "Only a paid payment is disputed")
             payment.status = "disputed"
             payment.updated_at = self.clock()
-        webhook_status = await self.deliver("payment.disputed", payment)
+            owed = self._owe(session, "payment.disputed", payment)
+        webhook_status = await self.attempt(owed)
         return Completion(payment, "payment.disputed", webhook_status)
 
+    # --- webhook delivery, from the sandbox's book -----------------------------------------
+
+    def _owe(self, session: AsyncSession, event_type: str, payment: SandboxPayment) -> str:
+        """Record, in the caller's transaction, the webhook reporting ``payment``: it is then
+        delivered whatever happens to this process. Returns its event id."""
+        now = self.clock()
+        event_id = f"evt_sbx_{uuid.uuid4().hex}"
+        body = event_body(
+            event_type=event_type, payment=payment, created=int(now.timestamp()), event_id=event_id
+        )
+        session.add(
+            SandboxWebhook(
+                event_id=event_id,
+                session_id=payment.session_id,
+                event_type=event_type,
+                body=body.decode(),
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        return event_id
+
     async def deliver(self, event_type: str, payment: SandboxPayment) -> int | None:
-        created = int(self.clock().timestamp())
-        body = event_body(event_type=event_type, payment=payment, created=created)
+        """Owe a webhook about ``payment`` and try to send it now."""
+        async with self.db.transaction() as session:
+            event_id = self._owe(session, event_type, payment)
+        return await self.attempt(event_id)
+
+    async def attempt(self, event_id: str) -> int | None:
+        """Send one owed webhook if it is due and nobody else is sending it; the platform's
+        status code, or None when not sent or unreachable (it stays owed, retried later)."""
         if self.sender is None:
-            log.warning("sandbox.no_webhook_sender", event_type=event_type)
+            log.warning("sandbox.no_webhook_sender", event_id=event_id)
             return None
-        status = await self.sender.send(body, sign(self.secret, body, created))
-        log.info("sandbox.webhook_sent", event_type=event_type, status=status)
+        now = self.clock()
+        async with self.db.transaction() as session:
+            # Lease it: a conditional update, so of two senders only one wins the attempt.
+            leased = await session.execute(
+                update(SandboxWebhook)
+                .where(
+                    SandboxWebhook.event_id == event_id,
+                    SandboxWebhook.delivered_at.is_(None),
+                    SandboxWebhook.next_attempt_at <= now,
+                )
+                .values(
+                    attempts=SandboxWebhook.attempts + 1,
+                    next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
+                )
+            )
+            if leased.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            owed = await session.get(SandboxWebhook, event_id, populate_existing=True)
+            assert owed is not None
+            body, attempts, event_type = owed.body.encode(), owed.attempts, owed.event_type
+        signed_at = int(self.clock().timestamp())
+        status = await self.sender.send(body, sign(self.secret, body, signed_at))
+        done = status is not None and 200 <= status < 300
+        async with self.db.transaction() as session:
+            values: dict[str, Any] = {"last_status": status}
+            if done:
+                values.update(delivered_at=self.clock(), next_attempt_at=None)
+            elif attempts >= MAX_ATTEMPTS:
+                values.update(next_attempt_at=None)  # given up, as providers do after days
+            else:
+                values.update(next_attempt_at=self.clock() + retry_delay(attempts))
+            await session.execute(
+                update(SandboxWebhook).where(SandboxWebhook.event_id == event_id).values(**values)
+            )
+        log.info(
+            "sandbox.webhook_sent",
+            event_type=event_type,
+            event_id=event_id,
+            status=status,
+            attempts=attempts,
+        )
         return status
+
+    async def deliver_due(self, *, limit: int = 50) -> int:
+        """Send every owed webhook whose retry time has come; returns how many were accepted."""
+        now = self.clock()
+        async with self.db.sessionmaker() as session:
+            due = list(
+                await session.scalars(
+                    select(SandboxWebhook.event_id)
+                    .where(
+                        SandboxWebhook.delivered_at.is_(None),
+                        SandboxWebhook.next_attempt_at <= now,
+                    )
+                    .order_by(SandboxWebhook.next_attempt_at)
+                    .limit(limit)
+                )
+            )
+        accepted = 0
+        for event_id in due:
+            status = await self.attempt(event_id)
+            if status is not None and 200 <= status < 300:
+                accepted += 1
+        return accepted
+
+    async def owed_webhooks(self) -> list[SandboxWebhook]:
+        """Webhooks not yet accepted by the platform, oldest first."""
+        async with self.db.sessionmaker() as session:
+            rows = await session.scalars(
+                select(SandboxWebhook)
+                .where(SandboxWebhook.delivered_at.is_(None))
+                .order_by(SandboxWebhook.created_at)
+            )
+            return list(rows)
+
+    async def deliver_forever(self) -> None:
+        """The background sender: owed webhooks go out as their retry time comes."""
+        while True:
+            with contextlib.suppress(Exception):
+                await self.deliver_due()
+            await asyncio.sleep(DELIVER_EVERY_SECONDS)
 
 
 _STATUSES: dict[str, PaymentStatus] = {

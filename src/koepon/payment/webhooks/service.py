@@ -37,23 +37,14 @@ class Webhooks:
         except WebhookRejected as exc:
             log.warning("payment.webhook.rejected", provider=provider_name, code=exc.code)
             raise Problem(400, exc.code, exc.detail) from exc
-        # One transaction: the inbox claim of the event id, the checkout change and the medals.
-        # A concurrent duplicate waits on the claim's unique key, then finds it taken.
-        async with self.ctx.db.transaction() as session:
-            fresh = await self.ctx.inbox.claim(
-                session,
-                consumer=f"webhook:{provider_name}",
-                message_id=event.event_id[:200],
-                topic=event.raw_type[:200],
-            )
-            if not fresh:
-                return {"received": True, "duplicate": True, "event_id": event.event_id}
-            result = await self.checkouts.apply_event(session, provider=provider_name, event=event)
+        # The same path as the recovery job: the inbox claim of the event id, the checkout change
+        # and the medals in one transaction; a concurrent duplicate waits on the claim's unique
+        # key, then finds it taken.
+        result = await self.checkouts.apply_provider_event(provider_name, event)
         log.info(
             "payment.webhook.applied",
             provider=provider_name,
-            event_id=event.event_id,
             event_type=event.raw_type,
             **result,
         )
-        return {"received": True, "duplicate": False, "event_id": event.event_id, **result}
+        return {"received": True, **result}

@@ -1,0 +1,149 @@
+"""Recovery of lost webhooks: ask the provider about checkouts left unsettled and apply its
+answer through the webhook path (same state machine, same idempotent credit), exactly once.
+
+A provider's webhook can be lost (the process died just after the provider recorded the
+payment, the network failed, the provider gave up retrying). Every few minutes this job asks
+the provider about each checkout that is still unsettled a while after its last change, and
+resends refunds owed for payments refused at credit time (COMPLIANCE A1–A3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import structlog
+
+from koepon.payment.checkout import repository
+from koepon.payment.checkout.service import REFUND_SENT_EVENT, Checkouts
+from koepon.payment.checkout.states import EventKind
+from koepon.payment.providers.base import (
+    PaymentStatus,
+    ProviderEvent,
+    ProviderPayment,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+
+log = structlog.get_logger(__name__)
+
+# A checkout is asked about once it has been quiet this long (its webhook would have come).
+QUIET_MINUTES = 5
+# Konbini and bank transfers are paid days later; older checkouts are left to reconciliation.
+LOOKBACK_DAYS = 14
+RECOVER_EVERY_SECONDS = 60
+BATCH = 200
+_EVENTS: dict[PaymentStatus, EventKind | None] = {
+    "open": None,  # nothing happened yet
+    "pending": "pending",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "expired": "expired",
+    "refunded": "refunded",
+    "disputed": "dispute_opened",
+}
+
+
+def recovery_event(checkout_id: str, payment: ProviderPayment) -> ProviderEvent | None:
+    """The provider's answer as an event. Its id names the checkout and the status, so each
+    answer is applied once (the inbox), and the state machine absorbs the webhook's copy."""
+    kind = _EVENTS.get(payment.status)
+    if kind is None:
+        return None
+    return ProviderEvent(
+        event_id=f"koepon:recovery:{checkout_id}:{payment.status}",
+        raw_type=f"recovery.{payment.status}",
+        kind=kind,
+        checkout_id=checkout_id,
+        session_id=payment.reference,
+        payment_id=payment.payment_id,
+        amount_jpy=payment.amount_jpy,
+    )
+
+
+@dataclass
+class RecoveryRun:
+    """What one pass did."""
+
+    asked: int = 0
+    applied: list[str] = field(default_factory=list)  # checkout ids whose status changed
+    refunds_sent: int = 0
+    unanswered: int = 0
+
+
+class PaymentRecovery:
+    """The lost-webhook recovery job of one payment service."""
+
+    def __init__(self, checkouts: Checkouts) -> None:
+        self.checkouts = checkouts
+        self.ctx = checkouts.ctx
+
+    async def recover(self, checkout_id: str, run: RecoveryRun | None = None) -> bool:
+        """Ask the provider about one checkout and apply its answer; True if anything changed."""
+        run = run if run is not None else RecoveryRun()
+        async with self.ctx.db.sessionmaker() as session:
+            checkout = await self.checkouts.find(session, checkout_id)
+        if checkout is None or not checkout.provider_session_id:
+            return False
+        provider = self.checkouts.providers.get(checkout.provider)
+        if provider is None:
+            return False
+        run.asked += 1
+        try:
+            payment = await provider.fetch_payment(checkout.provider_session_id)
+        except (ProviderUnavailable, ProviderRejected) as exc:
+            run.unanswered += 1
+            log.warning("payment.recovery.unanswered", checkout_id=checkout_id, error=repr(exc))
+            return False
+        event = recovery_event(checkout.id, payment)
+        if event is None:
+            return False
+        result = await self.checkouts.apply_provider_event(checkout.provider, event)
+        if result.get("applied"):
+            run.applied.append(checkout.id)
+            log.warning(
+                "payment.recovery.applied",
+                checkout_id=checkout.id,
+                provider_status=payment.status,
+                status=result.get("status"),
+            )
+            return True
+        return False
+
+    async def run_once(self, *, limit: int = BATCH) -> RecoveryRun:
+        """One pass: every quiet unsettled checkout, then every refund still owed."""
+        run = RecoveryRun()
+        now = self.ctx.now()
+        async with self.ctx.db.sessionmaker() as session:
+            stale = await repository.unsettled_checkouts(
+                session,
+                quiet_since=now - timedelta(minutes=QUIET_MINUTES),
+                created_after=now - timedelta(days=LOOKBACK_DAYS),
+                limit=limit,
+            )
+            owed = await repository.refunds_owed(
+                session, sent_event_prefix=REFUND_SENT_EVENT.format(""), limit=limit
+            )
+        for checkout in stale:
+            await self.recover(checkout.id, run)
+        for checkout_id in owed:
+            if await self.checkouts.send_refund_owed(checkout_id):
+                run.refunds_sent += 1
+        return run
+
+    async def run_forever(self) -> None:
+        """The background job (like the other sweepers)."""
+        while True:
+            try:
+                run = await self.run_once()
+                if run.applied or run.refunds_sent:
+                    log.warning(
+                        "payment.recovery.pass",
+                        asked=run.asked,
+                        applied=len(run.applied),
+                        refunds_sent=run.refunds_sent,
+                    )
+            except Exception as exc:  # keep the job alive; the next pass retries
+                log.error("payment.recovery.failed", error=repr(exc))
+            await asyncio.sleep(RECOVER_EVERY_SECONDS)

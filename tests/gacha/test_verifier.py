@@ -256,3 +256,23 @@ def test_step_up_and_ceiling_slots_verify_against_their_own_tables(
     assert "pity" in tables or any(s.rarity.value == "UR" for s in outcome.slots)
     checks = verifier.verify(bundle_of(config, seed, "c", outcome))
     assert len(checks) == 11 and all(check.ok for check in checks)
+
+
+def test_a_checkpoint_of_another_log_fails(tmp_path: Path) -> None:
+    bundle, _, log = logged_draw(tmp_path)
+    other = new_signer_key("koepon.jp/draw-log")
+    bundle["log_key"] = str(other.verifier)
+    bundle["proof"]["checkpoint"] = sign_checkpoint(
+        Checkpoint("other.example/log", log.size, log.root()), other
+    )
+    result = run(tmp_path, bundle)
+    assert result.returncode == 1
+    assert "FAIL  checkpoint: the checkpoint is for 'other.example/log'" in result.stdout
+
+
+def test_stock_outside_the_box_is_refused() -> None:
+    with pytest.raises(ValueError):
+        draw(
+            samples.box(), count=1, server_seed=b"k" * 32, client_seed="c", first_nonce=0,
+            box_remaining={"voice-a": 1, "stranger": 3},
+        )  # fmt: skip

@@ -87,6 +87,9 @@ def draw(
     remaining: list[tuple[str, int]] | None = None
     if config.kind == "box":
         stock = dict(full_box(config)) if box_remaining is None else dict(box_remaining)
+        strangers = set(stock) - {line.item_id for line in config.box}
+        if strangers:
+            raise ValueError(f"not in this box: {sorted(strangers)}")
         remaining = [(line.item_id, stock.get(line.item_id, 0)) for line in config.box]
         left = sum(n for _, n in remaining)
         if left < count:

@@ -219,6 +219,8 @@ def open_checkpoint(note: str, verifier_key: str) -> tuple[str, int, bytes]:
     if not signed:
         raise ValueError("the checkpoint is not signed by the log key")
     lines = text.split("\n")
+    if lines[0] != name:
+        raise ValueError(f"the checkpoint is for {lines[0]!r}, the key for {name!r}")
     return lines[0], int(lines[1]), base64.b64decode(lines[2], validate=True)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gacha import samples
@@ -50,6 +50,7 @@ def test_an_audit_of_nothing_reports_nothing() -> None:
     assert report.draws == 0 and report.chi_square_p is None and not report.alert
 
 
+@settings(deadline=None)
 @given(
     st.lists(st.integers(1, 1000), min_size=2, max_size=12),
     st.integers(1, 50),

@@ -8,7 +8,7 @@ from bisect import bisect_right
 from itertools import accumulate, islice
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gacha import samples
@@ -42,6 +42,7 @@ def test_the_server_seed_is_32_random_bytes_committed_by_its_sha256() -> None:
     assert not seeds.matches_commitment(bytes(32), seeds.commitment(seed))
 
 
+@settings(deadline=None)
 @given(
     st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=64)
 )
@@ -71,6 +72,7 @@ def test_values_in_the_biased_tail_are_rejected() -> None:
     assert pick([2**31, 1], iter([2**31 + 1, 2**31])) == 1
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(0, 2**20), min_size=1, max_size=30).filter(lambda w: sum(w) > 0),
        st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=5))  # fmt: skip
 def test_the_pick_is_the_first_line_whose_running_total_exceeds_r(
@@ -89,6 +91,7 @@ def test_the_pick_is_the_first_line_whose_running_total_exceeds_r(
     assert running[index] > r and (index == 0 or running[index - 1] <= r)
 
 
+@settings(deadline=None)
 @given(st.integers(1, 2**32))
 def test_accepted_values_cover_every_residue_equally(total: int) -> None:
     limit = acceptance_limit(total)

@@ -45,6 +45,7 @@ def test_percent_is_truncated_at_the_fourth_decimal() -> None:
     assert percent_truncated(1, 2**32) == "0.0000"
 
 
+@settings(deadline=None)
 @given(st.integers(0, 2**32), st.integers(1, 2**32))
 def test_the_shown_percent_is_within_one_ten_thousandth_below_the_truth(w: int, extra: int) -> None:
     total = w + extra
@@ -54,6 +55,7 @@ def test_the_shown_percent_is_within_one_ten_thousandth_below_the_truth(w: int, 
     assert rate_ppm(w, total) == int(shown * 10_000)
 
 
+@settings(deadline=None)
 @given(weights_lists)
 def test_shown_percents_never_sum_above_100(weights: list[int]) -> None:
     total = sum(weights)
@@ -61,6 +63,7 @@ def test_shown_percents_never_sum_above_100(weights: list[int]) -> None:
     assert Decimal(100) - Decimal("0.0001") * len(weights) < shown <= Decimal(100)
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(list(Rarity)), st.integers(1, 10**6)), min_size=1))
 def test_rarity_totals_add_up_to_the_table_in_rarity_order(lines: list[tuple[Rarity, int]]) -> None:
     totals = rarity_totals(lines)
@@ -68,6 +71,7 @@ def test_rarity_totals_add_up_to_the_table_in_rarity_order(lines: list[tuple[Rar
     assert [r.rank for r in totals] == sorted(r.rank for r in totals)
 
 
+@settings(deadline=None)
 @given(st.integers(1, 10_000), st.integers(1, 1000), st.integers(1, 10**6), st.integers(1, 300))
 def test_expected_cost_with_a_ceiling_is_the_capped_geometric_mean(
     price: int, w: int, extra: int, ceiling: int
@@ -139,6 +143,7 @@ def test_a_box_disclosure_shows_what_is_left() -> None:
 # --- pity and guaranteed slots --------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(st.lists(st.sampled_from(list(Rarity)), max_size=400))
 def test_pity_counts_draws_without_the_target_and_resets_on_it(drawn: list[Rarity]) -> None:
     pity = samples.weighted().pity
@@ -237,6 +242,7 @@ def test_drawing_more_than_a_box_holds_is_refused() -> None:
 # --- exchange points ------------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(st.integers(0, 10**6), st.integers(0, 1000))
 def test_points_accrue_per_paid_draw_and_buy_the_offered_item(balance: int, draws: int) -> None:
     rule = samples.weighted().exchange
@@ -282,6 +288,7 @@ def test_a_step_up_shows_each_step_and_draws_its_own_guaranteed_slot() -> None:
         draw(config, count=1, server_seed=b"k" * 32, client_seed="c", first_nonce=0, step=1)
 
 
+@settings(deadline=None)
 @given(st.integers(0, 50), st.integers(0, 50), st.integers(1, 10))
 def test_per_fan_limits_refuse_exactly_what_would_pass_them(
     drawn: int, today: int, count: int

@@ -305,6 +305,7 @@ def test_malformed_checkpoint_bodies_are_refused() -> None:
             parse_body(body)
 
 
+@settings(deadline=None)
 @given(st.integers(1, 300))
 def test_the_log_stores_one_hash_per_complete_subtree(n: int) -> None:
     log = rebuilt([i.to_bytes(2, "big") for i in range(n)])

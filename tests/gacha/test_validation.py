@@ -284,6 +284,7 @@ def test_lottery_caps_per_prize_and_in_total() -> None:
     assert {v.rule for v in validate_campaign(too_many)[1]} == {"G10"}
 
 
+@settings(deadline=None)
 @given(st.integers(1, 10**7), st.integers(1, 10**7))
 def test_a_total_premium_is_refused_exactly_above_its_cap(transaction: int, prize: int) -> None:
     raw = {"kind": "total", "earned_by": "purchase", "transaction_jpy": transaction}
@@ -351,6 +352,7 @@ def test_any_set_completion_field_anywhere_is_refused_as_g1(
     assert error is not None and error.code == "G1"
 
 
+@settings(deadline=None)
 @given(st.integers(0, 72 * 3600), st.booleans())
 def test_live_odds_change_is_refused_exactly_under_a_days_notice(notice_s: int, live: bool) -> None:
     history = [version(1, T0, T0)]

@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from gacha import samples
 from koepon.gacha.audit.statistics import ALERT_P, audit
+from koepon.gacha.audit.tables import audit_table
+from koepon.gacha.draws.outcomes import draw
 
 TIERS = samples.TIER_WEIGHTS  # N 60%, R 28%, SR 9%, SSR 2.7%, UR 0.3%
 
@@ -62,3 +64,22 @@ def test_counts_exactly_in_proportion_never_alert(weights: list[int], scale: int
     assert not report.alert
     assert report.chi_square in (None, 0.0)
     assert all(row.observed == row.expected for row in report.rows)
+
+
+def test_a_gacha_table_is_audited_from_its_own_slots_only() -> None:
+    config = samples.weighted()
+    slots = []
+    for start in range(0, 3000, 10):
+        outcome = draw(config, count=10, server_seed=b"a" * 32, client_seed="c", first_nonce=start)
+        slots.extend(slot.as_record() for slot in outcome.slots)
+    main = audit_table(config, slots)
+    assert main.draws == 2700  # nine main slots per 10連; the tenth is the guaranteed slot
+    assert [row.key for row in main.rows] == ["N", "R", "SR", "SSR", "UR"]
+    assert not main.alert
+    guaranteed = audit_table(config, slots, table="guaranteed", by="item")
+    assert guaranteed.draws == 300 and guaranteed.row("illust-sr1").declared_ppm == 450_000
+    # A main table that quietly never pays out its UR is caught.
+    rigged = [s for s in slots if not (s["table"] == "main" and s["rarity"] in ("UR", "SSR"))]
+    assert audit_table(config, rigged).alert
+    with pytest.raises(ValueError):
+        audit_table(samples.box(), [])

@@ -360,3 +360,38 @@ def test_live_odds_change_is_refused_exactly_under_a_days_notice(notice_s: int, 
     new = version(2, published, published + timedelta(seconds=notice_s), "change")
     refused = check_new_version(history, new, live=live)
     assert bool(refused) == (live and notice_s < 24 * 3600)
+
+
+numbers = st.one_of(
+    st.integers(-5, 5), st.integers(-(2**40), 2**40), st.none(), st.text(max_size=3)
+)
+
+
+def _numeric_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _numeric_paths(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _numeric_paths(v, (*path, i))]
+    return [path] if isinstance(value, int) and not isinstance(value, bool) else []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["weighted", "box", "step_up"]), st.data())
+def test_any_numeric_nonsense_gives_violations_never_a_crash(
+    kind: str, data: st.DataObject
+) -> None:
+    raw = {
+        "weighted": samples.weighted_raw,
+        "box": samples.box_raw,
+        "step_up": samples.step_up_raw,
+    }[kind]()
+    paths = _numeric_paths(raw)
+    for path in data.draw(st.lists(st.sampled_from(paths), min_size=1, max_size=4)):
+        target = raw
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = data.draw(numbers)
+    config, violations = validate_configuration(raw)
+    assert config is not None or refusing(violations)
+    if config is not None and not refusing(violations):
+        disclose(config)  # a configuration that passes can always be shown

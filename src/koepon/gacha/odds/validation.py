@@ -103,7 +103,9 @@ def check_configuration(
         *_tables(config),
         *_prices_and_period(config),
     ]
-    if not any(v.rule in {"G3", "G8", SCHEMA} for v in found):
+    # Disclosure (G6) and expected costs (G7) are computed only from an otherwise sound
+    # configuration: a broken table has no rates to show.
+    if not found:
         disclosure = disclose(config)
         found.extend(check_disclosure(config, disclosure))
         found.extend(_expected_costs(disclosure))

@@ -1,4 +1,4 @@
-"""Rate limits (moving window) in memory and on Redis: hits counted, Retry-After given."""
+"""Rate limits (sliding window counter) in memory and on Redis: hits counted, Retry-After given."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import pytest
+from limits.aio.storage import MemoryStorage
 
 from koepon.kernel.ratelimit import RateLimiter
 
@@ -44,3 +45,16 @@ async def test_test_and_clear(limiter: RateLimiter) -> None:
     assert not await limiter.test("1/minute", key)
     await limiter.clear("1/minute", key)
     assert await limiter.test("1/minute", key)
+
+
+async def test_a_raised_limit_costs_two_counters_not_one_entry_per_hit() -> None:
+    """Issue 7: the moving window kept a timestamp per hit, so a raised per-IP limit made every
+    request copy a list as long as the traffic of the last minute."""
+    limiter = RateLimiter()
+    key = uuid.uuid4().hex
+    for _ in range(2_000):
+        assert (await limiter.hit("1000000/minute", "ip", key))[0]
+    storage = limiter.storage
+    assert isinstance(storage, MemoryStorage)
+    assert not storage.events
+    assert len([k for k in storage.storage if key in k]) <= 2

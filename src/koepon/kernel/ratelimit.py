@@ -1,13 +1,29 @@
-"""Rate limits (moving window) on the ``limits`` library: memory embedded, Redis distributed."""
+"""Rate limits (sliding window counter) on the ``limits`` library: memory embedded, Redis
+distributed.
+
+The sliding window counter keeps two counters per key (this window and the last, weighted by
+how much of it still overlaps the moving window), so a hit costs the same whatever the limit.
+The exact moving window would keep one timestamp per allowed hit: a raised per-IP limit then
+made every request copy a list of hundreds of thousands of entries, and the memory storage swept
+every list through a thread after each hit (issue 7's benchmark). The counter may admit a hit or
+two more than the limit right after a window turns over, which a rate limit can afford.
+"""
 
 from __future__ import annotations
 
 import math
 import time
+from functools import lru_cache
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+
+@lru_cache(maxsize=256)
+def _item(limit: str) -> RateLimitItem:
+    """The parsed limit: the same few strings come with every request."""
+    return parse(limit)
 
 
 class RateLimiter:
@@ -17,18 +33,18 @@ class RateLimiter:
             if redis_url
             else MemoryStorage()
         )
-        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
 
     async def hit(self, limit: str | RateLimitItem, *key: str) -> tuple[bool, int]:
         """Count one hit; returns (allowed, seconds until the next hit is allowed)."""
-        item = parse(limit) if isinstance(limit, str) else limit
+        item = _item(limit) if isinstance(limit, str) else limit
         if await self.strategy.hit(item, *key):
             return True, 0
         stats = await self.strategy.get_window_stats(item, *key)
         return False, max(1, math.ceil(stats.reset_time - time.time()))
 
     async def test(self, limit: str, *key: str) -> bool:
-        return await self.strategy.test(parse(limit), *key)
+        return await self.strategy.test(_item(limit), *key)
 
     async def clear(self, limit: str, *key: str) -> None:
-        await self.strategy.clear(parse(limit), *key)
+        await self.strategy.clear(_item(limit), *key)

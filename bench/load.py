@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import json
 import time
 from urllib.parse import urlsplit
@@ -76,6 +77,9 @@ class _Client:
         self.errors = 0
         self.statuses: collections.Counter[int] = collections.Counter()
         self.failure: Exception | None = None
+        # Set once the schedule has ended and every connection is idle again.
+        self.drained: asyncio.Event | None = None
+        self.connections = 0
 
     async def connect(self, count: int) -> list[_Connection]:
         loop = asyncio.get_running_loop()
@@ -101,6 +105,8 @@ class _Client:
             conn.send(self.backlog.popleft())
         else:
             self.idle.append(conn)
+            if self.drained is not None and len(self.idle) == self.connections:
+                self.drained.set()
 
     def lost(self, conn: _Connection, exc: Exception | None) -> None:
         if self.failure is None:
@@ -119,7 +125,8 @@ def _request(url: str, headers: list[str]) -> tuple[str, int, bytes]:
     if parts.query:
         target += "?" + parts.query
     lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", *headers]
-    return parts.hostname or "127.0.0.1", parts.port or 80, ("\r\n".join(lines) + "\r\n\r\n").encode()
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return parts.hostname or "127.0.0.1", parts.port or 80, request
 
 
 async def run(
@@ -154,9 +161,11 @@ async def run(
                 sent += 1
             await asyncio.sleep(0.0005)
         # Let the requests due inside the window finish (their latency is part of the result).
-        deadline = time.perf_counter() + 10
-        while (client.backlog or len(client.idle) < len(conns)) and time.perf_counter() < deadline:
-            await asyncio.sleep(0.005)
+        if len(client.idle) < len(conns):
+            client.drained = asyncio.Event()
+            client.connections = len(conns)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(client.drained.wait(), 10)
     elapsed = stop - client.measuring_from
     if client.failure is not None:
         raise client.failure

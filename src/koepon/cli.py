@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import click
 import uvicorn
 
+from koepon.contracts.clients import Clients
 from koepon.kernel.observability import configure_logging
 from koepon.kernel.settings import SERVICES, Settings, get_settings
 from koepon.payment import commands as payment_commands
@@ -28,7 +31,7 @@ def _settings() -> Settings:
 
 def _reachable(host: str) -> str:
     """The address a local client uses to reach a server bound to ``host``."""
-    if host in ("0.0.0.0", ""):  # noqa: S104 - naming the wildcard, not binding it
+    if host in ("0.0.0.0", ""):  # noqa: S104 - the wildcard, reached locally
         return "127.0.0.1"
     if host == "::":
         return "[::1]"
@@ -50,9 +53,24 @@ def serve_settings(settings: Settings, *, host: str, port: int, service: str = "
     return settings.model_copy(update=update) if update else settings
 
 
+@asynccontextmanager
+async def _service_clients(settings: Settings) -> AsyncIterator[Clients]:
+    """Clients of the other services for an operator command: the auth service built here
+    (its own database), or reached over HTTP where KOEPON_SERVICE_URLS names it."""
+    from koepon.app import Platform
+
+    platform = Platform(settings, () if "auth" in settings.service_urls else ("auth",))
+    try:
+        yield platform.clients
+    finally:
+        await platform.stop()
+
+
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Koepon (こえポン!) platform command."""
+    ctx.obj = payment_commands.OtherServices(clients=_service_clients)
 
 
 @main.command()

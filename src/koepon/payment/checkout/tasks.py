@@ -79,19 +79,23 @@ class PaymentRecovery:
         self.checkouts = checkouts
         self.ctx = checkouts.ctx
 
-    async def recover(self, checkout_id: str, run: RecoveryRun | None = None) -> bool:
-        """Ask the provider about one checkout and apply its answer; True if anything changed."""
+    async def recover(
+        self, checkout_id: str, run: RecoveryRun | None = None, *, reference: str | None = None
+    ) -> bool:
+        """Ask the provider about one checkout (by its session, or ``reference`` when we never
+        stored one) and apply its answer; True if anything changed."""
         run = run if run is not None else RecoveryRun()
         async with self.ctx.db.sessionmaker() as session:
             checkout = await self.checkouts.find(session, checkout_id)
-        if checkout is None or not checkout.provider_session_id:
+        reference = reference or (checkout.provider_session_id if checkout else None)
+        if checkout is None or not reference:
             return False
         provider = self.checkouts.providers.get(checkout.provider)
         if provider is None:
             return False
         run.asked += 1
         try:
-            payment = await provider.fetch_payment(checkout.provider_session_id)
+            payment = await provider.fetch_payment(reference)
         except (ProviderUnavailable, ProviderRejected) as exc:
             run.unanswered += 1
             log.warning("payment.recovery.unanswered", checkout_id=checkout_id, error=repr(exc))
@@ -127,6 +131,21 @@ class PaymentRecovery:
             )
         for checkout in stale:
             await self.recover(checkout.id, run)
+        for checkout_id in owed:
+            if await self.checkouts.send_refund_owed(checkout_id):
+                run.refunds_sent += 1
+        return run
+
+    async def repair(self, differences: list[tuple[str, str | None]]) -> RecoveryRun:
+        """Repair what reconciliation found, (checkout id, provider reference) each, through the
+        same path as a webhook; refunds still owed are sent too."""
+        run = RecoveryRun()
+        for checkout_id, reference in differences:
+            await self.recover(checkout_id, run, reference=reference)
+        async with self.ctx.db.sessionmaker() as session:
+            owed = await repository.refunds_owed(
+                session, sent_event_prefix=REFUND_SENT_EVENT.format(""), limit=BATCH
+            )
         for checkout_id in owed:
             if await self.checkouts.send_refund_owed(checkout_id):
                 run.refunds_sent += 1

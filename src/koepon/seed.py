@@ -58,6 +58,7 @@ async def seed_accounts(platform: Any) -> None:
                 birthdate=account["birthdate"],
                 roles=account["roles"],
                 email_verified=True,
+                check_password=False,  # the published demo password (never in production)
             )
             log.info("seed.account_created", email=account["email"])
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from clocks import MovableClock
-from koepon.app import Platform
+from koepon.app import Platform, create_app
 from koepon.auth.models import User, outbox
 from koepon.auth.passwords import Passwords
 from koepon.auth.service import AuthService
@@ -43,10 +44,20 @@ class Account:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
+@asynccontextmanager
+async def client_at(platform: Platform, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client to the whole platform whose requests come from ``address``."""
+    app = create_app(platform, manage_lifecycle=False)
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
 @dataclass
 class AuthHarness:
     client: httpx.AsyncClient
     platform: Platform
+    local: httpx.AsyncClient  # from this machine (loopback), which may read the dev mailbox
 
     @property
     def service(self) -> AuthService:
@@ -95,7 +106,7 @@ class AuthHarness:
         )
 
     async def mails(self, to: str) -> list[dict[str, Any]]:
-        response = await self.client.get("/dev/mailbox.json", params={"to": to})
+        response = await self.local.get("/dev/mailbox.json", params={"to": to})
         assert response.status_code == 200, response.text
         result: list[dict[str, Any]] = response.json()
         return result
@@ -135,10 +146,11 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
 @pytest.fixture
-def auth(client: httpx.AsyncClient, platform: Platform) -> AuthHarness:
-    harness = AuthHarness(client=client, platform=platform)
-    harness.service.passwords = Passwords(FAST_HASHER)
-    return harness
+async def auth(client: httpx.AsyncClient, platform: Platform) -> AsyncIterator[AuthHarness]:
+    async with client_at(platform, "127.0.0.1") as local:
+        harness = AuthHarness(client=client, platform=platform, local=local)
+        harness.service.passwords = Passwords(FAST_HASHER)
+        yield harness
 
 
 def at(text: str) -> datetime:

@@ -8,6 +8,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.auth.devmailbox import NOTICE, from_this_machine, refused
+from koepon.auth.errors import UserNotFound
 from koepon.auth.mail import DevMailbox
 from koepon.auth.schemas import (
     AdminUserOut,
@@ -32,11 +34,16 @@ from koepon.auth.schemas import (
 from koepon.auth.service import AuthService
 from koepon.contracts.auth import AccountNotFound, SpendingProfile
 from koepon.kernel.internal import internal_guard
-from koepon.kernel.problems import Problem
 from koepon.kernel.runtime import Runtime
 from koepon.kernel.tokens import Principal
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def no_store(response: Response) -> None:
+    """Tokens and personal data must not be kept by browsers or proxies (RFC 6749 §5.1)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
 
 
 def build_routers(
@@ -63,7 +70,8 @@ def build_routers(
     Admin = Annotated[Principal, Depends(staff("admin"))]
 
     router = APIRouter()
-    auth = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+    private = [Depends(no_store)]
+    auth = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=private)
 
     @auth.post("/signup", status_code=201, response_model=UserOut)
     async def signup(body: SignupIn, session: Session) -> UserOut:
@@ -117,7 +125,7 @@ def build_routers(
         )
         return Response(status_code=204)
 
-    me = APIRouter(prefix="/api/v1/me", tags=["me"])
+    me = APIRouter(prefix="/api/v1/me", tags=["me"], dependencies=private)
 
     @me.get("", response_model=MeOut)
     async def read_me(principal: SignedIn, session: Session) -> MeOut:
@@ -140,7 +148,7 @@ def build_routers(
     async def cooling_off(body: CoolingOffIn, principal: SignedIn, session: Session) -> LimitsOut:
         return await service.start_cooling_off(session, user_id=principal.user_id, days=body.days)
 
-    admin = APIRouter(prefix="/api/v1/admin/users", tags=["admin"])
+    admin = APIRouter(prefix="/api/v1/admin/users", tags=["admin"], dependencies=private)
 
     @admin.get("/{user_id}", response_model=AdminUserOut)
     async def admin_user(user_id: str, _: Support, session: Session) -> AdminUserOut:
@@ -176,7 +184,22 @@ def build_routers(
     router.include_router(admin)
 
     if mailbox is not None:
-        dev = APIRouter(prefix="/dev", tags=["dev"], include_in_schema=False)
+
+        async def mailbox_reader(
+            request: Request, principal: Annotated[Principal | None, Depends(authn.optional)]
+        ) -> None:
+            if from_this_machine(request):
+                return
+            if principal is None or not principal.has_any("admin"):
+                raise refused()
+            await service.require_session(principal)
+
+        dev = APIRouter(
+            prefix="/dev",
+            tags=["dev"],
+            include_in_schema=False,
+            dependencies=[Depends(mailbox_reader), *private],
+        )
 
         @dev.get("/mailbox.json", response_model=list[MailOut])
         async def mailbox_json(to: str | None = Query(None, max_length=254)) -> list[MailOut]:
@@ -185,7 +208,8 @@ def build_routers(
         @dev.get("/mailbox", response_class=HTMLResponse)
         async def mailbox_page(request: Request) -> HTMLResponse:
             mails = [_mail_out(entry) for entry in await mailbox.latest()]
-            return TEMPLATES.TemplateResponse(request, "dev_mailbox.html", {"mails": mails})
+            context = {"mails": mails, "notice": NOTICE}
+            return TEMPLATES.TemplateResponse(request, "dev_mailbox.html", context)
 
         router.include_router(dev)
 
@@ -200,7 +224,7 @@ def build_routers(
         try:
             return await service.spending_profile(session, user_id=user_id)
         except AccountNotFound as exc:
-            raise Problem(404, "user_not_found", "No such user") from exc
+            raise UserNotFound("No such user") from exc
 
     return router, internal
 

@@ -7,10 +7,10 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from koepon.auth.age import AgeBracket
+from koepon.auth.emails import normalise_email
 from koepon.auth.passwords import MAX_LENGTH, MIN_LENGTH
 
 Role = Literal["fan", "vtuber", "admin", "support", "compliance"]
@@ -19,11 +19,8 @@ MAX_CAP = 100_000_000  # far above any real monthly budget; keeps values inside 
 
 
 def _normalise_email(value: str) -> str:
-    try:
-        # Deliverability needs DNS; sign-up must not depend on the network.
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from exc
+    # One normaliser for sign-up, sign-in and reset (auth.emails); EmailRefused is a ValueError.
+    return normalise_email(value)
 
 
 def _display_name(value: str) -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
+
+import structlog
 
 from koepon.auth import events
 from koepon.auth.api import build_routers
@@ -16,6 +20,9 @@ from koepon.auth.sessions import Sessions
 from koepon.contracts.clients import Clients
 from koepon.kernel.db import Database
 from koepon.kernel.runtime import Runtime, ServiceUnit
+from koepon.kernel.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 
 def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
@@ -25,10 +32,11 @@ def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
     if settings.environment == "production" and not settings.smtp_url:
         raise RuntimeError("KOEPON_SMTP_URL is required in production (mail cannot be kept)")
     db = Database(*settings.database_url_for("auth"))
+    sessions = Sessions(runtime.cache, db, ttl_seconds=settings.refresh_token_days * 86400)
     service = AuthService(
         db=db,
         settings=settings,
-        sessions=Sessions(runtime.cache, ttl_seconds=settings.refresh_token_days * 86400),
+        sessions=sessions,
         rate_limiter=runtime.rate_limiter,
         passwords=Passwords(),
         access_tokens=AccessTokens(
@@ -58,5 +66,22 @@ def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
         internal_router=internal_router,
         client=LocalAuthClient(service),
         consumers=events.consumers(db, clock=service.now),
-        background=[dispatcher.run],
+        background=[dispatcher.run, *_restore_sessions(settings, sessions)],
     )
+
+
+def _restore_sessions(
+    settings: Settings, sessions: Sessions
+) -> list[Callable[[], Coroutine[Any, Any, None]]]:
+    """The embedded default keeps its cache in memory: refill it with the live sessions kept in
+    the database, so a restart signs nobody out (Redis keeps its own across auth restarts)."""
+    if settings.redis_url:
+        return []
+
+    async def restore() -> None:
+        try:
+            await sessions.restore()
+        except Exception as exc:  # the database fallback in ``Sessions.alive`` still answers
+            log.warning("auth.sessions_restore_failed", error=repr(exc))
+
+    return [restore]

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from koepon.gateway.admission import AdmissionMiddleware
 from koepon.gateway.bodies import BodyLimitMiddleware, BodyTooLarge, too_large
 from koepon.gateway.cache import ResponseCacheMiddleware
+from koepon.gateway.nostore import NoStoreMiddleware
 from koepon.gateway.routing import CACHEABLE
 from koepon.gateway.security import SecurityHeadersMiddleware
 from koepon.kernel.problems import problem_response
@@ -49,6 +50,7 @@ def install_gateway(app: Starlette, runtime: Runtime) -> None:
             expose_headers=CORS_EXPOSED,
             max_age=600,
         )
+    app.add_middleware(NoStoreMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_exception_handler(BodyTooLarge, _body_too_large)
 

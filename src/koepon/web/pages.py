@@ -10,13 +10,15 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from koepon.web import account_pages, legal
+
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 static_files = StaticFiles(directory=HERE / "static")
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-NO_CANCEL_NOTICE = "デジタルコンテンツの性質上、購入後のキャンセル・返品はできません"
-MINORS_NOTICE = "未成年の方は親権者の同意を得てから購入してください"
+NO_CANCEL_NOTICE = legal.NO_CANCEL_NOTICE
+MINORS_NOTICE = legal.MINORS_NOTICE
 
 
 def build_router() -> APIRouter:
@@ -39,4 +41,6 @@ def build_router() -> APIRouter:
             request, "checkout_return.html", {"checkout_id": checkout_id, "outcome": outcome}
         )
 
+    router.include_router(account_pages.build_router(templates))
+    router.include_router(legal.build_router(templates))
     return router

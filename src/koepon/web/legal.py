@@ -1,0 +1,99 @@
+"""The legal pages every mail, disclosure and footer links to: terms, privacy policy, the
+特定商取引法 notice (COMPLIANCE P1) and the 資金決済法 notice of 推しメダル (M4).
+
+The operator's particulars come from the settings (``KOEPON_ISSUER_NAME``,
+``KOEPON_SUPPORT_CONTACT``, medal validity and the order in which medals are spent), so the
+pages always say what the platform actually does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from koepon.kernel.settings import Settings, get_settings
+
+# 資金決済法: a prepaid instrument valid for at most six months is outside the act's deposit
+# and filing duties (施行令 第4条第2項).
+EXEMPT_VALIDITY_DAYS = 183
+NO_CANCEL_NOTICE = "デジタルコンテンツの性質上、購入後のキャンセル・返品はできません"
+MINORS_NOTICE = "未成年の方は親権者の同意を得てから購入してください"
+LAST_REVISED = "2026年11月30日"
+PAYMENT_METHODS: tuple[tuple[str, str, str], ...] = (
+    ("クレジットカード", "ご注文時にお支払いが確定します", "決済完了後ただちに"),
+    (
+        "コンビニ払い",
+        "ご注文後、お支払い期限までに店頭でお支払いください",
+        "店頭でのお支払いが確認でき次第",
+    ),
+    ("PayPay", "ご注文時にお支払いが確定します", "決済完了後ただちに"),
+)
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who runs the platform and how to reach them, as the legal pages state it."""
+
+    name: str
+    contact: str
+    paid_validity_days: int
+    free_validity_days: int
+    free_first: bool
+    tax_percent: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Operator:
+        return cls(
+            name=settings.issuer_name,
+            contact=settings.support_contact,
+            paid_validity_days=settings.paid_medal_validity_days,
+            free_validity_days=settings.free_medal_validity_days,
+            free_first=settings.spend_free_first,
+            tax_percent=settings.consumption_tax_percent,
+        )
+
+    @property
+    def deposit_exempt(self) -> bool:
+        return self.paid_validity_days <= EXEMPT_VALIDITY_DAYS
+
+
+def settings_of(request: Request) -> Settings:
+    platform = getattr(request.app.state, "platform", None)
+    settings = getattr(platform, "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+def build_router(templates: Jinja2Templates) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    def render(request: Request, name: str) -> HTMLResponse:
+        context: dict[str, Any] = {
+            "operator": Operator.from_settings(settings_of(request)),
+            "revised": LAST_REVISED,
+            "no_cancel_notice": NO_CANCEL_NOTICE,
+            "minors_notice": MINORS_NOTICE,
+            "payment_methods": PAYMENT_METHODS,
+        }
+        return templates.TemplateResponse(request, f"legal/{name}.html", context)
+
+    @router.get("/terms", response_class=HTMLResponse)
+    async def terms(request: Request) -> HTMLResponse:
+        return render(request, "terms")
+
+    @router.get("/privacy", response_class=HTMLResponse)
+    async def privacy(request: Request) -> HTMLResponse:
+        return render(request, "privacy")
+
+    @router.get("/legal/tokushoho", response_class=HTMLResponse)
+    async def tokushoho(request: Request) -> HTMLResponse:
+        return render(request, "tokushoho")
+
+    @router.get("/legal/payment-services", response_class=HTMLResponse)
+    async def payment_services(request: Request) -> HTMLResponse:
+        return render(request, "payment_services")
+
+    return router

@@ -48,9 +48,10 @@ async def test_a_fan_is_mailed_once_before_a_lot_expires(
     user_id = created.json()["id"]
 
     payment = platform.units["payment"].context  # type: ignore[attr-defined]
+    services = platform.units["payment"].services  # type: ignore[attr-defined]
     expires_at = datetime.now(UTC) + timedelta(days=5)
     async with payment.db.transaction() as session:
-        await payment.wallets.issue_lot(
+        await services.wallets.issue_lot(
             session,
             user_id=user_id,
             kind="free",
@@ -60,8 +61,8 @@ async def test_a_fan_is_mailed_once_before_a_lot_expires(
             reason="campaign",
             expires_at=expires_at,
         )
-    assert await payment.wallets.send_expiry_notices() == 1
-    assert await payment.wallets.send_expiry_notices() == 0  # told once per lot
+    assert await services.wallet_sweeper.send_expiry_notices() == 1
+    assert await services.wallet_sweeper.send_expiry_notices() == 0  # told once per lot
     await platform.drain()
 
     mails = await _eventually(client, email, 1)

@@ -85,9 +85,8 @@ async def seed_medal_packs(platform: Any) -> None:
 
     from koepon.payment.packs.schemas import MedalPackCreate
 
-    ctx = payment.context
-    packs = ctx.services["medal_packs"]
-    async with ctx.db.transaction() as session:
+    packs = payment.services.packs
+    async with payment.db.transaction() as session:
         for order, (name, price_jpy, paid, bonus) in enumerate(DEMO_MEDAL_PACKS):
             pack_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"koepon:demo:medal-pack:{price_jpy}"))
             created = await packs.ensure(

@@ -15,8 +15,9 @@ import pytest
 from clocks import MovableClock
 from koepon.app import Platform
 from koepon.payment.context import PaymentContext
-from koepon.payment.ledger.audit import audit_ledger
-from payment.fixtures.shop import signed_in
+from koepon.payment.services import PaymentServices
+from koepon.payment.wallet.audit import audit_ledger
+from payment.fixtures.shop import payment_context, payment_services, signed_in
 
 PASSWORD = "correct horse battery"
 
@@ -47,12 +48,15 @@ class WalletHarness:
 
     @property
     def ctx(self) -> PaymentContext:
-        ctx: PaymentContext = self.platform.units["payment"].context  # type: ignore[attr-defined]
-        return ctx
+        return payment_context(self.platform)
+
+    @property
+    def services(self) -> PaymentServices:
+        return payment_services(self.platform)
 
     def freeze(self, now: datetime | None = None) -> MovableClock:
         clock = MovableClock(now or datetime.now(UTC).replace(microsecond=0))
-        self.ctx.clock = clock
+        self.ctx.clock.use(clock)
         return clock
 
     async def issue(
@@ -69,7 +73,7 @@ class WalletHarness:
         if price_jpy is None:
             price_jpy = medals if kind == "paid" else 0
         async with self.ctx.db.transaction() as session:
-            return await self.ctx.wallets.issue_lot(
+            return await self.services.wallets.issue_lot(
                 session,
                 user_id=user_id,
                 kind=kind,  # type: ignore[arg-type]

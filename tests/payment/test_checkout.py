@@ -91,7 +91,7 @@ async def test_a_request_while_the_first_with_its_key_runs_is_409(shop: Shop) ->
     fan = await shop.fan()
     pack_id = await shop.pack()
     body = {"pack_id": pack_id, "provider": "sandbox"}
-    keys = shop.ctx.services["idempotency_keys"]
+    keys = shop.services.idempotency_keys
     raw = json.dumps(body).encode()
     await keys.claim(
         scope=fan.id, key="held", fingerprint=fingerprint("POST", "/api/v1/checkouts", raw)
@@ -183,7 +183,7 @@ async def test_an_unpaid_checkout_expires_and_a_late_payment_still_credits(shop:
     made = await shop.checkout(fan, pack_id)
     assert made.status_code == 201, made.text
     checkout_id = made.json()["id"]
-    checkouts = shop.ctx.services["checkouts"]
+    checkouts = shop.services.checkouts
 
     assert await checkouts.expire_abandoned() == 0  # its hosted page is still open
     clock.now += timedelta(minutes=shop.ctx.settings.checkout_expiry_minutes, seconds=1)

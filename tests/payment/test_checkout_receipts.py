@@ -8,8 +8,8 @@ from sqlalchemy import update
 
 from koepon.payment.checkout.caps import tokyo_day
 from koepon.payment.checkout.models import Checkout
+from koepon.payment.commands import payments as payments_command
 from koepon.payment.providers.models import SandboxPayment
-from koepon.payment.receipts.commands import payments as payments_command
 from payment.fixtures.shop import Shop, shop_fixture  # noqa: F401
 
 
@@ -103,7 +103,7 @@ async def test_reconciliation_lists_differences_with_the_provider(shop: Shop) ->
             .where(SandboxPayment.checkout_id == drifted["id"])
             .values(status="refunded")
         )
-    receipts = shop.ctx.services["receipts"]
+    receipts = shop.services.receipts
     findings = await receipts.reconcile(day=tokyo_day(shop.ctx.now()), provider_name="sandbox")
     assert [(f.kind, f.checkout_id, f.ours, f.theirs) for f in findings] == [
         ("status_mismatch", drifted["id"], "succeeded", "refunded")

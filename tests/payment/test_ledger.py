@@ -276,7 +276,7 @@ async def test_ledger_matches_a_simple_model(platform: Platform, settings: Setti
 
 
 def _ledger(wallets: WalletHarness) -> Ledger:
-    return wallets.ctx.ledger
+    return wallets.services.ledger
 
 
 async def _create(wallets: WalletHarness, batch: list[Transfer]) -> list[str]:

@@ -58,7 +58,7 @@ class Flaky:
 async def test_an_open_circuit_fails_fast_moves_nothing_and_recovers_without_double_credit(
     shop: Shop,
 ) -> None:
-    providers = shop.ctx.services["providers"]
+    providers = shop.services.providers
     flaky = Flaky(shop.sandbox)
     providers["sandbox"] = GuardedProvider(
         flaky, timeout_seconds=0.2, failures=2, reset_seconds=3.0
@@ -78,7 +78,7 @@ async def test_an_open_circuit_fails_fast_moves_nothing_and_recovers_without_dou
     assert flaky.calls == 2  # failed fast: the open circuit made no call to the provider
     assert await shop.medals(fan.id) == (0, 0)
     async with shop.ctx.db.sessionmaker() as session:
-        spent = await shop.ctx.services["checkouts"].month_spent_jpy(
+        spent = await shop.services.checkouts.month_spent_jpy(
             session, user_id=fan.id, now=shop.ctx.now()
         )
     assert spent == 0  # failed checkouts reserve nothing

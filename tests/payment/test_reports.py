@@ -63,7 +63,6 @@ async def build_example(wallets: WalletHarness) -> None:
     """
     clock = wallets.freeze(jst("2024-10-05T09:00"))
     medals = wallets.platform.clients.payment
-    ctx = wallets.ctx
     users = {name: new_user() for name in "ABCDEGF"}
     await wallets.issue(users["C"], 500, price_jpy=500, expires_at=jst("2025-03-31T20:00"))
     clock.now = jst("2024-12-01T10:00")
@@ -84,13 +83,14 @@ async def build_example(wallets: WalletHarness) -> None:
     clock.now = jst("2025-03-31T13:00")
     await medals.reserve(users["E"], 50, "report-e", 86_400)
     clock.now = jst("2025-03-31T21:00")
-    assert await ctx.wallets.write_off_expired_lots() == 1  # C only; D expires at 00:00
+    sweeper = wallets.services.wallet_sweeper
+    assert await sweeper.write_off_expired_lots() == 1  # C only; D expires at 00:00
     clock.now = jst("2025-04-01T09:00")
     await wallets.issue(users["G"], 1_000, price_jpy=1_000)
     clock.now = jst("2025-04-01T10:00")
     await medals.post("report-e")
     clock.now = jst("2025-04-02T10:00")
-    assert await ctx.wallets.write_off_expired_lots() == 1  # D, after the base date
+    assert await sweeper.write_off_expired_lots() == 1  # D, after the base date
 
 
 EXPECTED_SUMMARY = {

@@ -14,6 +14,7 @@ import pytest
 from koepon.app import Platform
 from koepon.kernel.settings import Settings
 from koepon.payment.checkout.disclosures import NO_CANCELLATION_NOTICE
+from payment.fixtures.shop import payment_context, payment_services
 
 PASSWORD = "correct horse battery"
 
@@ -45,9 +46,9 @@ async def _fan_and_pack(http: httpx.AsyncClient, platform: Platform) -> tuple[st
     ).json()["access_token"]
     from koepon.payment.packs.schemas import MedalPackCreate
 
-    ctx = platform.units["payment"].context  # type: ignore[attr-defined]
+    ctx, services = payment_context(platform), payment_services(platform)
     async with ctx.db.transaction() as session:
-        pack = await ctx.services["medal_packs"].create(
+        pack = await services.packs.create(
             session,
             data=MedalPackCreate(
                 name="スタンダード", price_jpy=1_100, paid_medals=1_100, bonus_medals=50
@@ -57,9 +58,9 @@ async def _fan_and_pack(http: httpx.AsyncClient, platform: Platform) -> tuple[st
 
 
 async def _paid_medals(platform: Platform, user_id: str) -> tuple[int, int]:
-    ctx = platform.units["payment"].context  # type: ignore[attr-defined]
+    ctx, services = payment_context(platform), payment_services(platform)
     async with ctx.db.sessionmaker() as session:
-        balance = await ctx.wallets.balance(session, user_id)
+        balance = await services.wallet_views.balance(session, user_id)
     return balance.paid_medals, balance.free_medals
 
 

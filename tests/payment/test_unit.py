@@ -8,6 +8,7 @@ import pytest
 
 from koepon.app import Platform
 from koepon.kernel.settings import Settings
+from payment.fixtures.shop import payment_services
 
 
 def test_the_sandbox_provider_never_runs_in_production(tmp_path: Path) -> None:
@@ -24,4 +25,4 @@ def test_the_sandbox_provider_never_runs_in_production(tmp_path: Path) -> None:
 def test_the_sandbox_provider_runs_outside_production(tmp_path: Path) -> None:
     settings = Settings(environment="development", data_dir=tmp_path)
     platform = Platform(settings, services=("payment",))
-    assert "sandbox" in platform.units["payment"].context.services["providers"]
+    assert "sandbox" in payment_services(platform).providers

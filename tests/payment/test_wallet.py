@@ -162,7 +162,7 @@ async def test_a_killed_saga_is_voided_or_posted_never_both(
     assert (await medals.balance(user)).paid_medals == 15
     await asyncio.sleep(1.2)
     swept, post = await asyncio.gather(
-        wallets.ctx.wallets.sweep_expired_holds(),
+        wallets.services.wallet_sweeper.sweep_expired_holds(),
         medals.post("draw-killed-1"),
         return_exceptions=True,
     )
@@ -205,7 +205,7 @@ async def test_free_medals_first_then_earliest_expiry(wallets: WalletHarness) ->
         user, 5, kind="free", expires_at=clock.now + timedelta(days=20)
     )
     async with wallets.ctx.db.transaction() as session:
-        await wallets.ctx.wallets.spend(session, user_id=user, medals=12, transfer_id="s1")
+        await wallets.services.spending.spend(session, user_id=user, medals=12, transfer_id="s1")
     left = {lot.id: lot.remaining for lot in await lots_of(wallets, user)}
     assert left == {early_free.id: 0, late_free.id: 0, early_paid.id: 3, late_paid.id: 5}
 
@@ -215,7 +215,7 @@ async def test_free_medals_first_then_earliest_expiry(wallets: WalletHarness) ->
         await wallets.issue(other, 5, kind="free")
         await wallets.issue(other, 5)
         async with wallets.ctx.db.transaction() as session:
-            spent = await wallets.ctx.wallets.spend(
+            spent = await wallets.services.spending.spend(
                 session, user_id=other, medals=6, transfer_id="s2"
             )
         assert (spent.paid_medals, spent.free_medals) == (5, 1)
@@ -237,8 +237,8 @@ async def test_an_expired_lot_stops_counting_at_its_hour_and_is_written_off(
     clock.now = lot.expires_at
     assert (await medals.balance(user)).paid_medals == 0  # before any write-off ran
     assert await refusal(medals.reserve(user, 1, "late-draw", 60)) == "insufficient_medals"
-    assert await wallets.ctx.wallets.write_off_expired_lots() == 1
-    assert await wallets.ctx.wallets.write_off_expired_lots() == 0
+    assert await wallets.services.wallet_sweeper.write_off_expired_lots() == 1
+    assert await wallets.services.wallet_sweeper.write_off_expired_lots() == 0
     [written_off] = await lots_of(wallets, user)
     assert (written_off.remaining, written_off.consumed) == (0, 8)
     async with wallets.ctx.db.transaction() as session:
@@ -257,11 +257,13 @@ async def test_fans_are_told_once_seven_days_before_a_lot_expires(wallets: Walle
     user = new_user()
     lot = await wallets.issue(user, 5, kind="free")
     clock.now = lot.expires_at - timedelta(days=7, seconds=1)
-    assert await wallets.ctx.wallets.send_expiry_notices() == 0
+    assert await wallets.services.wallet_sweeper.send_expiry_notices() == 0
     clock.now = lot.expires_at - timedelta(days=7)
-    sent = await asyncio.gather(*(wallets.ctx.wallets.send_expiry_notices() for _ in range(3)))
+    sent = await asyncio.gather(
+        *(wallets.services.wallet_sweeper.send_expiry_notices() for _ in range(3))
+    )
     assert sum(sent) == 1
-    assert await wallets.ctx.wallets.send_expiry_notices() == 0
+    assert await wallets.services.wallet_sweeper.send_expiry_notices() == 0
     async with wallets.ctx.db.transaction() as session:
         rows = (
             await session.execute(
@@ -280,9 +282,9 @@ async def test_a_void_after_expiry_returns_medals_that_are_then_written_off(
     medals = wallets.platform.clients.payment
     await medals.reserve(user, 4, "draw-e", 86_400)
     clock.now = lot.expires_at + timedelta(hours=1)
-    assert await wallets.ctx.wallets.write_off_expired_lots() == 1  # the 2 not held
+    assert await wallets.services.wallet_sweeper.write_off_expired_lots() == 1  # the 2 not held
     await medals.void("draw-e")
-    assert await wallets.ctx.wallets.write_off_expired_lots() == 1  # the 4 released
+    assert await wallets.services.wallet_sweeper.write_off_expired_lots() == 1  # the 4 released
     [done] = await lots_of(wallets, user)
     assert (done.remaining, done.held, done.consumed) == (0, 0, 6)
 
@@ -300,7 +302,7 @@ async def test_a_claw_back_beyond_the_balance_locks_the_wallet_until_settled(
     await medals.reserve(user, 11, "draw-c", 60)
     await medals.post("draw-c")  # 5 free + 6 paid spent: 4 paid left
     async with wallets.ctx.db.transaction() as session:
-        result = await wallets.ctx.wallets.claw_back(
+        result = await wallets.services.wallets.claw_back(
             session,
             user_id=user,
             medals=10,
@@ -322,7 +324,7 @@ async def test_a_claw_back_beyond_the_balance_locks_the_wallet_until_settled(
     await medals.reserve(user, 7, "draw-after", 60)
 
     async with wallets.ctx.db.transaction() as session:  # the same claw-back again: no effect
-        again = await wallets.ctx.wallets.claw_back(
+        again = await wallets.services.wallets.claw_back(
             session,
             user_id=user,
             medals=10,

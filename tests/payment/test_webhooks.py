@@ -167,10 +167,10 @@ async def test_a_chargeback_after_spending_locks_the_wallet(shop: Shop) -> None:
     fan, checkout_id = await _open_checkout(shop, price_jpy=300, paid_medals=300)
     await shop.pay(checkout_id)
     async with shop.ctx.db.transaction() as session:
-        await shop.ctx.wallets.spend(
+        await shop.services.spending.spend(
             session, user_id=fan.id, medals=200, transfer_id="draw-1", reason="draw"
         )
     await shop.client.post(f"/sandbox/checkouts/{checkout_id}/dispute")
     async with shop.ctx.db.sessionmaker() as session:
-        balance = await shop.ctx.wallets.balance(session, fan.id)
+        balance = await shop.services.wallet_views.balance(session, fan.id)
     assert balance.owed_medals == 200 and balance.locked

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from koepon.contracts.auth import AuthAccounts
+from koepon.contracts.payment import MedalWallets
 
 
 @dataclass
 class Clients:
-    """Filled by the composition root; a service takes only what it needs."""
+    """Filled by the composition root (a service not in this process and not reachable over HTTP
+    stays None); a service takes only what it needs."""
 
-    auth: Any = None  # koepon.contracts.auth.AuthAccounts
-    payment: Any = None  # koepon.contracts.payment.MedalWallets
+    auth: AuthAccounts | None = None
+    payment: MedalWallets | None = None

@@ -8,6 +8,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from koepon.contracts import Event
+from koepon.kernel.errors import DomainError
 
 MedalKind = Literal["paid", "free"]
 
@@ -45,16 +46,125 @@ class WalletBalance(BaseModel):
     locked: bool
 
 
-class MedalsRefused(Exception):
-    """A refused spend. ``code``: ``insufficient_medals``, ``wallet_locked``,
-    ``transfer_id_reused``, ``hold_not_found``, ``hold_expired``, ``hold_already_posted``,
-    ``hold_already_voided``, ``invalid_amount``."""
+class MedalsRefused(DomainError):
+    """A refused wallet operation; each refusal is a subclass with a fixed ``status`` and a
+    stable ``code`` (what callers match on, in-process and over HTTP alike)."""
 
-    def __init__(self, code: str, detail: str, status: int = 409) -> None:
+    status = 409
+    code = "medals_refused"
+
+
+class InvalidAmount(MedalsRefused):
+    status = 422
+    code = "invalid_amount"
+
+
+class InvalidKind(MedalsRefused):
+    status = 422
+    code = "invalid_kind"
+
+
+class InvalidPrice(MedalsRefused):
+    status = 422
+    code = "invalid_price"
+
+
+class InvalidExpiry(MedalsRefused):
+    status = 422
+    code = "invalid_expiry"
+
+
+class InvalidTransferId(MedalsRefused):
+    status = 422
+    code = "invalid_transfer_id"
+
+
+class InvalidTimeout(MedalsRefused):
+    status = 422
+    code = "invalid_timeout"
+
+
+class ReasonRequired(MedalsRefused):
+    status = 422
+    code = "reason_required"
+
+
+class TransferIdReused(MedalsRefused):
+    code = "transfer_id_reused"
+
+
+class InsufficientMedals(MedalsRefused):
+    status = 402
+    code = "insufficient_medals"
+
+
+class WalletLocked(MedalsRefused):
+    """The fan owes medals after a chargeback: no spend until new medals settle the debt."""
+
+    status = 423
+    code = "wallet_locked"
+
+
+class HoldNotFound(MedalsRefused):
+    status = 404
+    code = "hold_not_found"
+
+
+class HoldExpired(MedalsRefused):
+    code = "hold_expired"
+
+
+class HoldAlreadyPosted(MedalsRefused):
+    code = "hold_already_posted"
+
+
+class HoldAlreadyVoided(MedalsRefused):
+    code = "hold_already_voided"
+
+
+class PaymentUnavailable(MedalsRefused):
+    """The payment service could not be reached or failed; the caller may retry."""
+
+    status = 503
+    code = "payment_unavailable"
+
+
+REFUSALS: dict[str, type[MedalsRefused]] = {
+    cls.code: cls
+    for cls in (
+        InvalidAmount,
+        InvalidKind,
+        InvalidPrice,
+        InvalidExpiry,
+        InvalidTransferId,
+        InvalidTimeout,
+        ReasonRequired,
+        TransferIdReused,
+        InsufficientMedals,
+        WalletLocked,
+        HoldNotFound,
+        HoldExpired,
+        HoldAlreadyPosted,
+        HoldAlreadyVoided,
+        PaymentUnavailable,
+    )
+}
+
+
+class RemoteRefusal(MedalsRefused):
+    """Any other problem the payment service answered over HTTP (e.g. ``forbidden`` for a bad
+    internal token), keeping its status and code."""
+
+    def __init__(self, code: str, detail: str, status: int) -> None:
         super().__init__(detail)
-        self.code = code
-        self.detail = detail
-        self.status = status
+        # Per instance: the class-level code and status are the defaults of typed refusals.
+        vars(self).update(code=code, status=status)
+
+
+def refusal(code: str, detail: str, status: int) -> MedalsRefused:
+    """The typed refusal for a problem the payment service answered over HTTP."""
+    known = REFUSALS.get(code)
+    return known(detail) if known is not None else RemoteRefusal(code, detail, status)
 
 
 class MedalWallets(Protocol):

@@ -11,10 +11,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = ("auth", "payment")
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
+
+
+class SettingsError(ValueError):
+    """A setting has a value the platform cannot start with; the message is one line naming
+    the environment variable(s), fit to print instead of a traceback."""
 
 
 class Settings(BaseSettings):
@@ -143,7 +150,9 @@ class Settings(BaseSettings):
         None, description="KOEPON_SMTP_URL: smtp://user:pass@host:port ; unset: dev mailbox"
     )
     mail_from: str = Field("no-reply@koepon.jp", description="KOEPON_MAIL_FROM")
-    log_level: str = Field("INFO", description="KOEPON_LOG_LEVEL")
+    log_level: LogLevel = Field(
+        "INFO", description="KOEPON_LOG_LEVEL: DEBUG, INFO, WARNING, ERROR or CRITICAL (any case)"
+    )
     relay_poll_seconds: float = Field(
         0.5, description="KOEPON_RELAY_POLL_SECONDS: outbox relay poll interval"
     )
@@ -257,6 +266,15 @@ class Settings(BaseSettings):
         "support@koepon.jp", description="KOEPON_SUPPORT_CONTACT: complaints and enquiries (M4)"
     )
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_any_case(cls, value: object) -> object:
+        # KOEPON_LOG_LEVEL=warning is as valid as WARNING (logging's names are upper case).
+        if isinstance(value, str):
+            upper = value.strip().upper()
+            return LOG_LEVEL_ALIASES.get(upper, upper)
+        return value
+
     @property
     def embedded(self) -> bool:
         return self.database_url is None
@@ -269,6 +287,23 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}", None
 
 
+def describe_error(error: ValidationError, prefix: str = "KOEPON_") -> str:
+    """One line naming each bad variable and what is wrong with it."""
+    problems = []
+    for item in error.errors():
+        name = prefix + "_".join(str(part) for part in item["loc"][:1]).upper()
+        problems.append(f"{name}: {item['msg']}")
+    return "Invalid settings: " + "; ".join(problems)
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; ``SettingsError`` (one clear line) when invalid."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_error(exc)) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

@@ -7,21 +7,30 @@ from urllib.parse import quote
 
 import httpx
 
-from koepon.contracts.payment import MedalHold, MedalsRefused, WalletBalance
-from koepon.payment.context import PaymentContext
+from koepon.contracts.payment import (
+    HoldNotFound,
+    MedalHold,
+    WalletBalance,
+    refusal,
+)
+from koepon.kernel.db import Database
+from koepon.payment.wallet.spending import Spending
+from koepon.payment.wallet.views import WalletViews
 
 
 class InProcessMedalWallets:
     """``MedalWallets`` for services in the same process: each call is its own transaction."""
 
-    def __init__(self, ctx: PaymentContext) -> None:
-        self.ctx = ctx
+    def __init__(self, db: Database, spending: Spending, views: WalletViews) -> None:
+        self.db = db
+        self.spending = spending
+        self.views = views
 
     async def reserve(
         self, user_id: str, medals: int, transfer_id: str, timeout_seconds: int = 60
     ) -> MedalHold:
-        async with self.ctx.db.transaction() as session:
-            return await self.ctx.wallets.reserve(
+        async with self.db.transaction() as session:
+            return await self.spending.reserve(
                 session,
                 user_id=user_id,
                 medals=medals,
@@ -30,24 +39,25 @@ class InProcessMedalWallets:
             )
 
     async def post(self, transfer_id: str, medals: int | None = None) -> MedalHold:
-        async with self.ctx.db.transaction() as session:
-            return await self.ctx.wallets.post(session, transfer_id=transfer_id, medals=medals)
+        async with self.db.transaction() as session:
+            return await self.spending.post(session, transfer_id=transfer_id, medals=medals)
 
     async def void(self, transfer_id: str) -> MedalHold:
-        async with self.ctx.db.transaction() as session:
-            return await self.ctx.wallets.void(session, transfer_id=transfer_id)
+        async with self.db.transaction() as session:
+            return await self.spending.void(session, transfer_id=transfer_id)
 
     async def hold(self, transfer_id: str) -> MedalHold | None:
-        async with self.ctx.db.transaction() as session:
-            return await self.ctx.wallets.find_hold(session, transfer_id)
+        async with self.db.transaction() as session:
+            return await self.views.find_hold(session, transfer_id)
 
     async def balance(self, user_id: str) -> WalletBalance:
-        async with self.ctx.db.transaction() as session:
-            return await self.ctx.wallets.balance(session, user_id)
+        async with self.db.transaction() as session:
+            return await self.views.balance(session, user_id)
 
 
 class HttpMedalWallets:
-    """``MedalWallets`` over HTTP to a payment service in another process."""
+    """``MedalWallets`` over HTTP to a payment service in another process; refusals arrive as
+    the same typed ``MedalsRefused`` subclasses the in-process client raises."""
 
     def __init__(
         self,
@@ -71,7 +81,7 @@ class HttpMedalWallets:
                 body = response.json()
             except ValueError:
                 body = {}
-            raise MedalsRefused(
+            raise refusal(
                 str(body.get("code", "error")),
                 str(body.get("detail", response.text[:200])),
                 response.status_code,
@@ -101,10 +111,8 @@ class HttpMedalWallets:
         try:
             path = f"/holds/{quote(transfer_id, safe='')}"
             return MedalHold.model_validate(await self._call("GET", path))
-        except MedalsRefused as exc:
-            if exc.status == 404:
-                return None
-            raise
+        except HoldNotFound:
+            return None
 
     async def balance(self, user_id: str) -> WalletBalance:
         path = f"/wallets/{quote(user_id, safe='')}"

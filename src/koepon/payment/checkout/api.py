@@ -25,9 +25,7 @@ def _respond(stored: StoredResponse, *, replayed: bool) -> JSONResponse:
     return JSONResponse(stored.body, status_code=stored.status, headers=headers, media_type=media)
 
 
-def build_router(ctx: PaymentContext) -> APIRouter:
-    checkouts: Checkouts = ctx.services["checkouts"]
-    keys: IdempotencyKeys = ctx.services["idempotency_keys"]
+def build_router(ctx: PaymentContext, checkouts: Checkouts, keys: IdempotencyKeys) -> APIRouter:
     router = APIRouter(tags=["checkouts"])
     user = Depends(ctx.authenticator.user)
     session_dep = Depends(ctx.db.session_dependency, scope="function")

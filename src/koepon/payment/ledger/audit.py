@@ -1,8 +1,7 @@
-"""The ledger audit: every invariant of DESIGN.md "The money", checked against the database.
+"""The ledger's own invariants (DESIGN.md "The money"), checked against its tables.
 
-Run by ``koepon audit ledger``, by ``GET /api/v1/admin/ledger/audit`` and after every payment
-test. Each violation is one readable line; an empty list means the books are sound. The audit
-reads one consistent snapshot (REPEATABLE READ on PostgreSQL; SQLite's read transaction).
+The wallet adds its checks on top (``wallet/audit.py``: lots follow the wallet accounts), and
+``wallet.audit.audit_ledger`` runs both on one snapshot. Each violation is one readable line.
 """
 
 from __future__ import annotations
@@ -13,30 +12,32 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from koepon.kernel.db import Database
-from koepon.payment.ledger.accounts import KINDS, AccountCode
 from koepon.payment.ledger.rules import Balance, TransferFlags, breaks_flags
-from koepon.payment.wallet import lots as lot_rules
 
 PENDING = int(TransferFlags.PENDING)
-
-
-async def audit_ledger(db: Database) -> list[str]:
-    """Check every invariant; returns the violations (empty when all hold)."""
-    async with db.sessionmaker() as session:
-        if db.is_postgres:
-            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        try:
-            return await _audit(session)
-        finally:
-            await session.rollback()
 
 
 async def _rows(session: AsyncSession, sql: str) -> list[Any]:
     return list((await session.execute(text(sql))).all())
 
 
-async def _audit(session: AsyncSession) -> list[str]:
+async def ledger_accounts(session: AsyncSession) -> list[Any]:
+    """Every account row (the wallet audit compares the fans' accounts with their lots)."""
+    return await _rows(session, "SELECT * FROM ledger_accounts")
+
+
+async def open_pendings(session: AsyncSession) -> dict[str, int]:
+    """Pending transfers nobody posted or voided yet: id → amount."""
+    rows = await _rows(
+        session,
+        "SELECT p.id, p.amount FROM ledger_transfers p WHERE (p.flags & 2) <> 0 "  # PENDING = 2
+        "AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = p.id)",
+    )
+    return {row.id: int(row.amount) for row in rows}
+
+
+async def audit_books(session: AsyncSession, accounts: list[Any]) -> list[str]:
+    """The ledger's invariants on one snapshot; ``accounts`` from ``ledger_accounts``."""
     problems: list[str] = []
 
     # 1. Double entry: per ledger, Σ debits = Σ credits (posted and pending alike).
@@ -56,7 +57,6 @@ async def _audit(session: AsyncSession) -> list[str]:
             )
 
     # 2. No account breaks its flags.
-    accounts = await _rows(session, "SELECT * FROM ledger_accounts")
     for a in accounts:
         broken = breaks_flags(
             Balance(
@@ -97,9 +97,6 @@ async def _audit(session: AsyncSession) -> list[str]:
             problems.append(f"transfer {row.id} resolves {row.pid!r}, which is not pending")
         elif row.amount > row.pamount or (row.rd, row.rc) != (row.pd, row.pc):
             problems.append(f"transfer {row.id} does not match its pending transfer {row.pid}")
-
-    # 5. Wallets: every balance is the sum of its lots; holds match pendings.
-    problems += await _wallets_follow_lots(session, accounts)
     return problems
 
 
@@ -150,82 +147,4 @@ async def _balances_follow_transfers(session: AsyncSession, accounts: list[Any])
                 )
     for account_id in set(expected) - seen:
         problems.append(f"transfers name account {account_id}, which does not exist")
-    return problems
-
-
-async def _wallets_follow_lots(session: AsyncSession, accounts: list[Any]) -> list[str]:
-    problems = []
-    lots: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: {"remaining": 0, "held": 0})
-    for row in await _rows(
-        session,
-        "SELECT user_id, kind, SUM(remaining) AS remaining, SUM(held) AS held "
-        "FROM medal_lots GROUP BY user_id, kind",
-    ):
-        lots[(row.user_id, row.kind)] = {"remaining": row.remaining, "held": row.held}
-    wallets = set()
-    for a in accounts:
-        if a.code != AccountCode.WALLET:
-            continue
-        key: tuple[str, str] = (a.user_id, KINDS[a.ledger])
-        wallets.add(key)
-        available = a.credits_posted - a.debits_posted - a.debits_pending
-        if available != lots[key]["remaining"]:
-            problems.append(
-                f"wallet {a.id}: balance {available} ≠ Σ lots' remaining {lots[key]['remaining']}"
-            )
-        if a.debits_pending != lots[key]["held"]:
-            problems.append(
-                f"wallet {a.id}: pending {a.debits_pending} ≠ Σ lots' held {lots[key]['held']}"
-            )
-    for key, sums in lots.items():
-        if key not in wallets and (sums["remaining"] or sums["held"]):
-            problems.append(f"lots of {key[0]} ({key[1]}) hold medals but no wallet account exists")
-
-    for row in await _rows(
-        session,
-        "SELECT id, medals, consumed, held, remaining FROM medal_lots "
-        "WHERE remaining < 0 OR held < 0 OR consumed < 0 OR remaining <> medals - consumed - held",
-    ):
-        problems.append(f"lot {row.id}: remaining/held/consumed do not add up")
-    # Held medals are exactly the active holds; consumed medals and their yen are the movements.
-    for row in await _rows(
-        session,
-        "SELECT l.id, l.held, COALESCE(SUM(h.medals), 0) AS holds FROM medal_lots l "
-        "LEFT JOIN medal_lot_holds h ON h.lot_id = l.id AND h.resolved_at IS NULL "
-        "GROUP BY l.id, l.held HAVING l.held <> COALESCE(SUM(h.medals), 0)",
-    ):
-        problems.append(f"lot {row.id}: held {row.held} ≠ active holds {row.holds}")
-    for row in await _rows(
-        session,
-        "SELECT l.id, l.medals, l.consumed, l.price_jpy, "
-        "COALESCE(SUM(CASE WHEN m.entry = 'issue' THEN m.medals ELSE 0 END), 0) AS issued, "
-        "COALESCE(SUM(CASE WHEN m.entry <> 'issue' THEN m.medals ELSE 0 END), 0) AS used, "
-        "COALESCE(SUM(CASE WHEN m.entry <> 'issue' THEN m.value_jpy ELSE 0 END), 0) AS used_jpy "
-        "FROM medal_lots l LEFT JOIN medal_lot_movements m ON m.lot_id = l.id "
-        "GROUP BY l.id, l.medals, l.consumed, l.price_jpy",
-    ):
-        if row.issued != row.medals or row.used != row.consumed:
-            problems.append(f"lot {row.id}: movements do not match its issue and consumption")
-            continue
-        unconsumed_value = lot_rules.value_jpy(row.price_jpy, row.medals, row.medals - row.consumed)
-        if row.price_jpy - row.used_jpy != unconsumed_value:
-            problems.append(f"lot {row.id}: yen of its movements do not add up to its price")
-
-    # Spends: a pending spend has unresolved ledger pendings, a resolved one has none.
-    for row in await _rows(
-        session,
-        "SELECT s.id, s.status, s.two_phase, s.medals, "
-        "(SELECT COALESCE(SUM(p.amount), 0) FROM ledger_transfers p "
-        " WHERE p.id IN (s.id || '/free', s.id || '/paid') AND (p.flags & 2) <> 0 "
-        "  AND NOT EXISTS (SELECT 1 FROM ledger_transfers r WHERE r.pending_id = p.id)) AS open, "
-        "(SELECT COALESCE(SUM(h.medals), 0) FROM medal_lot_holds h "
-        "  WHERE h.spend_id = s.id AND h.resolved_at IS NULL) AS held "
-        "FROM medal_spends s",
-    ):
-        want = row.medals if row.status == "pending" else 0
-        if row.open != want or row.held != want:
-            problems.append(
-                f"spend {row.id} ({row.status}): open pendings {row.open}, held {row.held}, "
-                f"expected {want}"
-            )
     return problems

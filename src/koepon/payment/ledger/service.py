@@ -21,17 +21,29 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
-from sqlalchemy import Table, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.payment.ledger.accounts import spec_of
-from koepon.payment.ledger.models import LedgerAccount, LedgerTransfer
+from koepon.payment.ledger.repository import (
+    INSERT_TRANSFERS,
+    LOCK,
+    LOOKUP,
+    PENDINGS,
+    PG_INSERT,
+    PG_INSERT_COLUMNS,
+    PG_LOCK,
+    PG_LOOKUP,
+    PG_UPDATE,
+    READ,
+    WRITE_BALANCES,
+    accounts_table,
+)
 from koepon.payment.ledger.rules import (
     RESOLVING,
     Balance,
@@ -43,70 +55,6 @@ from koepon.payment.ledger.rules import (
     chains,
     same_request,
     shape_error,
-)
-
-accounts_table = cast(Table, LedgerAccount.__table__)
-transfers_table = cast(Table, LedgerTransfer.__table__)
-
-# Statements built once: every transfer runs these, so building them per call would cost more
-# than PostgreSQL takes to execute them (bench/ledger.py measures it).
-LOCK = (
-    select(accounts_table)
-    .where(accounts_table.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(accounts_table.c.id)
-    .with_for_update()
-)
-READ = select(accounts_table).where(accounts_table.c.id.in_(bindparam("ids", expanding=True)))
-LOOKUP = select(transfers_table).where(transfers_table.c.id.in_(bindparam("ids", expanding=True)))
-PENDINGS = select(transfers_table).where(
-    or_(
-        transfers_table.c.id.in_(bindparam("ids", expanding=True)),
-        transfers_table.c.pending_id.in_(bindparam("pids", expanding=True)),
-    )
-)
-INSERT_TRANSFERS = insert(transfers_table)
-# PostgreSQL runs the hot path's statements as plain SQL on the session's own connection and
-# transaction (the lock through SQLAlchemy, which begins the transaction; the rest straight on
-# asyncpg). Same statements, same transaction, same rules — only SQLAlchemy's per-statement
-# Python overhead is skipped, which otherwise costs more than the database work itself
-# (bench/ledger.py: without this the ledger ran at ~0.45 of the direct SQL, with it ≥ 0.6).
-PG_LOCK = (
-    "SELECT id, ledger, flags, debits_pending, debits_posted, credits_pending, credits_posted "
-    "FROM ledger_accounts WHERE id = ANY($1::varchar[]) ORDER BY id FOR UPDATE"
-)
-PG_LOOKUP = "SELECT * FROM ledger_transfers WHERE id = ANY($1::varchar[])"
-PG_INSERT_COLUMNS = (
-    "id",
-    "debit_account_id",
-    "credit_account_id",
-    "amount",
-    "ledger",
-    "code",
-    "flags",
-    "pending_id",
-    "timeout_seconds",
-    "expires_at",
-    "user_data",
-    "created_at",
-)
-PG_INSERT = (
-    "INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, ledger, "
-    "code, flags, pending_id, timeout_seconds, expires_at, user_data, created_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-)
-PG_UPDATE = (
-    "UPDATE ledger_accounts SET debits_pending = $2, debits_posted = $3, credits_pending = $4, "
-    "credits_posted = $5 WHERE id = $1"
-)
-WRITE_BALANCES = (
-    update(accounts_table)
-    .where(accounts_table.c.id == bindparam("account_id"))
-    .values(
-        debits_pending=bindparam("dpe"),
-        debits_posted=bindparam("dpo"),
-        credits_pending=bindparam("cpe"),
-        credits_posted=bindparam("cpo"),
-    )
 )
 
 

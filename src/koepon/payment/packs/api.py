@@ -18,8 +18,7 @@ from koepon.payment.packs.service import MedalPacks, pack_admin_read, pack_read
 PACK_ADMINS = ("admin",)
 
 
-def build_router(ctx: PaymentContext) -> APIRouter:
-    packs: MedalPacks = ctx.services["medal_packs"]
+def build_router(ctx: PaymentContext, packs: MedalPacks) -> APIRouter:
     router = APIRouter(tags=["medal packs"])
     session_dep = Depends(ctx.db.session_dependency, scope="function")
     operator = Depends(ctx.authenticator.roles(*PACK_ADMINS))

@@ -15,7 +15,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
 from koepon.kernel.problems import Problem
-from koepon.payment.context import PaymentContext
 from koepon.payment.providers.sandbox import Outcome, SandboxProvider, describe_outcome
 
 TEMPLATES = Environment(
@@ -37,9 +36,8 @@ class CompleteRequest(BaseModel):
     outcome: Outcome
 
 
-def build_router(ctx: PaymentContext) -> APIRouter:
+def build_router(sandbox: SandboxProvider | None) -> APIRouter:
     router = APIRouter(tags=["sandbox provider"])
-    sandbox: SandboxProvider | None = ctx.services.get("sandbox")
     if sandbox is None:
         return router  # the sandbox is not enabled: no hosted page
 

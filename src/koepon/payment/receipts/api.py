@@ -19,8 +19,7 @@ StatusFilter = Literal[
 ]
 
 
-def build_router(ctx: PaymentContext) -> APIRouter:
-    receipts: Receipts = ctx.services["receipts"]
+def build_router(ctx: PaymentContext, receipts: Receipts) -> APIRouter:
     router = APIRouter(tags=["receipts"])
     user = Depends(ctx.authenticator.user)
     viewer = Depends(ctx.authenticator.roles(*PAYMENT_VIEWERS))

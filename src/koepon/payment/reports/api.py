@@ -11,10 +11,10 @@ from koepon.kernel.tokens import Principal
 from koepon.payment.context import PaymentContext
 from koepon.payment.reports.prepaid import is_base_date
 from koepon.payment.reports.schemas import PrepaidReportRead
-from koepon.payment.reports.service import report_csv, report_dict
+from koepon.payment.reports.service import PrepaidReports, report_csv, report_dict
 
 
-def build_router(ctx: PaymentContext) -> APIRouter:
+def build_router(ctx: PaymentContext, reports: PrepaidReports) -> APIRouter:
     router = APIRouter(prefix="/api/v1/admin/reports", tags=["reports"])
     Reader = Annotated[Principal, Depends(ctx.authenticator.roles("admin", "compliance"))]
 
@@ -34,7 +34,7 @@ def build_router(ctx: PaymentContext) -> APIRouter:
                 "not_a_base_date",
                 f"{base_date.isoformat()} is not a base date: use a 3/31 or a 9/30",
             )
-        report = await ctx.reports.report(base_date)
+        report = await reports.report(base_date)
         if format == "csv":
             return Response(
                 report_csv(report),

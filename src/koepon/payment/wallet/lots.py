@@ -100,3 +100,44 @@ def expiry_for(issued_at: datetime, validity_days: int) -> datetime:
     end = issued_at + timedelta(days=validity_days)
     whole_hour = end.replace(minute=0, second=0, microsecond=0)
     return whole_hour if whole_hour == end else whole_hour + timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class ClawBackLot:
+    """What a claw-back needs to know of a lot."""
+
+    id: str
+    kind: str
+    transfer_id: str
+    remaining: int
+    issued_at: datetime
+    expires_at: datetime
+
+
+def plan_claw_back(
+    lots: list[ClawBackLot], medals: int, *, first_transfer_id: str | None
+) -> list[Take]:
+    """The lots a claw-back of ``medals`` takes from: the lot bought by the charged-back payment
+    (``first_transfer_id``) first, then earliest expiry, oldest, id. Takes what the lots hold;
+    the caller records the shortfall as owed."""
+    if medals <= 0:
+        raise ValueError("medals must be positive")
+    ordered = sorted(
+        lots,
+        key=lambda lot: (
+            lot.transfer_id != first_transfer_id,
+            lot.expires_at,
+            lot.issued_at,
+            lot.id,
+        ),
+    )
+    takes: list[Take] = []
+    left = medals
+    for lot in ordered:
+        if not left:
+            break
+        take = min(left, lot.remaining)
+        if take:
+            takes.append(Take(lot.id, lot.kind, take))
+            left -= take
+    return takes

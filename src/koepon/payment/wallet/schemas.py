@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class LotRead(BaseModel):
@@ -57,7 +58,7 @@ class TransactionPage(BaseModel):
 
 class GrantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    medals: int = Field(gt=0, le=1_000_000)
+    medals: StrictInt = Field(gt=0, le=1_000_000)
     reason: str = Field(min_length=1, max_length=500)
     expires_at: datetime | None = None
 
@@ -72,7 +73,7 @@ class GrantRead(BaseModel):
 
 class ClawBackCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    medals: int = Field(gt=0, le=10_000_000)
+    medals: StrictInt = Field(gt=0, le=10_000_000)
     kind: Literal["paid", "free"] = "paid"
     reason: str = Field(min_length=1, max_length=500)
     lot_transfer_id: str | None = Field(None, max_length=150)
@@ -105,16 +106,52 @@ class AdminWalletRead(BaseModel):
 class HoldCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user_id: str = Field(min_length=1, max_length=64)
-    medals: int = Field(gt=0)
+    medals: StrictInt = Field(gt=0)
     transfer_id: str = Field(min_length=1, max_length=150)
-    timeout_seconds: int = Field(60, gt=0, le=86_400)
+    timeout_seconds: StrictInt = Field(60, gt=0, le=86_400)
 
 
 class HoldPost(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    medals: int | None = Field(None, ge=0)
+    medals: StrictInt | None = Field(None, ge=0)
 
 
 class AuditRead(BaseModel):
     ok: bool
     violations: list[str]
+
+
+# Results of the wallet's use cases (not request bodies).
+
+
+@dataclass(frozen=True)
+class IssuedLot:
+    id: str
+    user_id: str
+    kind: str
+    medals: int
+    price_jpy: int
+    source: str
+    issued_at: datetime
+    expires_at: datetime
+    transfer_id: str
+    settled_medals: int = 0  # taken at once to pay off what the fan owed
+
+
+@dataclass(frozen=True)
+class ClawBack:
+    transfer_id: str
+    user_id: str
+    kind: str
+    medals: int
+    taken_medals: int
+    owed_medals: int  # total now owed by the wallet in this kind
+    taken_value_jpy: int
+
+
+@dataclass(frozen=True)
+class MonthSpending:
+    """This JST month's purchases and the cap in force (COMPLIANCE A2–A4), shown on the page."""
+
+    spent_jpy: int
+    cap_jpy: int | None

@@ -26,8 +26,7 @@ async def _raw_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def build_router(ctx: PaymentContext) -> APIRouter:
-    webhooks: Webhooks = ctx.services["webhooks"]
+def build_router(ctx: PaymentContext, webhooks: Webhooks) -> APIRouter:
     router = APIRouter(tags=["webhooks"])
 
     @router.post("/api/v1/webhooks/{provider}")

@@ -13,7 +13,7 @@ import uvicorn
 
 from koepon.contracts.clients import Clients
 from koepon.kernel.observability import configure_logging
-from koepon.kernel.settings import SERVICES, Settings, get_settings
+from koepon.kernel.settings import SERVICES, Settings, SettingsError, get_settings
 from koepon.payment import commands as payment_commands
 
 SERVICE_CHOICE = click.Choice([*SERVICES, "gateway", "all"])
@@ -70,6 +70,10 @@ async def _service_clients(settings: Settings) -> AsyncIterator[Clients]:
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Koepon (こえポン!) platform command."""
+    try:
+        get_settings()
+    except SettingsError as exc:  # one clear line naming the variable, not a traceback
+        raise click.ClickException(str(exc)) from None
     ctx.obj = payment_commands.OtherServices(clients=_service_clients)
 
 

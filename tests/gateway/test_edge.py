@@ -280,3 +280,50 @@ async def test_a_successful_write_drops_the_cached_answers_at_once(edge) -> None
     assert fresh.json()[0]["packs_added"] == 1
     assert (await http.get("/api/v1/medal-packs")).headers["x-cache"] == "HIT"
     assert state.calls["medal-packs"] == 2
+
+
+async def test_metrics_are_refused_without_credentials(edge) -> None:
+    http, _ = edge()
+    body = assert_problem(await http.get("/metrics"), 401, "unauthenticated")
+    assert "admin" in body["detail"]
+
+
+async def test_metrics_are_refused_to_a_fan_and_to_a_wrong_internal_token(
+    edge, signing_key
+) -> None:
+    http, _ = edge()
+    fan = {"authorization": f"Bearer {signing_key.token('fan-1', roles=['fan'])}"}
+    assert_problem(await http.get("/metrics", headers=fan), 403, "forbidden")
+    wrong = {"x-koepon-internal": "not-the-token"}
+    assert_problem(await http.get("/metrics", headers=wrong), 403, "forbidden")
+    # A wrong internal token does not fall back to a valid admin token beside it.
+    admin = signing_key.token("op-1", roles=["admin"])
+    both = {**wrong, "authorization": f"Bearer {admin}"}
+    assert_problem(await http.get("/metrics", headers=both), 403, "forbidden")
+
+
+async def test_metrics_are_served_to_an_admin_and_to_the_scraper(
+    edge, signing_key, edge_settings
+) -> None:
+    http, _ = edge()
+    await http.get("/api/v1/medal-packs")
+    admin = {"authorization": f"Bearer {signing_key.token('op-1', roles=['admin'])}"}
+    as_admin = await http.get("/metrics", headers=admin)
+    assert as_admin.status_code == 200
+    assert "koepon_http_requests_total" in as_admin.text
+    token = edge_settings.internal_token.get_secret_value()
+    as_scraper = await http.get("/metrics", headers={"x-koepon-internal": token})
+    assert as_scraper.status_code == 200
+    assert "koepon_http_request_seconds" in as_scraper.text
+
+
+async def test_wrong_metrics_credentials_are_metered_per_ip(edge) -> None:
+    built = edge(rate_limit_per_ip="2/minute")
+    http = built.from_ip("198.51.100.9")
+    for _ in range(2):
+        assert (
+            await http.get("/metrics", headers={"x-koepon-internal": "guess"})
+        ).status_code == 403
+    assert_problem(
+        await http.get("/metrics", headers={"x-koepon-internal": "guess"}), 429, "rate_limited"
+    )

@@ -220,3 +220,16 @@ async def test_a_signed_out_token_is_refused_by_every_service(client: httpx.Asyn
     # The access token is still within its 15 minutes, but its session is over.
     assert_problem(await client.get("/api/v1/wallet", headers=auth), 401, "unauthenticated")
     assert_problem(await client.get("/api/v1/me", headers=auth), 401, "unauthenticated")
+
+
+async def test_metrics_need_an_operator_or_the_internal_token(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    assert_problem(await client.get("/metrics"), 401, "unauthenticated")
+    fan = await sign_in(client)
+    assert_problem(await client.get("/metrics", headers=fan), 403, "forbidden")
+    assert settings.internal_token is not None
+    scraper = {"x-koepon-internal": settings.internal_token.get_secret_value()}
+    scraped = await client.get("/metrics", headers=scraper)
+    assert scraped.status_code == 200
+    assert "koepon_http_requests_total" in scraped.text

@@ -285,7 +285,7 @@ async def test_gateway_has_its_own_health_endpoints(gateway, edge_settings) -> N
     ready = await http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"cache": True}
-    assert (await http.get("/metrics")).status_code == 200
+    assert (await http.get("/metrics", headers=internal)).status_code == 200
     details = (await http.get("/healthz/details", headers=internal)).json()
     assert details["status"] == "ok"
     assert details["details"]["auth"]["ok"] and details["details"]["payment"]["ok"]

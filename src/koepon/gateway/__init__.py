@@ -40,6 +40,9 @@ def install_gateway(app: Starlette, runtime: Runtime) -> None:
         per_ip=settings.rate_limit_per_ip,
         per_user=settings.rate_limit_per_user,
         sessions=runtime.cache if settings.gateway_checks_sessions else None,
+        internal_token=(
+            settings.internal_token.get_secret_value() if settings.internal_token else None
+        ),
     )
     if settings.cors_origins:
         app.add_middleware(

@@ -1,6 +1,9 @@
-"""Who gets in: no /internal from outside, rate limits per IP and per user, tokens checked."""
+"""Who gets in: no /internal from outside, /metrics for operators only, rate limits per IP and
+per user, tokens checked."""
 
 from __future__ import annotations
+
+import hmac
 
 import structlog
 from starlette.datastructures import Headers
@@ -14,8 +17,13 @@ from koepon.kernel.tokens import Principal, TokenVerifier, session_key, unauthen
 
 log = structlog.get_logger(__name__)
 
-# Probes and scrapes come from the orchestrator, often many per second from one address.
-UNMETERED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# Probes come from the orchestrator, often many per second from one address.
+UNMETERED_PATHS = frozenset({"/healthz", "/readyz"})
+# Metrics tell traffic, errors and routes to whoever reads them: the Prometheus scraper (with
+# the internal token) and operators (an admin's access token), nobody else.
+METRICS_PATH = "/metrics"
+METRICS_ROLES = frozenset({"admin"})
+INTERNAL_HEADER = "x-koepon-internal"
 API_PREFIX = "/api/v1"
 # The auth endpoints read their own credentials: a client that still attaches a stale access
 # token while refreshing or signing in must reach them instead of getting a 401 here.
@@ -72,9 +80,11 @@ class AdmissionMiddleware:
         per_ip: str,
         per_user: str,
         sessions: Cache | None = None,
+        internal_token: str | None = None,
     ) -> None:
         self.app = app
         self.sessions = sessions
+        self.internal_token = internal_token
         self.rate_limiter = rate_limiter
         self.verifier = verifier
         self.per_ip = per_ip
@@ -99,12 +109,36 @@ class AdmissionMiddleware:
             raise Problem(404, "not_found", "Not Found")
         if path in UNMETERED_PATHS:
             return None
+        headers = Headers(scope=scope)
+        if path == METRICS_PATH:
+            return await self._admit_to_metrics(scope, headers)
         await self._meter(self.per_ip, "gateway-ip", client_ip(scope))
-        token = bearer(Headers(scope=scope))
+        token = bearer(headers)
         if token is None or not under(path, API_PREFIX):
             return None
         if any(under(path, prefix) for prefix in TOKEN_EXEMPT_PREFIXES):
             return None
+        return await self._signed_in(token)
+
+    async def _admit_to_metrics(self, scope: Scope, headers: Headers) -> Principal | None:
+        """The scraper shows the internal token (unmetered, like the probes); anyone else is
+        metered per IP and must be an operator."""
+        given = headers.get(INTERNAL_HEADER)
+        if given is not None and self.internal_token:
+            if hmac.compare_digest(given.encode(), self.internal_token.encode()):
+                return None
+        await self._meter(self.per_ip, "gateway-ip", client_ip(scope))
+        if given is not None:
+            raise Problem(403, "forbidden", "Metrics: wrong internal token")
+        token = bearer(headers)
+        if token is None:
+            raise unauthenticated("Metrics are for operators: sign in as an admin")
+        principal = await self._signed_in(token)
+        if not principal.has_any(*METRICS_ROLES):
+            raise Problem(403, "forbidden", "Metrics are for operators (role admin)")
+        return principal
+
+    async def _signed_in(self, token: str) -> Principal:
         try:
             principal = await self.verifier.verify(token)
         except Problem:

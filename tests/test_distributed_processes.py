@@ -327,4 +327,10 @@ def test_the_gateway_answers_502_once_the_auth_process_is_gone(
     response = gateway.post("/api/v1/auth/login", json={"email": "a@b.jp", "password": "x"})
     assert response.status_code == 502
     assert response.json()["code"] == "upstream_unavailable"
-    assert (gateway.get("/readyz")).status_code == 503
+    assert int(response.headers["retry-after"]) > 0
+    # The gateway stays in rotation (payment still works through it); operators see auth down.
+    assert (gateway.get("/readyz")).status_code == 200
+    internal = {"x-koepon-internal": stack.internal_token}
+    details = gateway.get("/healthz/details", headers=internal).json()
+    assert details["status"] == "degraded"
+    assert details["details"]["auth"]["ok"] is False

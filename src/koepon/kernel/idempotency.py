@@ -70,7 +70,7 @@ MAX_KEY_LENGTH = 255
 # A leaked claim (neither completed nor released) stops being renewed after this long.
 MAX_HOLD_SECONDS = 600
 # Back-off of a release that failed because the database was unreachable.
-RELEASE_BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
+RELEASE_BACKOFF_SECONDS = (0.25, 0.5, 1.0, 2.0)
 State = Literal["in_flight", "completed"]
 Clock = Callable[[], datetime]
 

@@ -22,7 +22,7 @@ class LocalAuthClient:
         return self.service.jwks()
 
     async def spending_profile(self, user_id: str) -> SpendingProfile:
-        async with self.service.db.transaction() as session:
+        async with self.service.db.transaction(read_only=True) as session:
             return await self.service.spending_profile(session, user_id=user_id)
 
 

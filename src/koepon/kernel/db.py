@@ -3,13 +3,15 @@
 PostgreSQL: every service lives in its own schema of the configured database (the models are
 schema-less; the connection's ``search_path`` places them, so no table is ever shared).
 SQLite (embedded): one file per service; write transactions start with ``BEGIN IMMEDIATE`` so
-concurrent writers queue instead of failing.
+concurrent writers queue instead of failing; read-only ones (``read_only=True``, and the request
+session of GET/HEAD/OPTIONS) start deferred, so reads never wait for the one write lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
@@ -19,6 +21,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from starlette.requests import Request
+
+# Safe methods (RFC 9110 §9.2.1) change nothing, so their request session only reads.
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class DatabaseUnreachable(ConnectionError):
@@ -48,8 +54,11 @@ class Database:
             if schema:
                 kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        # True while a read-only unit of work of this database runs in the current context; the
+        # SQLite begin hook reads it (transactions begin lazily, at their first statement).
+        self._reading: ContextVar[bool] = ContextVar(f"koepon_db_reading_{id(self)}", default=False)
         if self.is_sqlite:
-            _sqlite_serialised_writes(self.engine)
+            _sqlite_serialised_writes(self.engine, self._reading)
         else:
             _named_connect_failures(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -64,16 +73,28 @@ class Database:
         self._after_commit.append(hook)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits when the block ends, rolls back if it raises."""
-        async with self.sessionmaker() as session, session.begin():
-            yield session
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commits when the block ends, rolls back if it raises.
+
+        ``read_only``: the block only reads. On SQLite it then takes no write lock (a deferred
+        transaction reads a snapshot beside a writer); a write in it may be refused with
+        "database is locked" while another writer is active, so never write in one.
+        """
+        outer = self._reading.get()
+        self._reading.set(read_only)
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                yield session
+        finally:
+            # Not ``reset``: a dependency's exit may run in a copy of the request's context.
+            self._reading.set(outer)
         for hook in self._after_commit:
             hook()
 
-    async def session_dependency(self) -> AsyncIterator[AsyncSession]:
-        """FastAPI dependency (use with ``scope="function"``): one transaction per request."""
-        async with self.transaction() as session:
+    async def session_dependency(self, request: Request) -> AsyncIterator[AsyncSession]:
+        """FastAPI dependency (use with ``scope="function"``): one transaction per request,
+        read-only for the safe methods (a GET must change nothing)."""
+        async with self.transaction(read_only=request.method in READ_METHODS) as session:
             yield session
 
     async def dispose(self) -> None:
@@ -90,7 +111,7 @@ def _named_connect_failures(engine: AsyncEngine) -> None:
             raise DatabaseUnreachable(f"database connection failed: {type(exc).__name__}") from exc
 
 
-def _sqlite_serialised_writes(engine: AsyncEngine) -> None:
+def _sqlite_serialised_writes(engine: AsyncEngine, reading: ContextVar[bool]) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -103,4 +124,5 @@ def _sqlite_serialised_writes(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers would otherwise queue on the write lock (and sleep in the busy handler).
+        conn.exec_driver_sql("BEGIN" if reading.get() else "BEGIN IMMEDIATE")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from koepon.payment.providers.base import (
     Method,
@@ -84,7 +84,10 @@ async def test_an_open_circuit_fails_fast_moves_nothing_and_recovers_without_dou
     assert spent == 0  # failed checkouts reserve nothing
 
     flaky.down = False
-    await asyncio.sleep(3.1)  # the circuit lets a trial call through
+    # Its reset time passes (moved back, not slept through): the circuit lets a trial call in.
+    storage = providers["sandbox"].breaker._state_storage
+    assert storage.opened_at is not None
+    storage.opened_at = storage.opened_at - timedelta(seconds=3.1)
     made = await shop.checkout(fan, pack_id, key="buy-once")
     assert made.status_code == 201, made.text
     checkout_id = made.json()["id"]

@@ -126,14 +126,17 @@ def expected_book() -> dict[str, dict[str, int]]:
 
 @pytest.fixture
 def small_thresholds(settings: Settings) -> Settings:
+    """Thresholds of the example, set before the platform is built (tests that use it name it
+    before ``wallets``): nothing changes settings under a running service."""
     settings.prepaid_threshold_jpy = 1_000
     settings.prepaid_alert_jpy = 700
     return settings
 
 
 async def test_the_base_date_report_matches_the_hand_computed_example(
-    wallets: WalletHarness, small_thresholds: Settings
+    small_thresholds: Settings, wallets: WalletHarness
 ) -> None:
+    assert wallets.ctx.settings.prepaid_threshold_jpy == 1_000  # the platform was built with it
     await build_example(wallets)
     admin = await wallets.account(roles=["admin"])
     response = await wallets.client.get(

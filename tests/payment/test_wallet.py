@@ -8,7 +8,8 @@ import json
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,8 @@ from koepon.kernel.settings import Settings
 from koepon.payment.client import HttpMedalWallets
 from koepon.payment.models import outbox
 from koepon.payment.wallet.models import MedalLot, MedalLotMovement
+from koepon.payment.wallet.service import WalletService
+from koepon.payment.wallet.spending import Spending
 
 from .conftest import WalletHarness, new_user
 
@@ -119,6 +122,7 @@ async def test_a_killed_saga_is_voided_or_posted_never_both(
     """A separate OS process reserves and is killed with SIGKILL before it posts. Then the
     sweeper (after the timeout) and a recovering saga race; then a saga's post races a void
     before the timeout. Each time exactly one wins."""
+    clock = wallets.freeze()
     user = new_user()
     await wallets.issue(user, 20, price_jpy=2_000)
     medals = wallets.platform.clients.payment
@@ -160,7 +164,8 @@ async def test_a_killed_saga_is_voided_or_posted_never_both(
     # 1. The timeout passes: the sweeper and the saga's late post race.
     await reserve_and_die("draw-killed-1", 1)
     assert (await medals.balance(user)).paid_medals == 15
-    await asyncio.sleep(1.2)
+    # The other process reserved on the real clock; ours moves past its timeout.
+    clock.now = datetime.now(UTC) + timedelta(seconds=2)
     swept, post = await asyncio.gather(
         wallets.services.wallet_sweeper.sweep_expired_holds(),
         medals.post("draw-killed-1"),
@@ -209,18 +214,18 @@ async def test_free_medals_first_then_earliest_expiry(wallets: WalletHarness) ->
     left = {lot.id: lot.remaining for lot in await lots_of(wallets, user)}
     assert left == {early_free.id: 0, late_free.id: 0, early_paid.id: 3, late_paid.id: 5}
 
-    wallets.ctx.settings.spend_free_first = False
-    try:
-        other = new_user()
-        await wallets.issue(other, 5, kind="free")
-        await wallets.issue(other, 5)
-        async with wallets.ctx.db.transaction() as session:
-            spent = await wallets.services.spending.spend(
-                session, user_id=other, medals=6, transfer_id="s2"
-            )
-        assert (spent.paid_medals, spent.free_medals) == (5, 1)
-    finally:
-        wallets.ctx.settings.spend_free_first = True
+    # The other order (a setting): wallets built with it, the live settings left alone.
+    ctx = replace(
+        wallets.ctx, settings=wallets.ctx.settings.model_copy(update={"spend_free_first": False})
+    )
+    paid_first = Spending(WalletService(ctx, wallets.services.ledger))
+    other = new_user()
+    await wallets.issue(other, 5, kind="free")
+    await wallets.issue(other, 5)
+    async with wallets.ctx.db.transaction() as session:
+        spent = await paid_first.spend(session, user_id=other, medals=6, transfer_id="s2")
+    assert (spent.paid_medals, spent.free_medals) == (5, 1)
+    assert wallets.ctx.settings.spend_free_first  # unchanged for everyone else
 
 
 async def test_an_expired_lot_stops_counting_at_its_hour_and_is_written_off(

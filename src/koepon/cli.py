@@ -25,7 +25,7 @@ def _services(service: str) -> tuple[str, ...]:
 
 def _settings() -> Settings:
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return settings
 
 

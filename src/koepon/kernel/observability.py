@@ -1,4 +1,5 @@
-"""Structured JSON logs, request ids, Prometheus metrics and the health endpoints."""
+"""Structured logs (JSON, or readable lines on a terminal), request ids, Prometheus metrics and
+the health endpoints."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from functools import lru_cache
+from typing import Any, Literal, TextIO
 
 import structlog
 from fastapi import APIRouter, Response
@@ -23,29 +25,62 @@ LATENCY = Histogram(
 )
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SECRET_KEYS = ("password", "token", "secret", "authorization", "cookie", "birthdate")
+LogFormat = Literal["auto", "console", "json"]
+# Methods outside these are counted as OTHER: a client must not mint metric label values.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+@lru_cache(maxsize=1024)
+def _is_secret(key: str) -> bool:
+    # Cached: the same few keys come with every line (the access log's on every request).
+    return any(word in key.lower() for word in _SECRET_KEYS)
 
 
 def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
-        if any(word in key.lower() for word in _SECRET_KEYS):
+        if _is_secret(key):
             event[key] = "[redacted]"
     return event
 
 
-def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level)
+def wants_console(log_format: LogFormat, stream: TextIO) -> bool:
+    """Readable lines for a person at a terminal; JSON for collectors, files and pipes."""
+    if log_format == "auto":
+        isatty = getattr(stream, "isatty", None)
+        return bool(isatty and isatty())
+    return log_format == "console"
+
+
+def configure_logging(
+    level: str = "INFO", log_format: LogFormat = "auto", stream: TextIO | None = None
+) -> None:
+    """Logs go to ``stream`` (stdout); ``log_format`` "auto" picks readable lines when it is a
+    terminal (``make run``) and JSON otherwise; "console" and "json" force either."""
+    out = stream if stream is not None else sys.stdout
+    logging.basicConfig(format="%(message)s", stream=out, level=level)
     # Alembic narrates every plugin and revision at INFO; only its warnings matter in a log.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact,
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _redact,
+    ]
+    if wants_console(log_format, out):
+        # The console renderer lays out tracebacks itself; colours only on a real terminal.
+        isatty = getattr(out, "isatty", None)
+        rendering: list[Any] = [
+            structlog.dev.ConsoleRenderer(colors=bool(isatty and isatty()), sort_keys=False)
+        ]
+    else:
+        rendering = [
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(ensure_ascii=False),
-        ],
+        ]
+    structlog.configure(
+        processors=[*shared, *rendering],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=True,
     )
 
@@ -59,12 +94,31 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # Metric children by (method, route, status): ``labels()`` takes a lock and builds a key
+        # each call; routes are templates, so this stays as small as the route table.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _observe(self, method: str, route_path: str, status: int, elapsed: float) -> None:
+        key = (method, route_path, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                REQUESTS.labels(self.service, method, route_path, str(status)),
+                LATENCY.labels(self.service, method, route_path),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        incoming = ""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -86,8 +140,8 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             route_path = getattr(route, "path", "unmatched")
-            REQUESTS.labels(self.service, scope["method"], route_path, str(status)).inc()
-            LATENCY.labels(self.service, scope["method"], route_path).observe(elapsed)
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            self._observe(method, route_path, status, elapsed)
             access_log.info(
                 "http.access",
                 service=self.service,

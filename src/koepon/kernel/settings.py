@@ -153,6 +153,11 @@ class Settings(BaseSettings):
     log_level: LogLevel = Field(
         "INFO", description="KOEPON_LOG_LEVEL: DEBUG, INFO, WARNING, ERROR or CRITICAL (any case)"
     )
+    log_format: Literal["auto", "console", "json"] = Field(
+        "auto",
+        description='KOEPON_LOG_FORMAT: "console" (readable lines), "json" (one object a line) or '
+        '"auto": readable on a terminal, JSON otherwise',
+    )
     relay_poll_seconds: float = Field(
         0.5, description="KOEPON_RELAY_POLL_SECONDS: outbox relay poll interval"
     )

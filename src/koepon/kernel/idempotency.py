@@ -143,11 +143,6 @@ def checked_key(key: str | None, *, required: bool, max_length: int = MAX_KEY_LE
     return key
 
 
-def key_from(request: Request, *, required: bool) -> str | None:
-    """The request's ``Idempotency-Key``, validated; 400 when missing but required."""
-    return checked_key(request.headers.get(HEADER), required=required)
-
-
 def idempotency_key(
     *, required: bool = True, max_length: int = MAX_KEY_LENGTH
 ) -> Callable[..., Awaitable[str | None]]:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from koepon.kernel.idempotency import (
     IdempotencyKeys,
     StoredResponse,
-    key_from,
+    idempotency_key,
     request_fingerprint,
 )
 from koepon.kernel.problems import PROBLEM_JSON, Problem
@@ -29,6 +29,7 @@ def build_router(ctx: PaymentContext, checkouts: Checkouts, keys: IdempotencyKey
     router = APIRouter(tags=["checkouts"])
     user = Depends(ctx.authenticator.user)
     session_dep = Depends(ctx.db.session_dependency, scope="function")
+    required_key = Depends(idempotency_key())
 
     @router.post(
         "/api/v1/checkouts",
@@ -42,12 +43,13 @@ def build_router(ctx: PaymentContext, checkouts: Checkouts, keys: IdempotencyKey
         },
     )
     async def create_checkout(
-        request: Request, body: CheckoutCreate, principal: Principal = user
+        request: Request,
+        body: CheckoutCreate,
+        principal: Principal = user,
+        key: str = required_key,
     ) -> JSONResponse:
         """Start buying a medal pack: returns the hosted payment page to send the fan to, the
         final confirmation (P2) and the disclosures (M4). Needs an ``Idempotency-Key``."""
-        key = key_from(request, required=True)
-        assert key is not None
         claimed = await keys.claim(
             scope=principal.user_id, key=key, fingerprint=await request_fingerprint(request)
         )

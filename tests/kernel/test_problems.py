@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -11,6 +12,8 @@ from fastapi import FastAPI
 from redis import exceptions as redis_errors
 from sqlalchemy import exc as sa_errors
 
+from koepon.app import create_app
+from koepon.kernel.db import DatabaseUnreachable
 from koepon.kernel.observability import RequestContextMiddleware
 from koepon.kernel.problems import (
     PROBLEM_JSON,
@@ -195,3 +198,59 @@ def test_dependency_of_follows_the_cause_chain() -> None:
         assert dependency_of(wrapped) == "database"
     assert dependency_of(ValueError("not an outage")) is None
     assert dependency_of(ConnectionRefusedError()) == "backing service"
+
+
+# --- the same answers from the whole platform app ------------------------------------------------
+
+
+@pytest.fixture
+async def platform_http(platform) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    app = create_app(platform, manage_lifecycle=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def _fan(http: httpx.AsyncClient) -> dict[str, str]:
+    email = f"fan-{uuid.uuid4().hex[:8]}@example.com"
+    password = "correct horse battery staple"
+    signup = await http.post(
+        "/api/v1/auth/signup",
+        json={
+            "email": email,
+            "password": password,
+            "display_name": "Fan",
+            "birthdate": "1990-04-01",
+        },
+    )
+    assert signup.status_code == 201, signup.text
+    login = await http.post("/api/v1/auth/login", json={"email": email, "password": password})
+    return {"authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def test_the_platform_answers_a_database_outage_with_503_and_a_bug_with_a_500_problem(
+    platform, platform_http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    fan = await _fan(platform_http)
+    payment_db = platform.units["payment"].db
+
+    def unreachable() -> None:
+        raise DatabaseUnreachable("database connection failed: ConnectionRefusedError")
+
+    monkeypatch.setattr(payment_db, "sessionmaker", unreachable)
+    down = await platform_http.get("/api/v1/wallet", headers=fan)
+    assert down.status_code == 503
+    assert down.headers["content-type"] == PROBLEM_JSON
+    assert down.json()["dependency"] == "database"
+    assert int(down.headers["retry-after"]) > 0
+
+    def bug() -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(payment_db, "sessionmaker", bug)
+    broken = await platform_http.get("/api/v1/wallet", headers=fan | {"x-request-id": "req-9"})
+    assert broken.status_code == 500
+    assert broken.headers["content-type"] == PROBLEM_JSON
+    assert broken.json()["code"] == "internal_error"
+    assert broken.json()["request_id"] == "req-9"
+    assert broken.headers["x-request-id"] == "req-9"

@@ -157,3 +157,18 @@ async def test_published_rows_are_purged_after_the_retention(probe: Probe) -> No
     assert await relay.purge_published(timedelta(days=7)) == 3
     assert await probe.outbox_size() == 1
     assert await probe.pending() == 1
+
+
+async def test_an_idle_relay_does_not_wake_itself(probe: Probe) -> None:
+    """The relay's own pass commits too; if that woke it, an idle relay would poll the
+    database without pause (issue 7's profile: every GET then cost a relay pass as well)."""
+    relay = probe.relay(Recorder(), poll_seconds=60)
+    probe.db.on_commit(relay.wake)
+    assert await relay.relay_once() == 0
+    assert not relay._wake.is_set()
+    # A business commit still wakes it, and read-only units of work do not.
+    async with probe.db.transaction(read_only=True):
+        pass
+    assert not relay._wake.is_set()
+    await probe.emit(1)
+    assert relay._wake.is_set()

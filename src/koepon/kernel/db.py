@@ -88,6 +88,10 @@ class Database:
         finally:
             # Not ``reset``: a dependency's exit may run in a copy of the request's context.
             self._reading.set(outer)
+        if read_only:
+            # Nothing was written, so nothing to relay: a read must not wake the outbox relay
+            # (which would otherwise poll the database after every GET).
+            return
         for hook in self._after_commit:
             hook()
 

@@ -125,7 +125,9 @@ class OutboxRelay:
         """Publish one batch; returns how many rows were published."""
         async with self._lock:
             if self.db.is_postgres:
-                async with self.db.transaction() as session:
+                # Not ``db.transaction()``: its commit would call the after-commit hooks, which
+                # wake this relay, so an idle relay would poll the database without pause.
+                async with self.db.sessionmaker() as session, session.begin():
                     rows = (
                         await session.execute(self._pending().with_for_update(skip_locked=True))
                     ).all()

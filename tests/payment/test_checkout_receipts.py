@@ -144,3 +144,22 @@ def test_the_reconcile_command_prints_differences_and_exits_1(tmp_path, monkeypa
         assert refused.exit_code == 2 and "not enabled" in refused.output
     finally:
         get_settings.cache_clear()
+
+
+async def test_the_wallets_month_spend_is_exact_right_after_a_checkout(shop: Shop) -> None:
+    """The wallet page (cached lots) and the receipts agree on this month's spend at once."""
+    fan = await shop.fan()
+    pack_id = await shop.pack(price_jpy=1_100, paid_medals=1_100)
+    before = (await shop.client.get("/api/v1/wallet", headers=fan.headers)).json()
+    assert before["month_spent_jpy"] == 0
+
+    made = await shop.checkout(fan, pack_id)  # pending: it reserves room under the caps
+    assert made.status_code == 201, made.text
+    pending = (await shop.client.get("/api/v1/wallet", headers=fan.headers)).json()
+    assert pending["month_spent_jpy"] == 1_100
+
+    await shop.pay(made.json()["id"])
+    wallet = (await shop.client.get("/api/v1/wallet", headers=fan.headers)).json()
+    receipts = (await shop.client.get("/api/v1/receipts", headers=fan.headers)).json()
+    assert wallet["month_spent_jpy"] == receipts["month_spent_jpy"] == 1_100
+    assert wallet["paid_medals"] == 1_100

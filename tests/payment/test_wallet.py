@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from koepon.app import Platform, create_app
 from koepon.contracts.payment import MedalsRefused
+from koepon.kernel.cache import Cache
 from koepon.kernel.settings import Settings
 from koepon.payment.client import HttpMedalWallets
 from koepon.payment.models import outbox
@@ -503,3 +504,66 @@ async def test_every_wallet_endpoint_checks_who_calls(wallets: WalletHarness) ->
     assert internal.status_code in (403, 404)
     async with wallets.ctx.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(MedalLot)) == 0
+
+
+class BrokenCache:
+    """A cache whose writes (or every call) fail, standing in for the wallet pages' cache."""
+
+    def __init__(self, inner: Cache, *, reads_fail: bool = False) -> None:
+        self.inner = inner
+        self.reads_fail = reads_fail
+        self.failed_writes = 0
+
+    async def get(self, key: str) -> bytes | None:
+        if self.reads_fail:
+            raise ConnectionError("cache down")
+        return await self.inner.get(key)
+
+    async def set(self, key: str, value: bytes, ttl_seconds: int | None = None) -> None:
+        self.failed_writes += 1
+        raise ConnectionError("cache down")
+
+    async def delete(self, *keys: str) -> None:
+        self.failed_writes += 1
+        raise ConnectionError("cache down")
+
+
+async def test_the_wallet_page_is_never_stale_even_when_the_cache_fails(
+    wallets: WalletHarness,
+) -> None:
+    """Cached pages are keyed by the wallet's version (read from the database each time), so
+    a cache that cannot delete or write still never shows an old balance."""
+    fan = await wallets.account()
+    await wallets.issue(fan.id, 40)
+    first = (await wallets.client.get("/api/v1/wallet", headers=fan.headers)).json()
+    assert first["paid_medals"] == 40  # now cached under the current version
+
+    pages = wallets.services.wallet_views.pages
+    healthy = pages.cache
+    broken = BrokenCache(healthy)
+    pages.cache = broken  # type: ignore[assignment]
+    try:
+        await wallets.platform.clients.payment.reserve(fan.id, 15, "stale-draw", 60)
+        await wallets.platform.clients.payment.post("stale-draw")
+        after = await wallets.client.get("/api/v1/wallet", headers=fan.headers)
+        assert after.status_code == 200, after.text
+        assert after.json()["paid_medals"] == 25  # not the cached 40
+        assert broken.failed_writes  # the page tried to cache itself and shrugged it off
+    finally:
+        pages.cache = healthy
+
+
+async def test_a_cache_that_cannot_be_read_costs_a_query_not_the_page(
+    wallets: WalletHarness,
+) -> None:
+    fan = await wallets.account()
+    await wallets.issue(fan.id, 7)
+    pages = wallets.services.wallet_views.pages
+    healthy = pages.cache
+    pages.cache = BrokenCache(healthy, reads_fail=True)  # type: ignore[assignment]
+    try:
+        page = await wallets.client.get("/api/v1/wallet", headers=fan.headers)
+    finally:
+        pages.cache = healthy
+    assert page.status_code == 200, page.text
+    assert page.json()["paid_medals"] == 7

@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.auth.emails import email_key
 from koepon.auth.models import DevMailboxEntry, OutgoingMail
 from koepon.kernel.db import Database
 
@@ -106,7 +107,8 @@ class DevMailbox:
                 DevMailboxEntry.delivered_at.desc(), DevMailboxEntry.id
             )
             if to:
-                query = query.where(DevMailboxEntry.to_address == to.lower())
+                # Asked the way sign-up stores addresses (auth.emails), whatever the spelling.
+                query = query.where(DevMailboxEntry.to_address == (email_key(to) or to.lower()))
             return list((await session.scalars(query.limit(limit))).all())
 
 

@@ -65,7 +65,7 @@ def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
         router=router,
         internal_router=internal_router,
         client=LocalAuthClient(service),
-        consumers=events.consumers(db, clock=service.now),
+        consumers=events.consumers(db, clock=service.now, public_url=settings.public_url),
         background=[dispatcher.run, *_restore_sessions(settings, sessions)],
     )
 

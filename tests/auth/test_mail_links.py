@@ -1,0 +1,58 @@
+"""Every link in the auth service's mails points at a page the web service serves."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import httpx
+from fastapi import FastAPI
+
+from koepon.auth.core import PASSWORD_RESET_PAGE, VERIFY_EMAIL_PAGE
+from koepon.auth.events import expiry_mail
+from koepon.auth.models import User
+from koepon.contracts.payment import MedalLotExpiringSoon
+from koepon.web.pages import build_router
+
+from .conftest import AuthHarness
+
+PUBLIC = "https://koepon.example.jp"
+
+
+async def _opens(path: str) -> bool:
+    """Whether the web service alone answers ``path`` with a page."""
+    app = FastAPI()
+    app.include_router(build_router())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.get(path)
+    return response.status_code == 200 and response.headers["content-type"].startswith("text/")
+
+
+async def test_the_expiry_notice_links_to_the_wallet_page_not_the_json_api() -> None:
+    user = User(id="u1", email="fan@example.jp", display_name="ファン")
+    event = MedalLotExpiringSoon(
+        user_id="u1", lot_id="l1", kind="paid", medals=500, expires_at=datetime.now(UTC)
+    )
+    body = expiry_mail(user, event, public_url=PUBLIC + "/").body
+    assert "/api/v1/" not in body
+    assert re.findall(r"https://\S+", body) == [PUBLIC + "/"]
+    assert await _opens("/")
+
+
+async def test_the_mailed_pages_are_pages_of_the_web_service() -> None:
+    assert await _opens(VERIFY_EMAIL_PAGE + "?token=abcdefghijklmnop")
+    assert await _opens(PASSWORD_RESET_PAGE + "?token=abcdefghijklmnop")
+
+
+async def test_sign_up_and_reset_mails_link_to_those_pages(auth: AuthHarness) -> None:
+    account = await auth.account()
+    await auth.client.post("/api/v1/auth/password-reset/request", json={"email": account.email})
+    public = auth.platform.settings.public_url.rstrip("/")
+    for subject, page in (
+        ("Verify your email", VERIFY_EMAIL_PAGE),
+        ("Reset your password", PASSWORD_RESET_PAGE),
+    ):
+        mail = await auth.wait_for_mail(account.email, subject)
+        links = re.findall(r"https?://\S+", mail["body"])
+        assert links == [f"{public}{page}?token={auth.token_in(mail)}"], mail["body"]

@@ -184,6 +184,7 @@ class Platform:
             for hook in unit.on_shutdown:
                 await hook()
             await unit.db.dispose()
+        await self.runtime.authenticator.verifier.close()
         await self.cache.close()
 
 

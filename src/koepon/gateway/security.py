@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from koepon.gateway.routing import under
@@ -46,6 +45,26 @@ BASE_HEADERS: dict[str, str] = {
 }
 
 
+def _raw(headers: dict[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    return tuple((name.lower().encode(), value.encode()) for name, value in headers.items())
+
+
+# Encoded once: the four variants every response gets one of (docs or not, https or not).
+_SETS = {
+    (docs, https): _raw(
+        {
+            **BASE_HEADERS,
+            "Content-Security-Policy": (
+                DOCS_CONTENT_SECURITY_POLICY if docs else CONTENT_SECURITY_POLICY
+            ),
+            **({"Strict-Transport-Security": HSTS} if https else {}),
+        }
+    )
+    for docs in (False, True)
+    for https in (False, True)
+}
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -54,22 +73,15 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        wanted = dict(BASE_HEADERS)
-        wanted["Content-Security-Policy"] = (
-            DOCS_CONTENT_SECURITY_POLICY
-            if under(scope["path"], DOCS_PATH)
-            else CONTENT_SECURITY_POLICY
-        )
         # Browsers ignore HSTS over plain http; uvicorn sets the scheme from a trusted proxy.
-        if scope.get("scheme") == "https":
-            wanted["Strict-Transport-Security"] = HSTS
+        wanted = _SETS[under(scope["path"], DOCS_PATH), scope.get("scheme") == "https"]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in wanted.items():
-                    if name not in headers:
-                        headers[name] = value
+                raw = list(message.get("headers", []))
+                present = {name.lower() for name, _ in raw}
+                raw.extend(pair for pair in wanted if pair[0] not in present)
+                message["headers"] = raw
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

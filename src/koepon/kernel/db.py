@@ -27,6 +27,10 @@ from starlette.requests import Request
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+POOL_TIMEOUT_SECONDS = 10
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 class DatabaseUnreachable(ConnectionError):
     """No connection to the database could be opened (refused, reset, timed out).
 
@@ -51,8 +55,13 @@ class Database:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
             kwargs["pool_pre_ping"] = True
+            # Bounded waits: an unreachable or saturated database answers 503 in seconds
+            # instead of holding the request (asyncpg would try to connect for 60 s).
+            kwargs["pool_timeout"] = POOL_TIMEOUT_SECONDS
+            connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_SECONDS}
             if schema:
-                kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+                connect_args["server_settings"] = {"search_path": schema}
+            kwargs["connect_args"] = connect_args
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         # True while a read-only unit of work of this database runs in the current context; the
         # SQLite begin hook reads it (transactions begin lazily, at their first statement).

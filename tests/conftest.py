@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
+import argon2
 import asyncpg
 import httpx
 import pytest
@@ -92,14 +96,79 @@ def pg_template() -> Iterator[str]:
     asyncio.run(drop_database(name))
 
 
+@pytest.fixture(scope="session")
+def embedded_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A migrated embedded data dir (every service's SQLite file, the dev keys) that each
+    embedded test copies, like the PostgreSQL template: no test re-runs the migrations."""
+    if "embedded" not in BACKENDS:
+        return None
+    data_dir = tmp_path_factory.mktemp("embedded-template") / "data"
+
+    async def build() -> None:
+        platform = Platform(base_settings(data_dir=data_dir))
+        try:
+            await platform.migrate()
+        finally:
+            await platform.stop()
+
+    asyncio.run(build())
+    return data_dir
+
+
+# The password tests sign up with. argon2 is slow on purpose; hashing and checking this one
+# password once per session (the rest are hashed for real) keeps hundreds of sign-ups cheap.
+TEST_PASSWORDS = frozenset({"correct horse battery", "correct horse battery staple"})
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cached_test_password_hashes() -> Iterator[None]:
+    real_hash, real_verify = argon2.PasswordHasher.hash, argon2.PasswordHasher.verify
+    hashes: dict[tuple[Any, ...], str] = {}
+    verified: dict[tuple[str, str], Any] = {}
+
+    def hash_(self: argon2.PasswordHasher, password: str | bytes, **kwargs: Any) -> str:
+        if password not in TEST_PASSWORDS or kwargs:
+            return real_hash(self, password, **kwargs)
+        params = (self.time_cost, self.memory_cost, self.parallelism, self.hash_len, self.type)
+        key = (*params, self.salt_len, str(password))
+        if key not in hashes:
+            hashes[key] = real_hash(self, password)
+        return hashes[key]
+
+    def verify(self: argon2.PasswordHasher, hash: str | bytes, password: str | bytes) -> Any:
+        if password not in TEST_PASSWORDS or hash not in hashes.values():
+            return real_verify(self, hash, password)
+        key = (str(hash), str(password))
+        if key not in verified:
+            verified[key] = real_verify(self, hash, password)  # raises on a mismatch
+        return verified[key]
+
+    argon2.PasswordHasher.hash = hash_  # type: ignore[method-assign]
+    argon2.PasswordHasher.verify = verify  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        argon2.PasswordHasher.hash = real_hash  # type: ignore[method-assign]
+        argon2.PasswordHasher.verify = real_verify  # type: ignore[method-assign]
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-async def settings(backend: str, tmp_path, pg_template: str) -> AsyncIterator[Settings]:  # type: ignore[no-untyped-def]
+async def settings(  # type: ignore[no-untyped-def]
+    backend: str,
+    tmp_path,
+    pg_template: str,
+    embedded_template: Path | None,
+    request: pytest.FixtureRequest,
+) -> AsyncIterator[Settings]:
     if backend == "embedded":
+        # The migrated template is copied only when a test builds the platform from it.
+        if embedded_template is not None and "platform" in request.fixturenames:
+            shutil.copytree(embedded_template, tmp_path / "data")
         yield base_settings(data_dir=tmp_path / "data")
         return
     database = f"koepon_t_{uuid.uuid4().hex[:12]}"
@@ -127,8 +196,8 @@ async def settings(backend: str, tmp_path, pg_template: str) -> AsyncIterator[Se
 @pytest.fixture
 async def platform(settings: Settings, backend: str) -> AsyncIterator[Platform]:
     platform = Platform(settings)
-    if backend == "embedded":
-        await platform.migrate()
+    if backend == "embedded" and not (settings.data_dir / "payment.db").exists():
+        await platform.migrate()  # no template copied (a test building its own data dir)
     await platform.start()
     try:
         yield platform

@@ -1,0 +1,5 @@
+"""``python -m bench.outage``: the outage run (same as ``python -m bench outage``)."""
+
+from bench.outage import main
+
+main()

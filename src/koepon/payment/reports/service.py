@@ -7,9 +7,6 @@ import dataclasses
 import io
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import cast
-
-from sqlalchemy import Table, and_, func, select
 
 from koepon.kernel.db import Database
 from koepon.kernel.settings import Settings
@@ -22,10 +19,7 @@ from koepon.payment.reports.prepaid import (
     period_start,
     unused_balance_report,
 )
-from koepon.payment.wallet.models import MedalLot, MedalLotMovement
-
-lots_t = cast(Table, MedalLot.__table__)
-moves_t = cast(Table, MedalLotMovement.__table__)
+from koepon.payment.wallet import repository as lots_repository
 
 
 class PrepaidReports:
@@ -38,33 +32,9 @@ class PrepaidReports:
         """COMPLIANCE M3 for one base date (raises ``NotABaseDate`` for any other day)."""
         start = period_start(base_date)  # validates the date first
         cutoff = day_end(base_date)
-        consumed = (
-            select(
-                moves_t.c.lot_id,
-                func.sum(moves_t.c.medals).label("consumed"),
-            )
-            .where(moves_t.c.entry != "issue", moves_t.c.occurred_at < cutoff)
-            .group_by(moves_t.c.lot_id)
-            .subquery()
-        )
         async with self.db.sessionmaker() as session:
-            rows = (
-                await session.execute(
-                    select(lots_t, func.coalesce(consumed.c.consumed, 0).label("used"))
-                    .outerjoin(consumed, consumed.c.lot_id == lots_t.c.id)
-                    .where(lots_t.c.kind == "paid", lots_t.c.issued_at < cutoff)
-                )
-            ).all()
-            movements = (
-                await session.execute(
-                    select(moves_t).where(
-                        and_(
-                            moves_t.c.occurred_at >= day_start(start),
-                            moves_t.c.occurred_at < cutoff,
-                        )
-                    )
-                )
-            ).all()
+            rows = await lots_repository.paid_lots_used_before(session, cutoff)
+            movements = await lots_repository.movements_between(session, day_start(start), cutoff)
         lots = [
             LotAtBaseDate(r.id, r.medals, r.price_jpy, int(r.used), r.issued_at, r.expires_at)
             for r in rows

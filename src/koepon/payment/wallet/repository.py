@@ -312,3 +312,38 @@ async def claim_notice(session: AsyncSession, lot_id: str, now: datetime) -> boo
         .values(expiry_notice_sent_at=now)
     )
     return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+# -- reads for the prepaid reports (the reports sub-domain reads lots only through these) -----
+
+
+async def paid_lots_used_before(session: AsyncSession, cutoff: datetime) -> list[Any]:
+    """Paid lots issued before ``cutoff`` with the medals consumed before it (``used``)."""
+    consumed = (
+        select(moves_t.c.lot_id, func.sum(moves_t.c.medals).label("consumed"))
+        .where(moves_t.c.entry != "issue", moves_t.c.occurred_at < cutoff)
+        .group_by(moves_t.c.lot_id)
+        .subquery()
+    )
+    return list(
+        (
+            await session.execute(
+                select(lots_t, func.coalesce(consumed.c.consumed, 0).label("used"))
+                .outerjoin(consumed, consumed.c.lot_id == lots_t.c.id)
+                .where(lots_t.c.kind == "paid", lots_t.c.issued_at < cutoff)
+            )
+        ).all()
+    )
+
+
+async def movements_between(session: AsyncSession, start: datetime, end: datetime) -> list[Any]:
+    """Every lot movement in [start, end)."""
+    return list(
+        (
+            await session.execute(
+                select(moves_t).where(
+                    and_(moves_t.c.occurred_at >= start, moves_t.c.occurred_at < end)
+                )
+            )
+        ).all()
+    )

@@ -42,8 +42,9 @@ test: setup services browser lint
 test-fast: setup
 	KOEPON_TEST_BACKENDS=embedded .venv/bin/pytest -q -x -m "not browser"
 
+# Every benchmark (ledger, http), or some: `make bench BENCH=http`.
 bench: setup services
-	.venv/bin/python -m bench
+	.venv/bin/python -m bench $(BENCH)
 
 clean:
 	rm -rf .venv .tools data .pytest_cache

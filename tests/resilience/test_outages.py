@@ -144,6 +144,10 @@ async def test_postgres_stopped_and_restarted(stack: Stack, http: httpx.AsyncCli
     replay = await http.post("/api/v1/checkouts", json=checkout, headers=fan | key)
     assert replay.status_code == 201 and replay.json()["id"] == created.json()["id"]
     assert (await http.get("/api/v1/wallet", headers=fan)).status_code == 200
+    print(
+        f"\n[postgres] down {restarted - stopped:.1f} s; the same purchase retried with the "
+        f"same key went through {recovered_in:.1f} s after the restart"
+    )
     assert recovered_in < 15, recovered_in
 
 

@@ -16,10 +16,12 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    # A pool far smaller than the burst, and limits that do not meter one client's burst.
+    # A pool far smaller than the burst, a wait long enough for two busy cores to work through
+    # the burst, and limits that do not meter one client's burst.
     return settings.model_copy(
         update={
             "redis_max_connections": 16,
+            "redis_pool_timeout_seconds": 30,
             "rate_limit_per_ip": "100000/minute",
             "rate_limit_per_user": "100000/minute",
         }

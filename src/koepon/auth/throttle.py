@@ -20,6 +20,7 @@ concurrency, which the strict buckets and the gateway's rate limit still bound).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import secrets
@@ -84,6 +85,9 @@ class LoginThrottle:
         raw = await self.cache.get(f"{PREFIX}until:{bucket.key}")
         return raw, float(raw.split()[0]) if raw else 0.0
 
+    async def _gates(self, buckets: list[Bucket]) -> list[tuple[bytes | None, float]]:
+        return list(await asyncio.gather(*(self._until(bucket) for bucket in buckets)))
+
     async def admit(self, *, account: str, address: str) -> Attempt:
         """Count this attempt, or raise ``LoginThrottled`` with the wait."""
         per_account = max(1, self.settings.login_attempts_per_window)
@@ -99,20 +103,24 @@ class LoginThrottle:
                 "account", _hashed("account", account), per_account, self._window(), strict=True
             ),
         ]
+        address_bucket = Bucket(
+            "address",
+            _hashed("address", address),
+            max(1, self.settings.login_attempts_per_ip_window),
+            min(ADDRESS_MAX_DELAY, self._window()),
+            strict=False,
+        )
         known_key = f"{PREFIX}known:{_hashed(address, account)}"
-        if address and await self.cache.get(known_key) is None:
-            buckets.append(
-                Bucket(
-                    "address",
-                    _hashed("address", address),
-                    max(1, self.settings.login_attempts_per_ip_window),
-                    min(ADDRESS_MAX_DELAY, self._window()),
-                    strict=False,
-                )
-            )
+        # One round of concurrent reads (each is a Redis round trip when distributed).
+        known, gates = await asyncio.gather(
+            self.cache.get(known_key), self._gates([*buckets, address_bucket])
+        )
+        if address and known is None:
+            buckets.append(address_bucket)
+        else:
+            gates.pop()
         now = self._timestamp()
         # Waiting buckets refuse before anything is counted: a refused guess costs nothing.
-        gates = [await self._until(bucket) for bucket in buckets]
         # Capped by each bucket's longest wait, so a clock set back cannot lock anyone out.
         wait = max(
             (min(until - now, b.max_delay) for b, (_, until) in zip(buckets, gates, strict=True)),
@@ -120,9 +128,20 @@ class LoginThrottle:
         )
         if wait > 0:
             raise LoginThrottled(max(1, math.ceil(wait)))
-        for bucket, (raw, _) in zip(buckets, gates, strict=True):
-            if bucket.strict:
-                await self._take(bucket, raw, now)
+        taken = await asyncio.gather(
+            *(
+                self._take(bucket, raw, now)
+                for bucket, (raw, _) in zip(buckets, gates, strict=True)
+                if bucket.strict
+            ),
+            return_exceptions=True,
+        )
+        refusals = [error for error in taken if isinstance(error, BaseException)]
+        if refusals:
+            throttled = [e for e in refusals if isinstance(e, LoginThrottled)]
+            if len(throttled) < len(refusals):  # a cache failure, not a refusal
+                raise next(e for e in refusals if not isinstance(e, LoginThrottled))
+            raise max(throttled, key=lambda e: int(e.extra["retry_after"]))
         return Attempt(tuple(buckets), known_key)
 
     async def _take(self, bucket: Bucket, gate: bytes | None, now: float) -> None:
@@ -157,7 +176,9 @@ class LoginThrottle:
     async def succeeded(self, attempt: Attempt) -> None:
         now = self._timestamp()
         strict = [bucket for bucket in attempt.buckets if bucket.strict]
-        await self.cache.delete(*(self._count_key(bucket, now) for bucket in strict))
-        for bucket in strict:
-            await self._close(bucket, now)  # open now, under a fresh gate value
-        await self.cache.set(attempt.known_key, b"1", KNOWN_FOR_SECONDS)
+        await asyncio.gather(
+            self.cache.delete(*(self._count_key(bucket, now) for bucket in strict)),
+            # Open now, under a fresh gate value.
+            *(self._close(bucket, now) for bucket in strict),
+            self.cache.set(attempt.known_key, b"1", KNOWN_FOR_SECONDS),
+        )

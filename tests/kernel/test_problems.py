@@ -134,6 +134,8 @@ def _outage_app() -> FastAPI:
             raise redis_errors.TimeoutError("Timeout reading from cache:6379")
         if request.url.path == "/middleware/bug":
             raise KeyError("a bug in middleware")
+        if request.url.path == "/middleware/refusal":
+            raise Problem(429, "rate_limited", "Slow down.", headers={"Retry-After": "7"})
         return await call_next(request)
 
     app.add_middleware(RequestContextMiddleware, service="test")
@@ -186,6 +188,17 @@ async def test_anything_unexpected_is_a_500_problem_carrying_the_request_id(
     assert body["request_id"] == "req-2"
     assert "req-2" in body["detail"]
     assert "bug" not in body["detail"] and "duplicate" not in response.text
+
+
+async def test_a_problem_raised_by_a_middleware_keeps_its_own_answer(
+    outages: httpx.AsyncClient,
+) -> None:
+    response = await outages.get("/middleware/refusal", headers={"x-request-id": "req-3"})
+    assert response.status_code == 429
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.headers["retry-after"] == "7"
+    assert response.headers["x-request-id"] == "req-3"
+    assert response.json()["code"] == "rate_limited"
 
 
 def test_dependency_of_follows_the_cause_chain() -> None:

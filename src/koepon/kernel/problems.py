@@ -171,6 +171,13 @@ def unexpected_error_response(
     """The answer for an error nothing else handled: a dependency outage becomes 503, anything
     else a 500 problem with the request id, so support can find the logged traceback."""
     request_id = request_id_of(request)
+    if isinstance(exc, Problem | DomainError):
+        # Raised by a middleware, outside the routes' handlers: the same answer as in a route.
+        refusal = exc if isinstance(exc, Problem) else from_domain_error(exc)
+        response = problem_response(refusal, request.url.path)
+        if outermost and request_id:
+            response.headers.setdefault("X-Request-Id", request_id)
+        return response
     dependency = dependency_of(exc)
     if dependency is not None:
         # The driver's message may carry a DSN or SQL parameters: log the kind, not the text.

@@ -23,6 +23,7 @@ from koepon.auth.passwords import Passwords
 from koepon.auth.schemas import LimitsOut, PendingLimit, UserOut
 from koepon.auth.sessions import Sessions
 from koepon.auth.throttle import LoginThrottle
+from koepon.kernel.clock import as_utc
 from koepon.kernel.db import Database
 from koepon.kernel.outbox import Outbox
 from koepon.kernel.ratelimit import RateLimiter
@@ -42,8 +43,7 @@ def digest(token: str) -> str:
 
 
 def aware(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; everything is stored in UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return as_utc(value)  # SQLite returns naive datetimes; everything is stored in UTC
 
 
 def aware_or_none(value: datetime | None) -> datetime | None:

@@ -18,6 +18,7 @@ import structlog
 
 from koepon.auth import repository
 from koepon.kernel.cache import Cache
+from koepon.kernel.clock import as_utc
 from koepon.kernel.db import Database
 from koepon.kernel.tokens import SESSION_KEY_PREFIX as PREFIX
 
@@ -25,8 +26,7 @@ log = structlog.get_logger(__name__)
 
 
 def _aware(value: datetime) -> datetime:
-    # SQLite returns naive datetimes; everything is stored in UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return as_utc(value)  # SQLite returns naive datetimes; everything is stored in UTC
 
 
 class Sessions:

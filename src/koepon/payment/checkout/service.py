@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.contracts.auth import AccountNotFound, SpendingProfile
+from koepon.kernel.clock import as_utc
 from koepon.kernel.idempotency import Claim, IdempotencyKeys, StoredResponse
 from koepon.kernel.problems import Problem
 from koepon.payment.checkout import caps
@@ -75,7 +76,7 @@ class CreditRefusal:
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(moment)
 
 
 def transfer_ids(checkout_id: str) -> dict[str, str]:

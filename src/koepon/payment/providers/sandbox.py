@@ -22,7 +22,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import httpx
@@ -30,6 +30,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.kernel.clock import as_utc
 from koepon.kernel.clock import jst_day_bounds as day_bounds
 from koepon.kernel.db import Database
 from koepon.kernel.problems import Problem
@@ -320,9 +321,7 @@ class SandboxProvider:
                 raise Problem(404, "sandbox_checkout_not_found", "No sandbox checkout with this id")
             allowed_from, status, event_type = _MOVES[outcome]
             now = self.clock()
-            expires_at = payment.expires_at
-            if expires_at.tzinfo is None:
-                expires_at = expires_at.replace(tzinfo=UTC)
+            expires_at = as_utc(payment.expires_at)
             if payment.status == "open" and expires_at <= now and outcome != "expired":
                 raise Problem(409, "sandbox_session_expired", "This payment page has expired")
             if payment.status not in allowed_from:
@@ -484,9 +483,7 @@ _STATUSES: dict[str, PaymentStatus] = {
 
 
 def _payment(payment: SandboxPayment) -> ProviderPayment:
-    created = payment.created_at
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
+    created = as_utc(payment.created_at)
     return ProviderPayment(
         reference=payment.session_id,
         checkout_id=payment.checkout_id,

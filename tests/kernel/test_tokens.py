@@ -136,3 +136,27 @@ async def test_an_unknown_key_while_the_jwks_answers_is_401() -> None:
 async def _async(value: bool) -> bool:
     await asyncio.sleep(0)
     return value
+
+
+async def test_a_verified_token_is_remembered_briefly_and_never_past_its_expiry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 7: the gateway and then the service verified the same token on every request."""
+    key = SigningKey("k1")
+    source = Jwks(key)
+    tokens = verifier(source)
+    try:
+        token = key.token()
+        principal = await tokens.verify(token)
+        # The key is withdrawn: a remembered token still passes without a signature check …
+        source.keys = []
+        tokens._keys = {}
+        assert await tokens.verify(token) == principal
+        # … but only for a short while: then it is verified again, and now refused.
+        later = time.time() + 31
+        monkeypatch.setattr("koepon.kernel.tokens.time.time", lambda: later)
+        with pytest.raises(Problem) as refused:
+            await tokens.verify(token)
+        assert refused.value.status in (401, 503)
+    finally:
+        await tokens.close()

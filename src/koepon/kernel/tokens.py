@@ -7,12 +7,19 @@ The signing keys outlive an auth outage: keys that were valid stay valid until a
 succeeds (stale-if-error). Stale keys are served at once while a background task refetches
 them with back-off; only a token signed by a key never seen, while the JWKS cannot be fetched,
 is refused — with 503 and ``Retry-After``, since the token may well be good.
+
+A verified token is remembered (by its SHA-256) for up to ``VERIFIED_SECONDS`` and never past
+its ``exp``: a request crosses the gateway and then its service, each verifying the same token,
+and a fan's client sends the same token for minutes. Signed-out sessions are refused by the
+session check, which is not cached.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +33,8 @@ from koepon.kernel.problems import Problem, dependency_unavailable
 log = structlog.get_logger(__name__)
 
 ALGORITHM = "EdDSA"
+VERIFIED_SECONDS = 30.0
+VERIFIED_MAX = 4096
 # Where the auth service keeps live sessions (session id → user id) in the shared cache; the
 # gateway looks there so a signed-out token stops working everywhere, not only in auth.
 SESSION_KEY_PREFIX = "auth:session:"
@@ -79,6 +88,8 @@ class TokenVerifier:
         self._last_failed = False
         self._lock = asyncio.Lock()
         self._refetch: asyncio.Task[None] | None = None
+        # SHA-256 of a verified token → (its principal, until when it may be reused).
+        self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
 
     @property
     def keys_age_seconds(self) -> float | None:
@@ -98,6 +109,8 @@ class TokenVerifier:
                 self._last_failed = True
                 log.warning("tokens.jwks_unavailable", error_type=type(exc).__name__)
                 return False
+            if keys.keys() != self._keys.keys():
+                self._verified.clear()  # a withdrawn key takes its tokens with it at once
             self._keys = keys
             self._fetched_at = time.monotonic()
             self._last_failed = False
@@ -139,6 +152,21 @@ class TokenVerifier:
             self._refetch.cancel()
 
     async def verify(self, token: str) -> Principal:
+        digest = hashlib.sha256(token.encode()).digest()
+        now = time.time()
+        remembered = self._verified.get(digest)
+        if remembered is not None and now < remembered[1]:
+            fetched = self._fetched_at
+            if fetched is not None and time.monotonic() - fetched > self._refresh_seconds:
+                self._refresh_in_background()  # as a verification would: keys refresh on use
+            return remembered[0]
+        principal, expires = await self._verify(token)
+        self._verified[digest] = (principal, min(expires, now + VERIFIED_SECONDS))
+        if len(self._verified) > VERIFIED_MAX:
+            self._verified.popitem(last=False)  # the oldest first
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -161,11 +189,12 @@ class TokenVerifier:
             raise unauthenticated("Access token invalid") from exc
         if claims.get("typ") != "access":
             raise unauthenticated("Not an access token")
-        return Principal(
+        principal = Principal(
             user_id=str(claims["sub"]),
             roles=frozenset(claims.get("roles", [])),
             session_id=str(claims["sid"]),
         )
+        return principal, float(claims["exp"])
 
 
 def session_key(session_id: str) -> str:

@@ -4,6 +4,8 @@ unsettled and applies its answer through the webhook path."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
@@ -32,17 +34,24 @@ def unreachable() -> WebhookSender:
     return WebhookSender(http, "http://platform.invalid/api/v1/webhooks/sandbox")
 
 
+@asynccontextmanager
+async def platform_unreachable(shop: Shop) -> AsyncIterator[None]:
+    """The sandbox cannot reach the platform (its retries, the background ones included, fail)
+    until the block ends."""
+    working = shop.sandbox.sender
+    down = unreachable()
+    shop.sandbox.sender = down
+    try:
+        yield
+    finally:
+        shop.sandbox.sender = working
+        await down.http.aclose()
+
+
 async def paid_with_webhook_lost(shop: Shop, fan: Fan, pack_id: str) -> str:
     """The fan pays; the sandbox records the payment but cannot deliver its webhook."""
     checkout_id = (await shop.checkout(fan, pack_id)).json()["id"]
-    working = shop.sandbox.sender
-    shop.sandbox.sender = unreachable()
-    try:
-        paid = await shop.pay(checkout_id)
-    finally:
-        assert shop.sandbox.sender is not None
-        await shop.sandbox.sender.http.aclose()
-        shop.sandbox.sender = working
+    paid = await shop.pay(checkout_id)
     assert paid.status_code == 200 and paid.json()["webhook_status"] is None
     assert (await shop.checkout_row(checkout_id)).status == "open"
     return checkout_id
@@ -62,19 +71,20 @@ async def test_a_lost_webhook_is_credited_once_by_the_recovery_job(shop: Shop) -
     clock = shop.freeze(NOW)
     fan = await shop.fan()
     pack_id = await shop.pack(price_jpy=1_100, paid_medals=1_100, bonus_medals=50)
-    checkout_id = await paid_with_webhook_lost(shop, fan, pack_id)
     recovery = shop.services.payment_recovery
-
-    assert (await recovery.run_once()).applied == []  # too early: the webhook may still come
-    clock.advance(minutes=QUIET_MINUTES, seconds=1)
-    run = await recovery.run_once()
-    assert run.applied == [checkout_id]
-    assert (await shop.checkout_row(checkout_id)).status == "succeeded"
-    assert await shop.medals(fan.id) == (1_100, 50)
-    assert (await recovery.run_once()).applied == []  # asked again: nothing more
+    async with platform_unreachable(shop):
+        checkout_id = await paid_with_webhook_lost(shop, fan, pack_id)
+        assert (await recovery.run_once()).applied == []  # too early: the webhook may come
+        clock.advance(minutes=QUIET_MINUTES, seconds=1)
+        run = await recovery.run_once()
+        assert run.applied == [checkout_id]
+        assert (await shop.checkout_row(checkout_id)).status == "succeeded"
+        assert await shop.medals(fan.id) == (1_100, 50)
+        assert (await recovery.run_once()).applied == []  # asked again: nothing more
 
     # The sandbox's own retry arrives afterwards: recorded, nothing credited twice.
-    assert await shop.sandbox.deliver_due() == 1
+    await shop.sandbox.deliver_due()
+    assert await shop.sandbox.owed_webhooks() == []
     assert await shop.medals(fan.id) == (1_100, 50)
     assert await credits_of(shop, checkout_id) == 2  # the paid lot and the bonus, once each
     assert await audit_ledger(shop.ctx.db) == []
@@ -86,15 +96,13 @@ async def test_the_sandbox_retries_with_back_off_and_a_restart_resumes_delivery(
     clock = shop.freeze(NOW)
     fan = await shop.fan()
     pack_id = await shop.pack(price_jpy=500, paid_medals=500)
-    checkout_id = await paid_with_webhook_lost(shop, fan, pack_id)
     sandbox = shop.sandbox
-    [owed] = await sandbox.owed_webhooks()
-    assert (owed.attempts, owed.next_attempt_at) == (1, NOW + retry_delay(1))
-
-    # Still down: each failure waits twice as long (1 s, 2 s, 4 s …).
     working = sandbox.sender
-    sandbox.sender = unreachable()
-    try:
+    # Down: each failure waits twice as long (1 s, 2 s, 4 s …).
+    async with platform_unreachable(shop):
+        checkout_id = await paid_with_webhook_lost(shop, fan, pack_id)
+        [owed] = await sandbox.owed_webhooks()
+        assert (owed.attempts, owed.next_attempt_at) == (1, NOW + retry_delay(1))
         assert await sandbox.deliver_due() == 0  # not due yet: nothing sent
         [owed] = await sandbox.owed_webhooks()
         assert owed.attempts == 1
@@ -104,25 +112,21 @@ async def test_the_sandbox_retries_with_back_off_and_a_restart_resumes_delivery(
             [owed] = await sandbox.owed_webhooks()
             assert owed.attempts == attempt
             assert owed.next_attempt_at == clock.now + retry_delay(attempt)
-    finally:
-        assert sandbox.sender is not None
-        await sandbox.sender.http.aclose()
-        sandbox.sender = working
-    assert retry_delay(4) == timedelta(seconds=8)
-    assert await shop.medals(fan.id) == (0, 0)
+        assert retry_delay(4) == timedelta(seconds=8)
+        assert await shop.medals(fan.id) == (0, 0)
 
-    # The process restarts: a new sandbox on the same book delivers what is owed.
-    restarted = SandboxProvider(
-        db=shop.ctx.db,
-        secret=sandbox.secret,
-        public_url=sandbox.public_url,
-        tolerance_seconds=shop.ctx.settings.webhook_tolerance_seconds,
-        clock=shop.ctx.now,
-        sender=working,
-    )
-    clock.now = owed.next_attempt_at  # type: ignore[assignment]
-    assert await restarted.deliver_due() == 1
-    assert await restarted.owed_webhooks() == []
+        # The old process is gone for good; a new one on the same book delivers what is owed.
+        restarted = SandboxProvider(
+            db=shop.ctx.db,
+            secret=sandbox.secret,
+            public_url=sandbox.public_url,
+            tolerance_seconds=shop.ctx.settings.webhook_tolerance_seconds,
+            clock=shop.ctx.now,
+            sender=working,
+        )
+        clock.now = owed.next_attempt_at  # type: ignore[assignment]
+        assert await restarted.deliver_due() == 1
+        assert await restarted.owed_webhooks() == []
     assert (await shop.checkout_row(checkout_id)).status == "succeeded"
     assert await shop.medals(fan.id) == (500, 0)
 
@@ -133,7 +137,8 @@ async def test_the_recovery_job_racing_late_webhooks_credits_each_payment_once(
     clock = shop.freeze(NOW)
     fan = await shop.fan()
     pack_id = await shop.pack(price_jpy=300, paid_medals=300, bonus_medals=10)
-    lost = [await paid_with_webhook_lost(shop, fan, pack_id) for _ in range(4)]
+    async with platform_unreachable(shop):
+        lost = [await paid_with_webhook_lost(shop, fan, pack_id) for _ in range(4)]
     clock.advance(minutes=QUIET_MINUTES, seconds=1)
     recovery = shop.services.payment_recovery
     # The job, the sandbox's retries and a second job all at once.
@@ -153,7 +158,8 @@ async def test_the_recovery_job_applies_a_failure_and_a_refund_it_did_not_hear_o
     fan = await shop.fan()
     pack_id = await shop.pack(price_jpy=700, paid_medals=700)
     failed = (await shop.checkout(fan, pack_id)).json()["id"]
-    refunded = await paid_with_webhook_lost(shop, fan, pack_id)
+    async with platform_unreachable(shop):
+        refunded = await paid_with_webhook_lost(shop, fan, pack_id)
     async with shop.ctx.db.transaction() as session:
         # The provider's book moved on without telling us.
         await session.execute(
@@ -262,3 +268,23 @@ async def _paid_medals(settings, user_id: str) -> int:  # type: ignore[no-untype
         return balance.paid_medals
     finally:
         await platform.stop()
+
+
+async def test_each_pass_asks_the_next_batch_so_every_checkout_gets_its_turn(shop: Shop) -> None:
+    clock = shop.freeze(NOW)
+    fan = await shop.fan()
+    pack_id = await shop.pack(price_jpy=100, paid_medals=100)
+    abandoned = [(await shop.checkout(fan, pack_id)).json()["id"] for _ in range(3)]
+    recovery = shop.services.payment_recovery
+    asked = 0
+    repaired: list[str] = []
+    async with platform_unreachable(shop):
+        lost = [await paid_with_webhook_lost(shop, fan, pack_id) for _ in range(2)]
+        clock.advance(minutes=QUIET_MINUTES, seconds=1)
+        for _ in range(3):  # 5 candidates, 2 a pass
+            run = await recovery.run_once(limit=2)
+            asked += run.asked
+            repaired += run.applied
+    assert asked == 5 and sorted(repaired) == sorted(lost)
+    assert [(await shop.checkout_row(i)).status for i in abandoned] == ["open"] * 3
+    assert await shop.medals(fan.id) == (200, 0)

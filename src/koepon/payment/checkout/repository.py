@@ -4,33 +4,49 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.payment.checkout.models import Checkout, CheckoutEvent
 
-# Statuses whose money may have moved at the provider without us hearing of it: the page is
-# open or expired by our own sweeper, a konbini payment waits, or a failure may be followed by
-# a late success the provider reported into a lost webhook.
-UNSETTLED = ("creating", "open", "pending", "failed", "expired")
+# Statuses whose money may still move at the provider without us hearing of it: the page is
+# open, a konbini payment waits; and for a day after a failure or an expiry (our sweeper's, or
+# the provider's), a late success reported into a lost webhook.
+WAITING = ("creating", "open", "pending")
+ENDED = ("failed", "expired")
+Position = tuple[datetime, str]
 
 
 async def unsettled_checkouts(
-    session: AsyncSession, *, quiet_since: datetime, created_after: datetime, limit: int
+    session: AsyncSession,
+    *,
+    quiet_since: datetime,
+    created_after: datetime,
+    ended_after: datetime,
+    after: Position | None,
+    limit: int,
 ) -> list[Checkout]:
     """Checkouts with a provider session, unsettled and unchanged since ``quiet_since``, made
-    after ``created_after``; oldest change first."""
-    rows = await session.scalars(
-        select(Checkout)
-        .where(
-            Checkout.status.in_(UNSETTLED),
-            Checkout.provider_session_id.is_not(None),
-            Checkout.updated_at <= quiet_since,
-            Checkout.created_at >= created_after,
-        )
-        .order_by(Checkout.updated_at, Checkout.id)
-        .limit(limit)
+    after ``created_after`` (failed or expired ones only if that happened after
+    ``ended_after``), in (updated_at, id) order from just after ``after``."""
+    query = select(Checkout).where(
+        Checkout.provider_session_id.is_not(None),
+        Checkout.updated_at <= quiet_since,
+        Checkout.created_at >= created_after,
+        or_(
+            Checkout.status.in_(WAITING),
+            Checkout.status.in_(ENDED) & (Checkout.updated_at >= ended_after),
+        ),
     )
+    if after is not None:
+        moment, checkout_id = after
+        query = query.where(
+            or_(
+                Checkout.updated_at > moment,
+                and_(Checkout.updated_at == moment, Checkout.id > checkout_id),
+            )
+        )
+    rows = await session.scalars(query.order_by(Checkout.updated_at, Checkout.id).limit(limit))
     return list(rows)
 
 

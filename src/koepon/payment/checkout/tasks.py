@@ -32,6 +32,8 @@ log = structlog.get_logger(__name__)
 QUIET_MINUTES = 5
 # Konbini and bank transfers are paid days later; older checkouts are left to reconciliation.
 LOOKBACK_DAYS = 14
+# A failed or expired checkout is asked about for a day (a late success comes within hours).
+ENDED_LOOKBACK_HOURS = 24
 RECOVER_EVERY_SECONDS = 60
 BATCH = 200
 _EVENTS: dict[PaymentStatus, EventKind | None] = {
@@ -78,6 +80,9 @@ class PaymentRecovery:
     def __init__(self, checkouts: Checkouts) -> None:
         self.checkouts = checkouts
         self.ctx = checkouts.ctx
+        # Where the last pass stopped: each pass asks the next batch, so with more candidates
+        # than a batch every checkout still gets its turn (the position wraps at the end).
+        self._position: repository.Position | None = None
 
     async def recover(
         self, checkout_id: str, run: RecoveryRun | None = None, *, reference: str | None = None
@@ -124,8 +129,12 @@ class PaymentRecovery:
                 session,
                 quiet_since=now - timedelta(minutes=QUIET_MINUTES),
                 created_after=now - timedelta(days=LOOKBACK_DAYS),
+                ended_after=now - timedelta(hours=ENDED_LOOKBACK_HOURS),
+                after=self._position,
                 limit=limit,
             )
+            last = stale[-1] if len(stale) == limit else None
+            self._position = (last.updated_at, last.id) if last is not None else None
             owed = await repository.refunds_owed(
                 session, sent_event_prefix=REFUND_SENT_EVENT.format(""), limit=limit
             )

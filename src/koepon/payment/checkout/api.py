@@ -16,7 +16,7 @@ from koepon.kernel.problems import PROBLEM_JSON, Problem
 from koepon.kernel.tokens import Principal
 from koepon.payment.checkout.schemas import CheckoutCreate, CheckoutRead
 from koepon.payment.checkout.service import Checkouts
-from koepon.payment.context import PaymentContext
+from koepon.payment.context import PaymentContext, provide
 
 
 def _respond(stored: StoredResponse, *, replayed: bool) -> JSONResponse:
@@ -27,6 +27,8 @@ def _respond(stored: StoredResponse, *, replayed: bool) -> JSONResponse:
 
 def build_router(ctx: PaymentContext, checkouts: Checkouts, keys: IdempotencyKeys) -> APIRouter:
     router = APIRouter(tags=["checkouts"])
+    keys_dep = Depends(provide(keys))  # the service, as a FastAPI dependency
+    checkouts_dep = Depends(provide(checkouts))  # the service, as a FastAPI dependency
     user = Depends(ctx.authenticator.user)
     session_dep = Depends(ctx.db.session_dependency, scope="function")
     required_key = Depends(idempotency_key())
@@ -47,6 +49,8 @@ def build_router(ctx: PaymentContext, checkouts: Checkouts, keys: IdempotencyKey
         body: CheckoutCreate,
         principal: Principal = user,
         key: str = required_key,
+        checkouts: Checkouts = checkouts_dep,
+        keys: IdempotencyKeys = keys_dep,
     ) -> JSONResponse:
         """Start buying a medal pack: returns the hosted payment page to send the fan to, the
         final confirmation (P2) and the disclosures (M4). Needs an ``Idempotency-Key``."""
@@ -69,7 +73,10 @@ def build_router(ctx: PaymentContext, checkouts: Checkouts, keys: IdempotencyKey
 
     @router.get("/api/v1/checkouts/{checkout_id}", response_model=CheckoutRead)
     async def get_checkout(
-        checkout_id: str, principal: Principal = user, session: AsyncSession = session_dep
+        checkout_id: str,
+        principal: Principal = user,
+        session: AsyncSession = session_dep,
+        checkouts: Checkouts = checkouts_dep,
     ) -> CheckoutRead:
         """One of the caller's checkouts, with its current status."""
         checkout = await checkouts.get_own(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel.tokens import Principal
-from koepon.payment.context import PaymentContext
+from koepon.payment.context import PaymentContext, provide
 from koepon.payment.receipts.schemas import PaymentDetail, PaymentPage, ReceiptPage, RefundRequest
 from koepon.payment.receipts.service import Receipts
 
@@ -21,6 +21,7 @@ StatusFilter = Literal[
 
 def build_router(ctx: PaymentContext, receipts: Receipts) -> APIRouter:
     router = APIRouter(tags=["receipts"])
+    receipts_dep = Depends(provide(receipts))  # the service, as a FastAPI dependency
     user = Depends(ctx.authenticator.user)
     viewer = Depends(ctx.authenticator.roles(*PAYMENT_VIEWERS))
     refunder = Depends(ctx.authenticator.roles(*REFUNDERS))
@@ -32,6 +33,7 @@ def build_router(ctx: PaymentContext, receipts: Receipts) -> APIRouter:
         limit: int = Query(20, ge=1, le=100),
         principal: Principal = user,
         session: AsyncSession = session_dep,
+        receipts: Receipts = receipts_dep,
     ) -> ReceiptPage:
         """The caller's purchases, newest first, with tax-included amounts (A4, P3)."""
         return await receipts.for_fan(
@@ -47,6 +49,7 @@ def build_router(ctx: PaymentContext, receipts: Receipts) -> APIRouter:
         user_id: str | None = Query(None, max_length=64),
         _: Principal = viewer,
         session: AsyncSession = session_dep,
+        receipts: Receipts = receipts_dep,
     ) -> PaymentPage:
         """Every payment with the provider's references (admin, support)."""
         return await receipts.payments(
@@ -60,14 +63,20 @@ def build_router(ctx: PaymentContext, receipts: Receipts) -> APIRouter:
 
     @router.get("/api/v1/admin/payments/{checkout_id}", response_model=PaymentDetail)
     async def get_payment(
-        checkout_id: str, _: Principal = viewer, session: AsyncSession = session_dep
+        checkout_id: str,
+        _: Principal = viewer,
+        session: AsyncSession = session_dep,
+        receipts: Receipts = receipts_dep,
     ) -> PaymentDetail:
         """One payment and every provider event applied to it (admin, support)."""
         return await receipts.payment_detail(session, checkout_id=checkout_id)
 
     @router.post("/api/v1/admin/payments/{checkout_id}/refund", response_model=PaymentDetail)
     async def refund_payment(
-        checkout_id: str, body: RefundRequest, principal: Principal = refunder
+        checkout_id: str,
+        body: RefundRequest,
+        principal: Principal = refunder,
+        receipts: Receipts = receipts_dep,
     ) -> PaymentDetail:
         """Refund a paid purchase through its provider, with its legal ground (M5, admin)."""
         return await receipts.refund(

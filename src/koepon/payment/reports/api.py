@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from koepon.kernel.problems import Problem
 from koepon.kernel.tokens import Principal
-from koepon.payment.context import PaymentContext
+from koepon.payment.context import PaymentContext, provide
 from koepon.payment.reports.prepaid import is_base_date
 from koepon.payment.reports.schemas import PrepaidReportRead
 from koepon.payment.reports.service import PrepaidReports, report_csv, report_dict
@@ -17,6 +17,7 @@ from koepon.payment.reports.service import PrepaidReports, report_csv, report_di
 def build_router(ctx: PaymentContext, reports: PrepaidReports) -> APIRouter:
     router = APIRouter(prefix="/api/v1/admin/reports", tags=["reports"])
     Reader = Annotated[Principal, Depends(ctx.authenticator.roles("admin", "compliance"))]
+    Reports = Annotated[PrepaidReports, Depends(provide(reports))]
 
     @router.get(
         "/prepaid-balance",
@@ -25,6 +26,7 @@ def build_router(ctx: PaymentContext, reports: PrepaidReports) -> APIRouter:
     )
     async def prepaid_balance(
         principal: Reader,
+        reports: Reports,
         base_date: Annotated[date, Query(description="A 3/31 or 9/30 (JST)")],
         format: Annotated[Literal["json", "csv"], Query()] = "json",
     ) -> Any:

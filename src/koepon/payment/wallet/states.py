@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
 
-MedalKind = Literal["paid", "free"]
+from koepon.contracts.payment import MedalKind as MedalKind  # re-exported for the wallet
+
 KIND_NAMES: tuple[MedalKind, MedalKind] = ("paid", "free")
 
 

@@ -138,9 +138,10 @@ class Schedule:
         finally:
             await conn.close()
         await asyncio.sleep(3)  # the orchestrator notices and restarts it
-        fault.end = self.load.now()
+        restarting = self.load.now()
         await asyncio.to_thread(self.stack.start, "payment")
-        fault.notes["restarted in (s)"] = round(self.load.now() - fault.end, 1)
+        fault.end = self.load.now()  # healthy again: recovery is counted from here
+        fault.notes["restart took (s)"] = round(fault.end - restarting, 1)
 
     async def hang_payment(self, seconds: float) -> None:
         fault = Fault("payment hung", self.load.now(), flows=("probe wallet", "checkout"))

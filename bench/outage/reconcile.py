@@ -172,6 +172,8 @@ async def events(dsn: str, tap: Tap, settle: float = 10.0) -> Events:
         consumed.setdefault(row["consumer"], set()).add(str(row["message_id"]))
         topics.setdefault(row["consumer"], set()).add(row["topic"])
     for consumer, ids in consumed.items():
+        if not topics[consumer] & set(topics_by_id.values()):
+            continue  # a provider's webhook inbox, not a consumer of the run's events
         expected = {i for i, t in topics_by_id.items() if t in topics[consumer]}
         result.consumers[consumer] = {
             "expected": len(expected),

@@ -95,6 +95,8 @@ def table(
     )
     add("events: published, never on the broker", events.not_seen_on_broker)
     add("events: published twice (inbox absorbs)", events.published_twice)
+    if not events.consumers:
+        add("events: consumed (inboxes)", "no consumer received any of the run's topics")
     for consumer, c in sorted(events.consumers.items()):
         add(
             f"  consumer {consumer}",

@@ -243,7 +243,7 @@ class Workload:
                 await asyncio.wait_for(stop.wait(), max(0.0, next_at - time.monotonic()))
         if tasks:
             # Purchases under way finish (bounded); the rest are reported as unfinished.
-            _, late = await asyncio.wait(set(tasks), timeout=60)
+            _, late = await asyncio.wait(set(tasks), timeout=45)
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
@@ -272,20 +272,19 @@ class Workload:
             fan.busy = False
 
     async def probe(self, fan: Fan, stop: asyncio.Event, every: float = 0.25) -> None:
-        """Auth (/me) and payment (/wallet) asked side by side all along: recovery times."""
+        """Auth (/me) and payment (/wallet) asked all along, each in a loop of its own so that
+        one hung service does not silence the other: recovery times and latency."""
 
-        async def one(flow: str, path: str) -> None:
-            response = await self.call(flow, "GET", path, headers=fan.auth)
-            if response is not None and response.status_code == 401:
-                fan.access = None
-                await self.sign_in(fan)
+        async def loop(flow: str, path: str) -> None:
+            while not stop.is_set():
+                response = await self.call(flow, "GET", path, headers=fan.auth)
+                if response is not None and response.status_code == 401 and fan.access:
+                    fan.access = None
+                    await self.sign_in(fan)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), every)
 
-        while not stop.is_set():
-            await asyncio.gather(
-                one("probe me", "/api/v1/me"), one("probe wallet", "/api/v1/wallet")
-            )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
+        await asyncio.gather(loop("probe me", "/api/v1/me"), loop("probe wallet", "/api/v1/wallet"))
 
     def results(self) -> Counter[str]:
         return Counter(p.result for p in self.purchases)

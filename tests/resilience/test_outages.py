@@ -143,12 +143,30 @@ async def test_postgres_stopped_and_restarted(stack: Stack, http: httpx.AsyncCli
     recovered_in = time.monotonic() - restarted
     replay = await http.post("/api/v1/checkouts", json=checkout, headers=fan | key)
     assert replay.status_code == 201 and replay.json()["id"] == created.json()["id"]
-    assert (await http.get("/api/v1/wallet", headers=fan)).status_code == 200
+    # The purchase completes and is credited exactly once.
+    paid = await http.post(
+        f"/sandbox/checkouts/{created.json()['id']}/complete", json={"outcome": "succeeded"}
+    )
+    assert paid.status_code == 200, paid.text
+    wallet = await wait_for_wallet(http, fan, paid_medals=packs[0]["paid_medals"])
+    assert wallet["free_medals"] == packs[0]["bonus_medals"]
     print(
         f"\n[postgres] down {restarted - stopped:.1f} s; the same purchase retried with the "
         f"same key went through {recovered_in:.1f} s after the restart"
     )
     assert recovered_in < 15, recovered_in
+
+
+async def wait_for_wallet(
+    http: httpx.AsyncClient, fan: dict[str, str], *, paid_medals: int, within: float = 15
+) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while True:
+        wallet: dict[str, Any] = (await http.get("/api/v1/wallet", headers=fan)).json()
+        if wallet.get("paid_medals") == paid_medals or time.monotonic() > deadline:
+            assert wallet.get("paid_medals") == paid_medals, wallet
+            return wallet
+        await asyncio.sleep(0.25)
 
 
 # --- RabbitMQ ----------------------------------------------------------------------------------

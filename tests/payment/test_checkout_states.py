@@ -36,7 +36,8 @@ def run(events: list[EventKind]) -> tuple[str, int, int]:
         (["refunded", "succeeded"], ("refunded", 0, 0)),
         (["succeeded", "dispute_opened", "refunded"], ("charged_back", 1, 1)),
         (["succeeded", "succeeded", "succeeded"], ("succeeded", 1, 0)),
-        (["failed", "pending"], ("pending", 0, 0)),
+        (["failed", "pending"], ("failed", 0, 0)),  # a failed checkout is over
+        (["expired", "pending", "succeeded"], ("succeeded", 1, 0)),  # money still wins
         (["succeeded", "dispute_closed"], ("succeeded", 1, 0)),
     ],
 )

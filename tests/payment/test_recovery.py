@@ -288,3 +288,26 @@ async def test_each_pass_asks_the_next_batch_so_every_checkout_gets_its_turn(sho
     assert asked == 5 and sorted(repaired) == sorted(lost)
     assert [(await shop.checkout_row(i)).status for i in abandoned] == ["open"] * 3
     assert await shop.medals(fan.id) == (200, 0)
+
+
+async def test_an_operators_refund_whose_webhook_was_lost_still_takes_the_medals_back(
+    shop: Shop,
+) -> None:
+    clock = shop.freeze(NOW)
+    fan = await shop.fan()
+    admin = await shop.fan(roles=["admin"])
+    pack_id = await shop.pack(price_jpy=600, paid_medals=600)
+    checkout_id = (await shop.buy(fan, pack_id))["id"]
+    async with platform_unreachable(shop):
+        refund = await shop.client.post(
+            f"/api/v1/admin/payments/{checkout_id}/refund",
+            json={"legal_ground": "事業廃止による払戻し"},
+            headers=admin.headers,
+        )
+        assert refund.status_code == 200, refund.text
+        assert (await shop.checkout_row(checkout_id)).status == "succeeded"  # not heard yet
+        clock.advance(minutes=QUIET_MINUTES, seconds=1)
+        assert (await shop.services.payment_recovery.run_once()).applied == [checkout_id]
+    row = await shop.checkout_row(checkout_id)
+    assert (row.status, row.clawed_back_at is not None) == ("refunded", True)
+    assert await shop.medals(fan.id) == (0, 0)

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from koepon.payment.checkout.models import Checkout, CheckoutEvent
 
 # Statuses whose money may still move at the provider without us hearing of it: the page is
-# open, a konbini payment waits; and for a day after a failure or an expiry (our sweeper's, or
-# the provider's), a late success reported into a lost webhook.
+# open, a konbini payment waits; for a day after a failure or an expiry (our sweeper's, or the
+# provider's), a late success reported into a lost webhook; and a paid checkout an operator
+# asked the provider to refund, until the refund is heard of (the medals are then taken back).
 WAITING = ("creating", "open", "pending")
 ENDED = ("failed", "expired")
 Position = tuple[datetime, str]
@@ -36,6 +37,9 @@ async def unsettled_checkouts(
         or_(
             Checkout.status.in_(WAITING),
             Checkout.status.in_(ENDED) & (Checkout.updated_at >= ended_after),
+            (Checkout.status == "succeeded")
+            & Checkout.refund_ground.is_not(None)
+            & Checkout.clawed_back_at.is_(None),
         ),
     )
     if after is not None:

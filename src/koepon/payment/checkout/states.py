@@ -1,9 +1,11 @@
 """The checkout state machine (pure): what a provider event does to a checkout, in any order.
 
-Providers deliver events at least once and in no particular order. The rules: money received
-wins over failure or expiry (a late ``succeeded`` still credits); nothing downgrades a paid
-checkout except a refund or a chargeback; refunds and chargebacks are final. Medals are credited
-at most once and clawed back at most once, and only if they were credited.
+Providers deliver events at least once and in no particular order. The rules: a failed or
+expired checkout is over (a new try is a new checkout, checked against the limits again), so
+nothing but money moves it; money received wins over failure or expiry (a late ``succeeded``
+is credited, after the service re-checks the spending limits at that moment, or refunded);
+nothing downgrades a paid checkout except a refund or a chargeback; refunds and chargebacks are
+final. Medals are credited at most once and clawed back at most once, and only if credited.
 """
 
 from __future__ import annotations
@@ -77,8 +79,9 @@ def _next_status(status: Status, event: EventKind) -> Status:
     if status == "succeeded":
         return status  # never downgraded by pending/failed/expired arriving late
     if event == "pending":
-        # A later attempt on the same session may go to konbini after a failed card.
-        return "pending" if status in ("creating", "open", "failed") else status
+        # Only an open page turns into a konbini/bank payment: a failed or expired checkout is
+        # over and would otherwise take room under the monthly cap again without a check.
+        return "pending" if status in ("creating", "open") else status
     if event == "failed":
         return "failed" if status in ("creating", "open", "pending") else status
     # expired

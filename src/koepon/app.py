@@ -58,7 +58,10 @@ class Platform:
         self.settings = settings
         self.cache = cache_from_settings(settings)
         verifier = TokenVerifier(
-            self._jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            self._jwks,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            refresh_seconds=settings.jwks_refresh_seconds,
         )
         self.runtime = Runtime(
             settings=settings,

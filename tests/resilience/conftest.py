@@ -180,6 +180,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "KOEPON_JWT_PRIVATE_KEY": pem.decode(),
                 "KOEPON_PUBLIC_URL": stack.gateway,
                 "KOEPON_RELAY_POLL_SECONDS": "0.2",
+                # Signing keys go stale within a test, so an auth outage outlives them.
+                "KOEPON_JWKS_REFRESH_SECONDS": "1",
                 "KOEPON_LOG_LEVEL": "INFO",
                 "PYTHONUNBUFFERED": "1",
             }

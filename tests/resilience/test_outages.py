@@ -285,6 +285,30 @@ async def test_a_service_killed_with_sigkill(stack: Stack, http: httpx.AsyncClie
     await wait_for_status(http, "GET", "/api/v1/wallet", 200, headers=fan, within=20)
 
 
+async def test_signed_in_requests_outlive_the_auth_service(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """The gateway and payment keep the last good signing keys while auth is gone (they expired
+    and failed to refresh 145 s into an auth outage: every signed-in request then failed)."""
+    email, fan = await signed_in_fan(http)
+    assert (await http.get("/api/v1/wallet", headers=fan)).status_code == 200
+    auth = stack.processes["auth"]
+    os.kill(auth.popen.pid, signal.SIGKILL)
+    auth.popen.wait(timeout=10)
+    try:
+        await asyncio.sleep(2)  # both copies of the keys are now older than their refresh time
+        for _ in range(3):
+            assert (await http.get("/api/v1/wallet", headers=fan)).status_code == 200
+            await asyncio.sleep(0.5)
+        login = await http.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+        assert_outage(login, login.status_code, "upstream_unavailable")
+    finally:
+        stack.start("auth")
+    await wait_for_status(
+        http, "POST", "/api/v1/auth/login", 200, json={"email": email, "password": PASSWORD}
+    )
+
+
 async def test_a_hung_service_behind_the_gateway(stack: Stack, http: httpx.AsyncClient) -> None:
     _, fan = await signed_in_fan(http)
     baseline = await timed(http, 100, "/api/v1/me", headers=fan)

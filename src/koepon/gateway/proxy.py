@@ -248,7 +248,10 @@ def create_proxy_app(
     upstreams = Upstreams(settings, transport=transport)
     cache = cache_from_settings(settings)
     verifier = TokenVerifier(
-        upstreams.jwks, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        upstreams.jwks,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        refresh_seconds=settings.jwks_refresh_seconds,
     )
     runtime = Runtime(
         settings=settings,

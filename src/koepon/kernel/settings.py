@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     )
     jwt_issuer: str = Field("koepon-auth", description="KOEPON_JWT_ISSUER")
     jwt_audience: str = Field("koepon", description="KOEPON_JWT_AUDIENCE")
+    jwks_refresh_seconds: int = Field(
+        300,
+        ge=1,
+        description="KOEPON_JWKS_REFRESH_SECONDS: how often verifiers refetch the auth service's "
+        "signing keys; the last good keys stay in use while a refetch fails",
+    )
     access_token_seconds: int = Field(900, description="KOEPON_ACCESS_TOKEN_SECONDS (15 min)")
     refresh_token_days: int = Field(30, description="KOEPON_REFRESH_TOKEN_DAYS")
     login_attempts_per_window: int = Field(

@@ -567,3 +567,24 @@ async def test_a_cache_that_cannot_be_read_costs_a_query_not_the_page(
         pages.cache = healthy
     assert page.status_code == 200, page.text
     assert page.json()["paid_medals"] == 7
+
+
+async def test_a_cached_page_does_not_outlive_a_lot_expiring(wallets: WalletHarness) -> None:
+    """No transfer happens when a lot's hour passes, so the version stays the same: the cached
+    page carries the instant it stops being true and is not served after it."""
+    fan = await wallets.account()
+    clock = wallets.freeze()
+    await wallets.issue(fan.id, 10, expires_at=clock.now + timedelta(days=30))
+    await wallets.issue(fan.id, 5, kind="free", expires_at=clock.now + timedelta(hours=2))
+    before = (await wallets.client.get("/api/v1/wallet", headers=fan.headers)).json()
+    assert (before["paid_medals"], before["free_medals"]) == (10, 5)
+    assert before["upcoming_expiries"] != []
+
+    clock.advance(hours=3)  # the free lot expired; it was not written off yet
+    after = (await wallets.client.get("/api/v1/wallet", headers=fan.headers)).json()
+    assert (after["paid_medals"], after["free_medals"]) == (10, 0)
+    assert [lot["kind"] for lot in after["lots"]] == ["paid"]
+
+    clock.advance(days=24)  # the paid lot comes within the notice period
+    notice = (await wallets.client.get("/api/v1/wallet", headers=fan.headers)).json()
+    assert [e["kind"] for e in notice["upcoming_expiries"]] == ["paid"]

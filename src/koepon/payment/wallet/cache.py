@@ -9,8 +9,12 @@ database read, never a wrong balance.
 from __future__ import annotations
 
 import hashlib
+import math
+from collections.abc import Callable
+from datetime import datetime
 
 import structlog
+from pydantic import BaseModel
 
 from koepon.kernel.cache import Cache
 from koepon.payment.ledger.rules import Balance
@@ -31,11 +35,19 @@ def wallet_version(balances: dict[str, Balance], *, free_first: bool) -> str:
     return hashlib.blake2s("|".join(parts).encode(), digest_size=12).hexdigest()
 
 
+class CachedPage(BaseModel):
+    page: WalletRead
+    until: datetime | None = None
+
+
 class WalletPages:
     """Wallet pages in the shared cache, one entry per (fan, version)."""
 
-    def __init__(self, cache: Cache, ttl_seconds: int = CACHE_TTL_SECONDS) -> None:
+    def __init__(
+        self, cache: Cache, clock: Callable[[], datetime], ttl_seconds: int = CACHE_TTL_SECONDS
+    ) -> None:
         self.cache = cache
+        self.clock = clock
         self.ttl_seconds = ttl_seconds
 
     @staticmethod
@@ -48,12 +60,26 @@ class WalletPages:
         except Exception as exc:  # the database answers instead
             log.warning("wallet.cache_unavailable", error=repr(exc))
             return None
-        return WalletRead.model_validate_json(raw) if raw else None
+        if not raw:
+            return None
+        entry = CachedPage.model_validate_json(raw)
+        # The business clock decides (tests move it by days without waiting for the TTL).
+        if entry.until is not None and self.clock() >= entry.until:
+            return None
+        return entry.page
 
-    async def put(self, user_id: str, version: str, page: WalletRead) -> None:
+    async def put(
+        self, user_id: str, version: str, page: WalletRead, *, until: datetime | None = None
+    ) -> None:
+        """Cache ``page`` for at most ``ttl_seconds``, and never past ``until`` (when it would
+        change by itself: a lot expiring or entering the notice period)."""
+        ttl = self.ttl_seconds
+        if until is not None:
+            ttl = min(ttl, math.floor((until - self.clock()).total_seconds()))
+        if ttl < 1:
+            return  # about to change: not worth caching
+        entry = CachedPage(page=page, until=until)
         try:
-            await self.cache.set(
-                self.key(user_id, version), page.model_dump_json().encode(), self.ttl_seconds
-            )
+            await self.cache.set(self.key(user_id, version), entry.model_dump_json().encode(), ttl)
         except Exception as exc:
             log.warning("wallet.cache_unavailable", error=repr(exc))

@@ -6,7 +6,7 @@ wallet has not changed; spending decisions never use the cache (``balance`` read
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +31,15 @@ PAGE_LOTS = 500
 OPERATOR_ACTIONS = 200
 
 
+def page_changes_at(page: WalletRead, now: datetime, notice: timedelta) -> datetime | None:
+    """When the page would change with no transfer at all: a lot expires (it stops counting)
+    or comes within the expiry notice period. The cached page must not outlive that instant."""
+    instants = [lot.expires_at for lot in page.lots]
+    instants += [lot.expires_at - notice for lot in page.lots]
+    future = [instant for instant in instants if instant > now]
+    return min(future) if future else None
+
+
 class WalletViews:
     """Reads of the wallets of ``wallets``."""
 
@@ -38,7 +47,7 @@ class WalletViews:
         self.wallets = wallets
         self.ctx = wallets.ctx
         self.ledger = wallets.ledger
-        self.pages = WalletPages(wallets.ctx.cache)
+        self.pages = WalletPages(wallets.ctx.cache, wallets.ctx.now)
 
     def accounts(self, user_id: str) -> list[str]:
         return self.wallets.accounts(user_id)
@@ -69,8 +78,10 @@ class WalletViews:
         )
         page = await self.pages.get(user_id, version)
         if page is None:
+            now = self.ctx.now()
             page = await self._page(session, user_id, free_first=free_first)
-            await self.pages.put(user_id, version, page)
+            notice = timedelta(days=self.ctx.settings.medal_expiry_notice_days)
+            await self.pages.put(user_id, version, page, until=page_changes_at(page, now, notice))
         return page.model_copy(
             update={"month_spent_jpy": month.spent_jpy, "month_cap_jpy": month.cap_jpy}
         )

@@ -64,6 +64,15 @@ class Row:
     p99_ms: float
     half_rate: float
     errors: int
+    # The server process's CPU time per request at the maximum rate: unlike req/s it hardly
+    # moves when other work shares the machine's cores.
+    cpu_ms: float
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -73,7 +82,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _server(command: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
+def _server(command: list[str], env: dict[str, str], probe: str) -> Iterator[int]:
     """Run ``command`` until the block ends; ready when ``probe`` answers 200."""
     log = tempfile.TemporaryFile()
     process = subprocess.Popen(
@@ -91,7 +100,7 @@ def _server(command: list[str], env: dict[str, str], probe: str) -> Iterator[Non
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{probe} never answered")
             time.sleep(0.2)
-        yield
+        yield process.pid
     finally:
         process.terminate()
         try:
@@ -140,14 +149,20 @@ def _wrk_rate(wrk: str, url: str, token: str | None, seconds: float) -> tuple[fl
 
 
 def _measure(
-    wrk: str | None, url: str, token: str | None, endpoint: str, backend: str
+    wrk: str | None, url: str, token: str | None, endpoint: str, backend: str, pid: int
 ) -> Row:
     if wrk:
         _wrk_rate(wrk, url, token, 1)  # warm-up: caches filled, connections pooled
+        cpu_before = _cpu_seconds(pid)
         max_rate, errors = _wrk_rate(wrk, url, token, SECONDS)
+        cpu = _cpu_seconds(pid) - cpu_before
+        requests = max_rate * SECONDS
     else:
+        cpu_before = _cpu_seconds(pid)
         closed = _load(url, token, rate=None, connections=CONNECTIONS)
+        cpu = _cpu_seconds(pid) - cpu_before
         max_rate, errors = closed["rate"], int(closed["errors"])
+        requests = max_rate * (SECONDS + 1)  # the client's warm-up second costs CPU too
     half = _load(url, token, rate=max_rate / 2, connections=OPEN_LOOP_CONNECTIONS)
     row = Row(
         endpoint,
@@ -157,10 +172,11 @@ def _measure(
         half["p99_ms"],
         half["rate"],
         errors + int(half["errors"]),
+        cpu * 1000 / max(requests, 1),
     )
     print(
-        f"  {endpoint:<8} {backend:<9} {max_rate:>8.0f} req/s   at {half['rate']:.0f} req/s: "
-        f"p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms",
+        f"  {endpoint:<8} {backend:<9} {max_rate:>8.0f} req/s ({row.cpu_ms:.2f} CPU ms each)   "
+        f"at {half['rate']:.0f} req/s: p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms",
         file=sys.stderr,
         flush=True,
     )
@@ -198,11 +214,11 @@ def _platform_rows(wrk: str | None, backend: str, env: dict[str, str]) -> list[R
         "KOEPON_RATE_LIMIT_PER_USER": RAISED_LIMIT,
         "KOEPON_ENVIRONMENT": "development",
     }
-    with _server(command, env, base + "/healthz"):
+    with _server(command, env, base + "/healthz") as pid:
         token = _sign_in(base)
         return [
-            _measure(wrk, base + CATALOG, None, "catalog", backend),
-            _measure(wrk, base + WALLET, token, "wallet", backend),
+            _measure(wrk, base + CATALOG, None, "catalog", backend, pid),
+            _measure(wrk, base + WALLET, token, "wallet", backend, pid),
         ]
 
 
@@ -247,14 +263,19 @@ def _distributed_rows(wrk: str | None, data_dir: Path) -> list[Row]:
 
 def _print_table(hello: Row, rows: list[Row], python_hello: float | None) -> None:
     print(f"\nHTTP pipeline (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-    print(f"{'endpoint':<10}{'backend':<10}{'req/s':>8}{'× hello':>9}{'p50 ms':>9}{'p99 ms':>9}"
-          f"{'at req/s':>10}{'errors':>8}")
+    print(
+        f"{'endpoint':<10}{'backend':<10}{'req/s':>8}{'× hello':>9}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'at req/s':>10}{'errors':>8}{'CPU ms':>8}{'CPU × hello':>13}"
+    )
     for row in [hello, *rows]:
         print(
             f"{row.endpoint:<10}{row.backend:<10}{row.max_rate:>8.0f}"
             f"{row.max_rate / hello.max_rate:>9.2f}{row.p50_ms:>9.1f}{row.p99_ms:>9.1f}"
-            f"{row.half_rate:>10.0f}{row.errors:>8}"
+            f"{row.half_rate:>10.0f}{row.errors:>8}{row.cpu_ms:>8.2f}"
+            f"{hello.cpu_ms / row.cpu_ms if row.cpu_ms else 0:>13.2f}"
         )
+    print("CPU × hello: hello's server CPU time per request over this one's. With the cores to")
+    print("itself it is close to the req/s ratio; unlike req/s it barely moves under other load.")
     if python_hello is not None:
         print(f"hello with the Python client instead of wrk: {python_hello:.0f} req/s")
     verdicts = []
@@ -273,8 +294,8 @@ def main() -> None:
     hello_app += ["--log-level", "warning", "--no-access-log"]
     hello_url = f"http://127.0.0.1:{port}{HELLO}"
     python_hello = None
-    with _server(hello_app, {}, hello_url):
-        hello = _measure(wrk, hello_url, None, "hello", "-")
+    with _server(hello_app, {}, hello_url) as pid:
+        hello = _measure(wrk, hello_url, None, "hello", "-", pid)
         if wrk:
             python_hello = _load(hello_url, None, rate=None, connections=CONNECTIONS)["rate"]
     rows: list[Row] = []

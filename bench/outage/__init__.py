@@ -54,7 +54,6 @@ async def run(args: argparse.Namespace) -> int:
     logs = args.logs or Path(tempfile.mkdtemp(prefix="koepon-outage-"))
     stack = Stack(src=args.src.resolve(), logs=logs)
     tap = reconcile.Tap(BROKER_URL, stack.exchange)
-    consumers: list[str] = []
     tree = describe(args.src)
     print(f"outage bench: {tree}; logs in {logs}", file=sys.stderr)
     try:
@@ -90,7 +89,6 @@ async def run(args: argparse.Namespace) -> int:
             settle = await settled(stack, args.settle)
             money = await reconcile.money(stack.postgres.dsn)
             events = await reconcile.events(stack.postgres.dsn, tap)
-            consumers = list(events.consumers)
             audit = await asyncio.to_thread(stack.cli, "audit", "ledger")
             said = (audit.stdout + audit.stderr).strip().splitlines()
             audit_line = f"exit {audit.returncode}: {said[-1] if said else ''}"
@@ -114,7 +112,7 @@ async def run(args: argparse.Namespace) -> int:
             (logs / "outage.json").write_text(json.dumps(record, indent=1, default=str))
             return 1 if money.lost_or_doubled else 0
     finally:
-        await tap.close(consumers)
+        await tap.close(stack.queues())
         await asyncio.to_thread(stack.down)
 
 

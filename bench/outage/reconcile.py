@@ -123,20 +123,25 @@ class Tap:
             self.ids.append(str(message.message_id))
         await channel.close()
 
-    async def close(self, consumers: list[str]) -> None:
-        """Delete the tap and, with the platform's own helper where it has one, the run's
-        exchanges and queues (the broker is shared)."""
-        with contextlib.suppress(Exception):
-            channel = await self.connection.channel()
-            await channel.queue_delete(self.queue)
-        with contextlib.suppress(Exception):
-            await self.connection.close()
+    async def close(self, queues: set[str]) -> None:
+        """Delete the tap and the run's exchanges and queues (the broker is shared)."""
+        names = {self.queue, *queues, *(f"{q}.dlq" for q in queues)}
+        exchanges = (self.exchange, f"{self.exchange}.dlx")
         try:
-            from koepon.kernel.bus.rabbitmq import delete_topology
-        except ImportError:
-            return
-        with contextlib.suppress(Exception):
-            await delete_topology(self.url, self.exchange, consumers)
+            channel = await self.connection.channel()
+            for name in sorted(names):
+                try:
+                    await channel.queue_delete(name)
+                except Exception:  # already gone: that closed the channel, open another
+                    channel = await self.connection.channel()
+            for name in exchanges:
+                try:
+                    await channel.exchange_delete(name)
+                except Exception:
+                    channel = await self.connection.channel()
+        finally:
+            with contextlib.suppress(Exception):
+                await self.connection.close()
 
 
 async def events(dsn: str, tap: Tap, settle: float = 10.0) -> Events:

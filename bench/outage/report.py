@@ -29,12 +29,14 @@ def saw(answers: Iterable[Answer]) -> dict[str, Any]:
     answers = list(answers)
     statuses = Counter(a.status for a in answers)
     kinds = Counter(a.content_type or "-" for a in answers if a.status >= 400)
+    codes = Counter(f"{a.status} {a.code}" for a in answers if a.status >= 500 or a.status == 409)
     return {
         "answers": len(answers),
         "statuses": " ".join(
             f"{s or 'none'}×{n}" for s, n in sorted(statuses.items(), key=lambda i: i[0])
         ),
         "error types": " ".join(f"{k}×{n}" for k, n in sorted(kinds.items())),
+        "codes": " ".join(f"{k}×{n}" for k, n in codes.most_common(4)),
         "500": statuses.get(500, 0),
         "text/plain": sum(1 for a in answers if a.content_type.startswith("text/plain")),
         "503 without Retry-After": sum(1 for a in answers if a.status == 503 and not a.retry_after),
@@ -110,6 +112,7 @@ def table(
         seen = saw(answers)
         add(f"[{name}] answers", f"{seen['answers']}: {seen['statuses']}")
         add(f"[{name}] error content types", seen["error types"] or "-")
+        add(f"[{name}] top 409/5xx codes", seen["codes"] or "-")
         failures = {k: seen[k] for k in ("500", "text/plain", "503 without Retry-After") if seen[k]}
         others = {
             k: seen[k] for k in ("409 idempotency_in_flight", "refresh_token_reused") if seen[k]

@@ -3,6 +3,7 @@ payment, the worker and the gateway as OS processes importing the chosen source 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -136,6 +137,19 @@ class Stack:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"{name} never became healthy; see {self.logs / (name + '.log')}")
+
+    def queues(self) -> set[str]:
+        """The broker queues the processes said they consume from (to delete them after)."""
+        found = set()
+        for log in self.logs.glob("*.log"):
+            for line in log.read_text(errors="replace").splitlines():
+                if '"queue"' not in line:
+                    continue
+                with contextlib.suppress(ValueError, AttributeError):
+                    queue = json.loads(line).get("queue")
+                    if isinstance(queue, str) and queue.startswith(self.exchange):
+                        found.add(queue)
+        return found
 
     def signal(self, name: str, sig: signal.Signals) -> None:
         self.processes[name].send_signal(sig)

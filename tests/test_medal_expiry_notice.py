@@ -8,9 +8,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import func, select
 
 from koepon.app import Platform
 from koepon.auth.events import EXPIRY_MAIL_CONSUMER
+from koepon.auth.models import OutgoingMail
 from koepon.kernel.bus import Message
 
 SUBJECT = "推しメダルの有効期限が近づいています"
@@ -83,5 +85,13 @@ async def test_a_fan_is_mailed_once_before_a_lot_expires(
     await consumer.handler(
         Message(id=row.id, topic=row.topic, payload=row.payload, occurred_at=row.created_at)
     )
-    await asyncio.sleep(0.3)
+    # The handler has returned, so its transaction is over: a second mail would be queued by
+    # now (mail is queued in the consumer's own transaction). No waiting needed.
+    async with platform.units["auth"].db.sessionmaker() as session:
+        queued = await session.scalar(
+            select(func.count())
+            .select_from(OutgoingMail)
+            .where(OutgoingMail.to_address == email, OutgoingMail.subject == SUBJECT)
+        )
+    assert queued == 1
     assert len(await _mails_to(client, email)) == 1

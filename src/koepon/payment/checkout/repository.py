@@ -1,13 +1,49 @@
-"""Checkout queries the recovery job needs: payments left unsettled, refunds still owed."""
+"""Checkout queries: the month's spend under the caps, the per-fan purchase lock, payments left
+unsettled and refunds still owed (for the recovery job)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from koepon.payment.checkout.models import Checkout, CheckoutEvent
+from koepon.payment.checkout.models import Checkout, CheckoutEvent, PurchaseLock
+from koepon.payment.checkout.states import COUNTS_TOWARD_CAP, RESERVING_UNTIL_EXPIRY
+
+
+async def lock_purchases(session: AsyncSession, user_id: str, now: datetime) -> None:
+    """Hold this fan's purchase lock until the transaction ends (a row lock on PostgreSQL;
+    SQLite serialises writers already), so cap checks of one fan run one at a time."""
+    dialect = session.get_bind().dialect.name
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert_(PurchaseLock).values(user_id=user_id, updated_at=now)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["user_id"], set_={"updated_at": now})
+    )
+
+
+async def month_spent_jpy(
+    session: AsyncSession, *, user_id: str, month: str, now: datetime, excluding: str | None
+) -> int:
+    """Tax-included yen of the JST ``month``'s purchases that are paid or still reserving room
+    at ``now`` (an unpaid page only until it expires), leaving out the checkout ``excluding``."""
+    settled = [s for s in COUNTS_TOWARD_CAP if s not in RESERVING_UNTIL_EXPIRY]
+    query = select(func.coalesce(func.sum(Checkout.price_jpy), 0)).where(
+        Checkout.user_id == user_id,
+        Checkout.purchase_month == month,
+        or_(
+            Checkout.status.in_(settled),
+            Checkout.status.in_(list(RESERVING_UNTIL_EXPIRY)) & (Checkout.expires_at > now),
+        ),
+    )
+    if excluding is not None:
+        query = query.where(Checkout.id != excluding)
+    total = await session.scalar(query)
+    return int(total or 0)
+
 
 # Statuses whose money may still move at the provider without us hearing of it: the page is
 # open, a konbini payment waits; for a day after a failure or an expiry (our sweeper's, or the

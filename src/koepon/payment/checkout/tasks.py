@@ -16,7 +16,8 @@ from datetime import timedelta
 import structlog
 
 from koepon.payment.checkout import repository
-from koepon.payment.checkout.service import REFUND_SENT_EVENT, Checkouts
+from koepon.payment.checkout.service import Checkouts
+from koepon.payment.checkout.settlement import REFUND_SENT_EVENT
 from koepon.payment.checkout.states import EventKind
 from koepon.payment.providers.base import (
     PaymentStatus,

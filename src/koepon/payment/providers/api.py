@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ValidationError
 
 from koepon.kernel.problems import Problem
+from koepon.payment.context import provide
 from koepon.payment.providers.sandbox import Outcome, SandboxProvider, describe_outcome
 
 TEMPLATES = Environment(
@@ -40,6 +41,7 @@ def build_router(sandbox: SandboxProvider | None) -> APIRouter:
     router = APIRouter(tags=["sandbox provider"])
     if sandbox is None:
         return router  # the sandbox is not enabled: no hosted page
+    sandbox_dep = Depends(provide(sandbox))  # the provider, as a FastAPI dependency
 
     async def outcome_of(request: Request) -> tuple[Outcome, bool]:
         content_type = request.headers.get("content-type", "")
@@ -56,7 +58,9 @@ def build_router(sandbox: SandboxProvider | None) -> APIRouter:
             ) from exc
 
     @router.get("/sandbox/checkouts/{checkout_id}", response_class=HTMLResponse)
-    async def sandbox_page(checkout_id: str) -> HTMLResponse:
+    async def sandbox_page(
+        checkout_id: str, sandbox: SandboxProvider = sandbox_dep
+    ) -> HTMLResponse:
         """The sandbox's hosted payment page with the final confirmation (P2)."""
         payment = await sandbox.for_checkout(checkout_id)
         if payment is None:
@@ -70,7 +74,9 @@ def build_router(sandbox: SandboxProvider | None) -> APIRouter:
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
     @router.post("/sandbox/checkouts/{checkout_id}/complete", response_model=None)
-    async def sandbox_complete(checkout_id: str, request: Request) -> Response:
+    async def sandbox_complete(
+        checkout_id: str, request: Request, sandbox: SandboxProvider = sandbox_dep
+    ) -> Response:
         """The fan pays (or fails, or picks konbini) on the sandbox page; the sandbox then posts
         its signed webhook to ``/api/v1/webhooks/sandbox`` like any provider."""
         outcome, from_form = await outcome_of(request)
@@ -85,7 +91,9 @@ def build_router(sandbox: SandboxProvider | None) -> APIRouter:
         return JSONResponse(body)
 
     @router.post("/sandbox/checkouts/{checkout_id}/dispute")
-    async def sandbox_dispute(checkout_id: str) -> dict[str, Any]:
+    async def sandbox_dispute(
+        checkout_id: str, sandbox: SandboxProvider = sandbox_dep
+    ) -> dict[str, Any]:
         """Simulates the card holder's bank charging a paid sandbox payment back."""
         done = await sandbox.dispute(checkout_id)
         return {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from koepon.kernel.problems import Problem
-from koepon.payment.context import PaymentContext
+from koepon.payment.context import PaymentContext, provide
 from koepon.payment.webhooks.service import Webhooks
 
 
@@ -28,9 +28,12 @@ async def _raw_body(request: Request, limit: int) -> bytes:
 
 def build_router(ctx: PaymentContext, webhooks: Webhooks) -> APIRouter:
     router = APIRouter(tags=["webhooks"])
+    webhooks_dep = Depends(provide(webhooks))  # the service, as a FastAPI dependency
 
     @router.post("/api/v1/webhooks/{provider}")
-    async def receive_webhook(provider: str, request: Request) -> dict[str, Any]:
+    async def receive_webhook(
+        provider: str, request: Request, webhooks: Webhooks = webhooks_dep
+    ) -> dict[str, Any]:
         """A provider's signed event. 2xx once verified (duplicates included); 4xx if forged,
         stale or malformed, and then nothing changes."""
         body = await _raw_body(request, ctx.settings.webhook_max_body_bytes)

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.contracts.clients import Clients
 from koepon.kernel.db import Database
+from koepon.kernel.errors import DomainError
 from koepon.kernel.idempotency import IdempotencyKeys
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
@@ -169,7 +170,7 @@ def _month_purchases(checkouts: Checkouts) -> MonthPurchases:
     async def month_purchases(session: AsyncSession, user_id: str) -> MonthSpending:
         try:
             summary = await checkouts.month_summary(session, user_id=user_id)
-        except Problem:
+        except (Problem, DomainError):  # the auth service cannot be asked now
             spent = await checkouts.month_spent_jpy(
                 session, user_id=user_id, now=checkouts.ctx.now()
             )

@@ -17,7 +17,8 @@ from koepon.payment.checkout.models import Checkout
 from koepon.payment.checkout.tasks import QUIET_MINUTES
 from koepon.payment.ledger.models import LedgerTransfer as Transfer
 from koepon.payment.providers.models import SandboxPayment
-from koepon.payment.providers.sandbox import SandboxProvider, WebhookSender, retry_delay
+from koepon.payment.providers.sandbox import SandboxProvider
+from koepon.payment.providers.sandbox_webhooks import WebhookSender, retry_delay
 from koepon.payment.wallet.audit import audit_ledger
 from payment.fixtures.shop import Fan, Shop, at, gather, shop_fixture  # noqa: F401
 

@@ -112,8 +112,9 @@ async def run(args: argparse.Namespace) -> int:
             (logs / "outage.json").write_text(json.dumps(record, indent=1, default=str))
             return 1 if money.lost_or_doubled else 0
     finally:
-        await tap.close(stack.queues())
         await asyncio.to_thread(stack.down)
+        # After the processes are gone: a running consumer would declare its queue again.
+        await tap.close(stack.queues())
 
 
 async def settled(stack: Stack, within: float) -> str:

@@ -127,6 +127,8 @@ class Tap:
         """Delete the tap and the run's exchanges and queues (the broker is shared)."""
         names = {self.queue, *queues, *(f"{q}.dlq" for q in queues)}
         exchanges = (self.exchange, f"{self.exchange}.dlx")
+        if self.connection is None:
+            return
         try:
             channel = await self.connection.channel()
             for name in sorted(names):

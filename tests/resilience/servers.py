@@ -13,7 +13,19 @@ import tempfile
 import time
 from pathlib import Path
 
-PG_BIN = Path(os.environ.get("KOEPON_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+def _pg_bin() -> Path:
+    """PostgreSQL's server programs: ``KOEPON_TEST_PG_BIN``, else Debian's newest install."""
+    if configured := os.environ.get("KOEPON_TEST_PG_BIN"):
+        return Path(configured)
+    installed = sorted(
+        (p for p in Path("/usr/lib/postgresql").glob("*/bin") if p.parent.name.isdigit()),
+        key=lambda p: int(p.parent.name),
+    )
+    return installed[-1] if installed else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 START_SECONDS = 30
 
 

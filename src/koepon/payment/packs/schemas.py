@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 
 class MedalPackRead(BaseModel):
@@ -34,9 +34,9 @@ class MedalPackCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    price_jpy: int = Field(description="Tax-included price in yen")
-    paid_medals: int
-    bonus_medals: int = 0
+    price_jpy: StrictInt = Field(description="Tax-included price in yen")
+    paid_medals: StrictInt
+    bonus_medals: StrictInt = 0
     sort_order: int = Field(0, ge=-1000, le=1000)
     active: bool = True
 
@@ -45,8 +45,8 @@ class MedalPackUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=100)
-    price_jpy: int | None = None
-    paid_medals: int | None = None
-    bonus_medals: int | None = None
+    price_jpy: StrictInt | None = None
+    paid_medals: StrictInt | None = None
+    bonus_medals: StrictInt | None = None
     sort_order: int | None = Field(None, ge=-1000, le=1000)
     active: bool | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import date, datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel.clock import as_utc
 from koepon.kernel.money import yen_label
+from koepon.kernel.pagination import decode_keyset, encode_keyset
 from koepon.kernel.problems import Problem
 from koepon.payment.checkout import caps
 from koepon.payment.checkout.models import Checkout, CheckoutEvent
@@ -37,16 +37,11 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 def encode_cursor(checkout: Checkout) -> str:
-    raw = f"{_aware(checkout.created_at).isoformat()}|{checkout.id}"  # type: ignore[union-attr]
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+    return encode_keyset(as_utc(checkout.created_at), checkout.id)
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        created, _, checkout_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(created), checkout_id
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Problem(400, "invalid_cursor", "The cursor is not one this API handed out") from exc
+    return decode_keyset(cursor)  # a 422 problem for anything this API did not hand out
 
 
 def _page(query: Any, cursor: str | None) -> Any:

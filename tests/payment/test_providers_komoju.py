@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 import httpx
 import pytest
 
+from koepon.payment.checkout.tasks import recovery_event
 from koepon.payment.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
@@ -180,3 +181,19 @@ def test_forged_tampered_or_unsigned_komoju_events_are_refused() -> None:
         with pytest.raises(WebhookRejected) as refused:
             provider.parse_event(payload, headers, now=NOW)
         assert refused.value.code == code
+
+
+async def test_the_recovery_job_gets_the_komoju_session() -> None:
+    session = recorded("komoju_session_created.json")
+    captured = {**session, "payment": {"id": "pay_1", "status": "captured"}}
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=captured)
+
+    payment = await adapter(handler).fetch_payment(session["id"])
+    assert (seen[0].method, seen[0].url.path) == ("GET", f"/api/v1/sessions/{session['id']}")
+    assert (payment.status, payment.amount_jpy, payment.payment_id) == ("succeeded", 1_100, "pay_1")
+    event = recovery_event(CHECKOUT_ID, payment)
+    assert event is not None and (event.kind, event.payment_id) == ("succeeded", "pay_1")

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from koepon.payment.checkout.tasks import recovery_event
 from koepon.payment.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
@@ -194,3 +195,23 @@ def test_forged_stale_and_tampered_stripe_events_are_refused() -> None:
         adapter.parse_event(
             payload, {"stripe-signature": stripe_signature(payload, SECRET, now)}, now=stale_clock
         )
+
+
+async def test_the_recovery_job_asks_stripe_for_the_checkout_session() -> None:
+    session = recorded("stripe_checkout_session_created.json")
+    paid = {**session, "status": "complete", "payment_status": "paid", "payment_intent": "pi_1"}
+    recorder = Recorder({("GET", f"/v1/checkout/sessions/{session['id']}"): (200, paid)})
+    payment = await provider(recorder).fetch_payment(session["id"])
+    assert (payment.status, payment.amount_jpy, payment.payment_id) == ("succeeded", 1_100, "pi_1")
+    event = recovery_event(CHECKOUT_ID, payment)
+    assert event is not None and (event.kind, event.amount_jpy) == ("succeeded", 1_100)
+    assert event.event_id == f"koepon:recovery:{CHECKOUT_ID}:succeeded"  # one per answer
+    assert (
+        recovery_event(
+            CHECKOUT_ID,
+            await provider(
+                Recorder({("GET", f"/v1/checkout/sessions/{session['id']}"): (200, session)})
+            ).fetch_payment(session["id"]),
+        )
+        is None
+    )  # still open: nothing to apply

@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
+from koepon.contracts.auth import SpendingProfile
 from koepon.kernel.clock import jst_day
 from koepon.payment.checkout.models import Checkout
 from koepon.payment.checkout.tasks import QUIET_MINUTES
@@ -312,3 +314,31 @@ async def test_an_operators_refund_whose_webhook_was_lost_still_takes_the_medals
     row = await shop.checkout_row(checkout_id)
     assert (row.status, row.clawed_back_at is not None) == ("refunded", True)
     assert await shop.medals(fan.id) == (0, 0)
+
+
+async def test_money_is_not_credited_while_the_limits_cannot_be_checked(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = shop.freeze(NOW)
+    fan = await shop.fan()
+    pack_id = await shop.pack(price_jpy=800, paid_medals=800)
+    checkout_id = (await shop.checkout(fan, pack_id)).json()["id"]
+    working = shop.ctx.clients.auth
+
+    class AuthDown:
+        async def spending_profile(self, user_id: str) -> SpendingProfile:
+            raise httpx.ConnectError("auth is down")
+
+    monkeypatch.setattr(shop.ctx.clients, "auth", AuthDown())
+    paid = await shop.pay(checkout_id)
+    assert paid.json()["webhook_status"] == 503  # the provider will try again
+    assert (await shop.checkout_row(checkout_id)).status == "open"
+    assert await shop.medals(fan.id) == (0, 0)
+    clock.advance(minutes=QUIET_MINUTES, seconds=1)
+    assert (await shop.services.payment_recovery.run_once()).unanswered == 1
+
+    monkeypatch.setattr(shop.ctx.clients, "auth", working)
+    clock.advance(hours=1)  # the longest back-off: the provider's retry is due
+    await shop.sandbox.deliver_due()
+    assert (await shop.checkout_row(checkout_id)).status == "succeeded"
+    assert await shop.medals(fan.id) == (800, 0)

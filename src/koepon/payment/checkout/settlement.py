@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.contracts.auth import AccountNotFound
-from koepon.kernel.problems import Problem
+from koepon.kernel.errors import Unavailable
 from koepon.payment.checkout import caps, repository
 from koepon.payment.checkout.events import PurchaseRefused
 from koepon.payment.checkout.models import Checkout, CheckoutEvent
@@ -58,6 +58,12 @@ def transfer_ids(checkout_id: str) -> dict[str, str]:
         "claw_back": f"checkout:{checkout_id}:claw-back",
         "claw_back_bonus": f"checkout:{checkout_id}:claw-back-bonus",
     }
+
+
+class LimitsUnavailable(Unavailable):
+    """The auth service cannot tell the fan's limits: nothing is credited until it can."""
+
+    code = "auth_unavailable"
 
 
 class Settlement:
@@ -115,11 +121,8 @@ class Settlement:
         except Exception as exc:
             # Unknown limits: credit nothing now; the provider (or the recovery job) retries.
             log.warning("payment.spending_profile_unavailable", error=repr(exc))
-            raise Problem(
-                503,
-                "auth_unavailable",
-                "Spending limits cannot be checked right now; retry later",
-                headers={"Retry-After": "5"},
+            raise LimitsUnavailable(
+                "Spending limits cannot be checked right now; retry later"
             ) from exc
         spent = await repository.month_spent_jpy(
             session,

@@ -17,7 +17,7 @@ import structlog
 
 from koepon.payment.checkout import repository
 from koepon.payment.checkout.service import Checkouts
-from koepon.payment.checkout.settlement import REFUND_SENT_EVENT
+from koepon.payment.checkout.settlement import REFUND_SENT_EVENT, LimitsUnavailable
 from koepon.payment.checkout.states import EventKind
 from koepon.payment.providers.base import (
     PaymentStatus,
@@ -109,7 +109,11 @@ class PaymentRecovery:
         event = recovery_event(checkout.id, payment)
         if event is None:
             return False
-        result = await self.checkouts.apply_provider_event(checkout.provider, event)
+        try:
+            result = await self.checkouts.apply_provider_event(checkout.provider, event)
+        except LimitsUnavailable:
+            run.unanswered += 1  # the next pass asks again
+            return False
         if result.get("applied"):
             run.applied.append(checkout.id)
             log.warning(

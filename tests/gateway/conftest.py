@@ -20,7 +20,8 @@ from pydantic import BaseModel
 
 from koepon.gateway import install_gateway
 from koepon.kernel.cache import cache_from_url
-from koepon.kernel.observability import RequestContextMiddleware, health_router
+from koepon.kernel.health import health_router
+from koepon.kernel.observability import RequestContextMiddleware
 from koepon.kernel.problems import install_problem_handlers
 from koepon.kernel.ratelimit import RateLimiter
 from koepon.kernel.runtime import Runtime

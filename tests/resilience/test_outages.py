@@ -90,7 +90,10 @@ async def test_redis_killed_and_restarted(stack: Stack, http: httpx.AsyncClient)
 
     stack.redis.kill()
     # Signed-in requests: the session cannot be checked → 503, not 401 and not 500.
-    assert_outage(await http.get("/api/v1/me", headers=fan), 503, "unavailable")
+    unchecked = assert_outage(
+        await http.get("/api/v1/me", headers=fan), 503, "dependency_unavailable"
+    )
+    assert unchecked["dependency"] == "cache"
     # Signing in needs the session store → 503 naming the cache (it was a text/plain 500).
     login = await http.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
     body = assert_outage(login, 503, "dependency_unavailable")

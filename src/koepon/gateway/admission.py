@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from koepon.gateway.routing import is_internal, under
 from koepon.kernel.cache import Cache
-from koepon.kernel.problems import Problem, problem_response
+from koepon.kernel.problems import Problem, dependency_unavailable, problem_response
 from koepon.kernel.ratelimit import RateLimiter
 from koepon.kernel.tokens import Principal, TokenVerifier, session_key, unauthenticated
 
@@ -52,15 +52,12 @@ def rate_limited(retry_after: int) -> Problem:
     )
 
 
-def sign_in_unavailable() -> Problem:
+def sign_in_unavailable(dependency: str) -> Problem:
     """Tokens or sessions cannot be checked (auth or the cache unreachable): not the caller's
-    fault, so 503 with a short Retry-After rather than 401."""
-    return Problem(
-        503,
-        "unavailable",
-        "Sign-in cannot be checked right now; try again shortly",
-        headers={"Retry-After": "5"},
-    )
+    fault, so the services' own 503 ``dependency_unavailable`` naming what is down, not 401."""
+    problem = dependency_unavailable(dependency)
+    problem.detail = f"Sign-in cannot be checked right now ({dependency} unavailable); try again"
+    return problem
 
 
 class AdmissionMiddleware:
@@ -146,7 +143,7 @@ class AdmissionMiddleware:
         except Exception as exc:
             # The JWKS could not be fetched (auth unreachable): not the caller's fault.
             log.warning("gateway.jwks_unavailable", error=repr(exc))
-            raise sign_in_unavailable() from exc
+            raise sign_in_unavailable("auth") from exc
         await self._require_live_session(principal)
         await self._meter(self.per_user, "gateway-user", principal.user_id)
         return principal
@@ -159,7 +156,7 @@ class AdmissionMiddleware:
             user_id = await self.sessions.get(session_key(principal.session_id))
         except Exception as exc:
             log.warning("gateway.sessions_unavailable", error=repr(exc))
-            raise sign_in_unavailable() from exc
+            raise sign_in_unavailable("cache") from exc
         if user_id is None or user_id.decode() != principal.user_id:
             raise unauthenticated("This session has ended; sign in again")
 

@@ -1,20 +1,19 @@
-"""Structured logs (JSON, or readable lines on a terminal), request ids, Prometheus metrics and
-the health endpoints."""
+"""Structured logs (JSON, or readable lines on a terminal), request ids and Prometheus request
+metrics; the health endpoints are in ``kernel/health.py``."""
 
 from __future__ import annotations
 
 import logging
+import random
 import re
 import sys
 import time
-import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import MutableMapping
 from functools import lru_cache
 from typing import Any, Literal, TextIO
 
 import structlog
-from fastapi import APIRouter, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter(
@@ -119,7 +118,8 @@ class RequestContextMiddleware:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        # A log correlation id, not a secret: no need for the OS's random source per request.
+        request_id = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
@@ -152,32 +152,3 @@ class RequestContextMiddleware:
                 client=(scope.get("client") or ("-",))[0],
             )
             structlog.contextvars.unbind_contextvars("request_id")
-
-
-ReadinessCheck = Callable[[], Awaitable[bool]]
-
-
-def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    router = APIRouter(tags=["health"])
-
-    @router.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @router.get("/readyz")
-    async def readyz(response: Response) -> dict[str, object]:
-        results: dict[str, bool] = {}
-        for name, check in checks.items():
-            try:
-                results[name] = await check()
-            except Exception:
-                results[name] = False
-        ready = all(results.values())
-        response.status_code = 200 if ready else 503
-        return {"status": "ready" if ready else "not_ready", "checks": results}
-
-    @router.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return router

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 
 import structlog
 from starlette.datastructures import Headers
@@ -61,11 +62,18 @@ def _encode(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> byt
     return json.dumps(head).encode() + b"\n" + body
 
 
+@lru_cache(maxsize=64)
+def _decode_head(head: bytes) -> tuple[int, tuple[tuple[bytes, bytes], ...]]:
+    # Cached: a hot entry is served thousands of times with the same head.
+    data = json.loads(head)
+    headers = tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in data["headers"])
+    return int(data["status"]), headers
+
+
 def _decode(blob: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     head, _, body = blob.partition(b"\n")
-    data = json.loads(head)
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in data["headers"]]
-    return int(data["status"]), headers, body
+    status, headers = _decode_head(head)
+    return status, list(headers), body
 
 
 class ResponseCacheMiddleware:

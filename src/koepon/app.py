@@ -24,6 +24,7 @@ from koepon.kernel.health import health_router, outbox_lag
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.migrations import upgrade_async
 from koepon.kernel.observability import RequestContextMiddleware
+from koepon.kernel.openapi import document_problems
 from koepon.kernel.outbox import OutboxRelay
 from koepon.kernel.problems import install_problem_handlers
 from koepon.kernel.ratelimit import RateLimiter
@@ -257,6 +258,7 @@ def create_app(
     )
     app.state.platform = platform
     install_problem_handlers(app)
+    document_problems(app)
     for unit in platform.units.values():
         app.include_router(unit.router)
         if unit.internal_router is not None:

@@ -108,12 +108,23 @@ def build_routers(
         await service.verify_email(session, token=body.token)
         return Response(status_code=204)
 
-    @auth.post("/verify-email/request", status_code=202)
+    @auth.post(
+        "/verify-email/request",
+        status_code=202,
+        response_class=Response,
+        responses={202: {"description": "A verification mail is on its way (no body)"}},
+    )
     async def request_verification(principal: SignedIn, session: Session) -> Response:
         await service.request_verification(session, user_id=principal.user_id)
         return Response(status_code=202)
 
-    @auth.post("/password-reset/request", status_code=202)
+    # Accepted with no body whether or not the address has an account (no account probing).
+    @auth.post(
+        "/password-reset/request",
+        status_code=202,
+        response_class=Response,
+        responses={202: {"description": "If the address has an account, a reset mail is sent"}},
+    )
     async def request_password_reset(body: PasswordResetRequestIn, session: Session) -> Response:
         await service.request_password_reset(session, email=body.email)
         return Response(status_code=202)

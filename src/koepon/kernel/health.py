@@ -83,14 +83,31 @@ def health_router(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        responses={
+            503: {
+                "description": "Not ready: the same body, naming the failing check",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        },
+    )
     async def readyz(response: Response) -> dict[str, object]:
         results = {name: healthy(value) for name, value in (await run_checks(dict(ready))).items()}
         is_ready = all(results.values())
         response.status_code = 200 if is_ready else 503
         return {"status": "ready" if is_ready else "not_ready", "checks": results}
 
-    @router.get("/metrics")
+    @router.get(
+        "/metrics",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus text exposition format",
+                "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+            }
+        },
+    )
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -13,36 +13,19 @@ claimant holds the key for at most one lock period; a retry then takes the key o
 from the recovery point. Releasing a key after a failure is retried in the background with
 back-off when the database itself is what failed, so the fan can retry as soon as it is back.
 
-Every route that takes the header reads it through one dependency, ``idempotency_key``, and
-every service answers the same way:
-
-=====================================================  ======  ============================
-situation                                               status  ``code``
-=====================================================  ======  ============================
-header missing where the route requires it              400     ``idempotency_key_required``
-header malformed (not 1–N printable ASCII characters,   400     ``idempotency_key_invalid``
-or spaces at either end)
-same key, different request (method, path, body)        422     ``idempotency_key_reused``
-same key while the first request is still running       409     ``idempotency_in_flight``
-                                                                (with ``Retry-After``)
-same key, same request, already answered                —       the stored response again,
-                                                                ``Idempotent-Replayed: true``
-=====================================================  ======  ============================
+Routes read the header through ``idempotency_key`` and bind a key to ``request_fingerprint``
+(both in ``kernel/idempotency_header.py``, which also lists the answers every service gives).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import math
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
 import structlog
-from fastapi import Header, Request
 from sqlalchemy import (
     JSON,
     Column,
@@ -60,19 +43,42 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.kernel.clock import Now, as_utc, utcnow
 from koepon.kernel.db import Database
+from koepon.kernel.idempotency_header import (
+    HEADER,
+    MAX_KEY_LENGTH,
+    canonical_json,
+    checked_key,
+    fingerprint,
+    idempotency_key,
+    request_fingerprint,
+    valid_key,
+)
 from koepon.kernel.problems import Problem
 
 log = structlog.get_logger(__name__)
 
-HEADER = "Idempotency-Key"
-MAX_KEY_LENGTH = 255
+# The header's names stay importable from here, where routes have always found them.
+__all__ = [
+    "HEADER",
+    "MAX_KEY_LENGTH",
+    "Claim",
+    "IdempotencyKeys",
+    "StoredResponse",
+    "canonical_json",
+    "checked_key",
+    "fingerprint",
+    "idempotency_key",
+    "idempotency_table",
+    "request_fingerprint",
+    "valid_key",
+]
 # A leaked claim (neither completed nor released) stops being renewed after this long.
 MAX_HOLD_SECONDS = 600
 # Back-off of a release that failed because the database was unreachable.
 RELEASE_BACKOFF_SECONDS = (0.25, 0.5, 1.0, 2.0)
 State = Literal["in_flight", "completed"]
-Clock = Callable[[], datetime]
 
 
 def idempotency_table(metadata: MetaData) -> Table:
@@ -94,85 +100,6 @@ def idempotency_table(metadata: MetaData) -> Table:
     )
 
 
-def valid_key(key: str, max_length: int = MAX_KEY_LENGTH) -> bool:
-    """1–``max_length`` printable ASCII characters (no spaces at the ends, no control
-    characters)."""
-    return (
-        0 < len(key) <= max_length
-        and all(0x20 <= ord(ch) < 0x7F for ch in key)
-        and key == key.strip()
-    )
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    """SHA-256 of method, path and the canonical form of the JSON body (raw bytes if not JSON),
-    so that key order and whitespace do not make two equal requests differ."""
-    try:
-        canonical = canonical_json(json.loads(body)) if body.strip() else ""
-    except (ValueError, UnicodeDecodeError):
-        canonical = body.hex()
-    digest = hashlib.sha256()
-    for part in (method.upper(), path, canonical):
-        digest.update(part.encode())
-        digest.update(b"\x00")
-    return digest.hexdigest()
-
-
-def checked_key(key: str | None, *, required: bool, max_length: int = MAX_KEY_LENGTH) -> str | None:
-    """``key`` if it is well formed; the documented 400 problems otherwise."""
-    if key is None:
-        if required:
-            raise Problem(
-                400,
-                "idempotency_key_required",
-                f"This request needs an {HEADER} header (1–{max_length} printable characters), "
-                "so that retrying it can never do the work twice",
-            )
-        return None
-    if not valid_key(key, max_length):
-        raise Problem(
-            400,
-            "idempotency_key_invalid",
-            f"{HEADER} must be 1–{max_length} printable ASCII characters without surrounding "
-            "spaces",
-        )
-    return key
-
-
-def idempotency_key(
-    *, required: bool = True, max_length: int = MAX_KEY_LENGTH
-) -> Callable[..., Awaitable[str | None]]:
-    """The FastAPI dependency every route taking an ``Idempotency-Key`` uses::
-
-        Key = Annotated[str, Depends(idempotency_key())]
-        OptionalKey = Annotated[str | None, Depends(idempotency_key(required=False))]
-
-    ``max_length`` is for routes that build a bounded id from the key (e.g. a transfer id).
-    """
-
-    # A default, not an ``Annotated`` hint: hints are strings here and could not see the
-    # closure's ``max_length``.
-    header = Header(
-        None,
-        alias=HEADER,
-        description=f"1–{max_length} printable ASCII characters; a retry with the same key and "
-        "request gets the first answer again instead of doing the work twice",
-    )
-
-    async def dependency(key: str | None = header) -> str | None:
-        return checked_key(key, required=required, max_length=max_length)
-
-    return dependency
-
-
-async def request_fingerprint(request: Request) -> str:
-    return fingerprint(request.method, request.url.path, await request.body())
-
-
 @dataclass(frozen=True)
 class StoredResponse:
     """The response of a completed request, replayed for every retry with the same key."""
@@ -191,14 +118,13 @@ class Claim:
     recovery_data: dict[str, Any] | None = None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    return moment
+def _in_flight(retry_after: int) -> Problem:
+    return Problem(
+        409,
+        "idempotency_in_flight",
+        f"A request with this {HEADER} is still being processed; retry later",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 class IdempotencyKeys:
@@ -211,7 +137,7 @@ class IdempotencyKeys:
         *,
         lock_seconds: int = 60,
         keep_hours: int = 24,
-        clock: Clock = _now,
+        clock: Now = utcnow,
     ) -> None:
         if keep_hours < 24:
             raise ValueError("Idempotency keys are kept at least 24 hours (DESIGN.md)")
@@ -258,7 +184,7 @@ class IdempotencyKeys:
             if inserted.rowcount:  # type: ignore[attr-defined]
                 return self._hold(Claim(scope, key))
             row = (await session.execute(select(self.table).where(self._where((scope, key))))).one()
-            if _aware(row.expires_at) <= now:  # type: ignore[operator]
+            if as_utc(row.expires_at) <= now:
                 # An expired key starts a new life: forget the old request entirely.
                 await session.execute(
                     update(self.table)
@@ -285,15 +211,9 @@ class IdempotencyKeys:
                 )
             if row.state == "completed":
                 return StoredResponse(row.response_status, row.response_body)
-            locked_until = _aware(row.locked_until)
-            if locked_until is not None and locked_until > now:
-                wait = max(1, math.ceil((locked_until - now).total_seconds()))
-                raise Problem(
-                    409,
-                    "idempotency_in_flight",
-                    "A request with this Idempotency-Key is still being processed; retry later",
-                    headers={"Retry-After": str(min(wait, 5))},
-                )
+            if row.locked_until is not None and as_utc(row.locked_until) > now:
+                wait = math.ceil((as_utc(row.locked_until) - now).total_seconds())
+                raise _in_flight(min(max(1, wait), 5))
             # The earlier attempt died or gave up: take the key over, guarded by the old lock
             # value so that only one of several concurrent retries wins.
             taken = await session.execute(
@@ -308,12 +228,7 @@ class IdempotencyKeys:
                 .values(locked_until=now + self.lock)
             )
             if not taken.rowcount:  # type: ignore[attr-defined]
-                raise Problem(
-                    409,
-                    "idempotency_in_flight",
-                    "A request with this Idempotency-Key is still being processed; retry later",
-                    headers={"Retry-After": "1"},
-                )
+                raise _in_flight(1)
             return self._hold(Claim(scope, key, row.recovery_point, row.recovery_data))
 
     def _hold(self, claim: Claim) -> Claim:

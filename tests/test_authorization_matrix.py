@@ -1,0 +1,300 @@
+"""Who may call what: every route of the platform, asked by every kind of caller.
+
+Routes are enumerated from the app itself, so a new route lands in this matrix without anyone
+remembering to add it: unless it is listed below as public (with the reason), it must refuse an
+anonymous caller with a 401 problem; ``/api/v1/admin/*`` (and the operator routes listed below)
+must refuse a fan with 403 and admit exactly the roles listed; ``/internal/*`` must never be
+reachable through the gateway, whoever asks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.routing import BaseRoute, Mount
+
+from koepon.app import Platform, create_app
+from payment.fixtures.shop import Shop, shop_fixture  # noqa: F401 - the shop fixture
+
+Route = tuple[str, str]  # (method, path template)
+
+# Every route anyone may call without a token, and why. Adding a public route means adding it
+# here, on purpose.
+PUBLIC: dict[Route, str] = {
+    ("GET", "/healthz"): "liveness probe of the orchestrator",
+    ("GET", "/readyz"): "readiness probe of the orchestrator",
+    ("GET", "/.well-known/jwks.json"): "public keys that verify access tokens",
+    ("GET", "/api/v1/openapi.json"): "the published API contract",
+    ("GET", "/api/v1/docs"): "the API reference page",
+    ("GET", "/docs/oauth2-redirect"): "part of the API reference page",
+    ("POST", "/api/v1/auth/signup"): "creating an account",
+    ("POST", "/api/v1/auth/login"): "the credentials are in the body",
+    ("POST", "/api/v1/auth/refresh"): "the refresh token in the body is the credential",
+    ("POST", "/api/v1/auth/verify-email"): "the mailed token in the body is the credential",
+    ("POST", "/api/v1/auth/password-reset/request"): "a signed-out fan asks for a reset mail",
+    (
+        "POST",
+        "/api/v1/auth/password-reset/confirm",
+    ): "the mailed token in the body is the credential",
+    ("GET", "/api/v1/medal-packs"): "the price list is shown before signing in (A4 display)",
+    ("POST", "/api/v1/webhooks/{provider}"): "payment providers sign their webhooks instead",
+    # The sandbox provider never runs in production (payment/providers/unit.py refuses it).
+    ("GET", "/sandbox/checkouts/{checkout_id}"): "the sandbox provider's payment page",
+    ("POST", "/sandbox/checkouts/{checkout_id}/complete"): "the sandbox provider paying",
+    ("POST", "/sandbox/checkouts/{checkout_id}/dispute"): "the sandbox provider disputing",
+    ("GET", "/"): "the storefront page",
+    ("GET", "/checkouts/{checkout_id}/{outcome}"): "where the provider sends the buyer back",
+    ("GET", "/verify-email"): "the page a verification mail links to",
+    ("GET", "/password-reset"): "the page a reset mail links to",
+    ("GET", "/terms"): "legal page",
+    ("GET", "/privacy"): "legal page",
+    ("GET", "/legal/tokushoho"): "legal page (特定商取引法に基づく表記)",
+    ("GET", "/legal/payment-services"): "legal page (資金決済法に基づく表示)",
+    ("GET", "/static/{path}"): "stylesheets and scripts of the pages",
+}
+
+# The roles each operator route admits; /api/v1/admin/* must all be here.
+OPERATOR: dict[Route, frozenset[str]] = {
+    ("GET", "/api/v1/admin/users/{user_id}"): frozenset({"admin", "support"}),
+    ("PUT", "/api/v1/admin/users/{user_id}/birthdate"): frozenset({"admin", "support"}),
+    ("PUT", "/api/v1/admin/users/{user_id}/roles"): frozenset({"admin"}),
+    ("GET", "/api/v1/admin/wallets/{user_id}"): frozenset({"admin", "support"}),
+    ("POST", "/api/v1/admin/wallets/{user_id}/grants"): frozenset({"admin", "support"}),
+    ("POST", "/api/v1/admin/wallets/{user_id}/claw-backs"): frozenset({"admin", "support"}),
+    ("GET", "/api/v1/admin/ledger/audit"): frozenset({"admin", "compliance"}),
+    ("GET", "/api/v1/admin/reports/prepaid-balance"): frozenset({"admin", "compliance"}),
+    ("GET", "/api/v1/admin/medal-packs"): frozenset({"admin"}),
+    ("POST", "/api/v1/admin/medal-packs"): frozenset({"admin"}),
+    ("PATCH", "/api/v1/admin/medal-packs/{pack_id}"): frozenset({"admin"}),
+    ("POST", "/api/v1/admin/medal-packs/{pack_id}/deactivate"): frozenset({"admin"}),
+    ("GET", "/api/v1/admin/payments"): frozenset({"admin", "support"}),
+    ("GET", "/api/v1/admin/payments/{checkout_id}"): frozenset({"admin", "support"}),
+    ("POST", "/api/v1/admin/payments/{checkout_id}/refund"): frozenset({"admin"}),
+    # Outside /api/v1/admin:
+    ("GET", "/metrics"): frozenset({"admin"}),
+    ("GET", "/dev/mailbox"): frozenset({"admin"}),
+    ("GET", "/dev/mailbox.json"): frozenset({"admin"}),
+}
+
+# Routes for other processes only (the internal token), which no token of a person opens.
+MACHINE_ONLY: dict[Route, str] = {
+    ("GET", "/healthz/details"): "every dependency's state, for the operators' monitoring",
+}
+
+# Refused for where the request comes from rather than for a missing token: the dev mailbox
+# (never in production) answers this machine or a signed-in admin, anyone else 403.
+ANONYMOUS_REFUSAL: dict[Route, int] = {
+    ("GET", "/dev/mailbox"): 403,
+    ("GET", "/dev/mailbox.json"): 403,
+}
+
+STAFF_ROLES = ("admin", "support", "compliance")
+SESSION_ENDING: Route = ("POST", "/api/v1/auth/logout")
+
+
+def _flatten(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+    for route in routes:
+        # FastAPI keeps an included router as one entry that yields its own routes.
+        nested = getattr(route, "effective_route_contexts", None)
+        if nested is not None:
+            yield from nested()
+        else:
+            yield route
+
+
+def platform_routes(app: FastAPI) -> set[Route]:
+    """Every (method, path) the app answers, HEAD aside (it follows GET)."""
+    found: set[Route] = set()
+    for route in _flatten(list(app.routes)):
+        if isinstance(route, Mount):
+            found.add(("GET", route.path + "/{path}"))
+            continue
+        for method in getattr(route, "methods", None) or ():
+            if method != "HEAD":
+                found.add((method, str(route.path)))
+    return found
+
+
+def is_internal(route: Route) -> bool:
+    return route[1].startswith("/internal/")
+
+
+def needs_operator(route: Route) -> bool:
+    return route in OPERATOR or route[1].startswith("/api/v1/admin/")
+
+
+def needs_sign_in(route: Route) -> bool:
+    return route not in PUBLIC and route not in MACHINE_ONLY and not is_internal(route)
+
+
+def concrete(path: str, **ids: str) -> str:
+    """``path`` with every parameter filled: the given ids, else a fresh unknown one."""
+    values = {"provider": "sandbox", "outcome": "success", "path": "koepon.css", **ids}
+    out = path
+    while "{" in out:
+        start = out.index("{")
+        end = out.index("}", start)
+        name = out[start + 1 : end]
+        out = out[:start] + values.get(name, str(uuid.uuid4())) + out[end + 1 :]
+    return out
+
+
+async def call(
+    client: httpx.AsyncClient, route: Route, headers: dict[str, str] | None = None, **ids: str
+) -> httpx.Response:
+    method, path = route
+    # A body that is valid JSON but says nothing: refusal for who you are must come first.
+    body: dict[str, Any] | None = {} if method in ("POST", "PUT", "PATCH") else None
+    return await client.request(method, concrete(path, **ids), json=body, headers=headers or {})
+
+
+def assert_problem(response: httpx.Response, status: int, route: Route, who: str) -> None:
+    assert response.status_code == status, (
+        f"{who} on {route}: {response.status_code} {response.text[:300]}"
+    )
+    assert response.headers["content-type"].startswith("application/problem+json"), (
+        f"{who} on {route}: {response.headers['content-type']}"
+    )
+    problem = response.json()
+    assert problem["status"] == status and problem["code"], problem
+
+
+def assert_admitted(response: httpx.Response, route: Route, who: str) -> None:
+    """Past authorization: whatever the answer to the empty request is, it is not a refusal
+    of the caller, and never a server error."""
+    assert response.status_code not in (401, 403), (
+        f"{who} refused on {route}: {response.status_code} {response.text[:300]}"
+    )
+    assert response.status_code < 500, f"{who} on {route}: {response.text[:300]}"
+
+
+def internal_token(platform: Platform) -> dict[str, str]:
+    secret = platform.settings.internal_token
+    assert secret is not None
+    return {"X-Koepon-Internal": secret.get_secret_value()}
+
+
+@dataclass
+class Caller:
+    name: str
+    headers: dict[str, str]
+
+
+@pytest.fixture
+async def callers(shop: Shop) -> dict[str, Caller]:
+    made = {"fan": Caller("fan", (await shop.fan()).headers)}
+    for role in STAFF_ROLES:
+        made[role] = Caller(role, (await shop.fan(roles=[role])).headers)
+    return made
+
+
+def test_every_route_is_classified_and_every_classified_route_exists(platform: Platform) -> None:
+    routes = platform_routes(create_app(platform, manage_lifecycle=False))
+    documented = {
+        (method.upper(), path)
+        for path, operations in create_app(platform, manage_lifecycle=False)
+        .openapi()["paths"]
+        .items()
+        for method in operations
+    }
+    assert documented <= routes, "the route walk missed documented operations"
+    assert any(is_internal(route) for route in routes)
+    listed = set(PUBLIC) | set(OPERATOR) | set(MACHINE_ONLY)
+    assert not listed - routes, f"listed but gone (update the matrix): {listed - routes}"
+    unlisted_admin = {r for r in routes if r[1].startswith("/api/v1/admin/")} - set(OPERATOR)
+    assert not unlisted_admin, f"operator routes without their roles: {unlisted_admin}"
+
+
+async def test_anonymous_callers_are_refused_with_401_everywhere_but_public_routes(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    routes = platform_routes(create_app(platform, manage_lifecycle=False))
+    for route in sorted(routes):
+        if needs_sign_in(route):
+            refusal = ANONYMOUS_REFUSAL.get(route, 401)
+            assert_problem(await call(client, route), refusal, route, "anonymous")
+            forged = {"Authorization": "Bearer not-a-token"}
+            assert_problem(await call(client, route, forged), 401, route, "forged token")
+        elif route in PUBLIC:
+            response = await call(client, route)
+            assert_admitted(response, route, "anonymous")
+
+
+async def test_a_fan_is_refused_with_403_on_every_operator_route_and_admitted_elsewhere(
+    client: httpx.AsyncClient, platform: Platform, callers: dict[str, Caller]
+) -> None:
+    routes = platform_routes(create_app(platform, manage_lifecycle=False))
+    fan = callers["fan"]
+    for route in sorted(routes):
+        if not needs_sign_in(route) or route == SESSION_ENDING:
+            continue
+        response = await call(client, route, fan.headers)
+        if needs_operator(route):
+            assert_problem(response, 403, route, "fan")
+        else:
+            assert_admitted(response, route, "fan")
+    # Last, as it ends the fan's session.
+    assert (await call(client, SESSION_ENDING, fan.headers)).status_code == 204
+
+
+async def test_each_staff_role_is_admitted_exactly_where_listed(
+    client: httpx.AsyncClient, callers: dict[str, Caller]
+) -> None:
+    for route, roles in sorted(OPERATOR.items()):
+        for role in STAFF_ROLES:
+            response = await call(client, route, callers[role].headers)
+            if role in roles:
+                assert_admitted(response, route, role)
+            else:
+                assert_problem(response, 403, route, role)
+
+
+async def test_internal_routes_are_never_reachable_through_the_gateway(
+    client: httpx.AsyncClient, platform: Platform, callers: dict[str, Caller]
+) -> None:
+    routes = platform_routes(create_app(platform, manage_lifecycle=False))
+    internal = sorted(route for route in routes if is_internal(route))
+    # Even the internal token does not open them from outside: the gateway has no such door.
+    machine = internal_token(platform)
+    for route in internal:
+        for who, headers in [
+            ("anonymous", {}),
+            ("fan", callers["fan"].headers),
+            ("admin", callers["admin"].headers),
+            ("internal token", machine),
+        ]:
+            assert_problem(await call(client, route, headers), 404, route, who)
+
+
+async def test_machine_only_routes_refuse_every_person(
+    client: httpx.AsyncClient, platform: Platform, callers: dict[str, Caller]
+) -> None:
+    for route in MACHINE_ONLY:
+        for who, headers in [("anonymous", {}), *((c.name, c.headers) for c in callers.values())]:
+            assert_problem(await call(client, route, headers), 403, route, who)
+        admitted = await call(client, route, internal_token(platform))
+        assert admitted.status_code == 200, admitted.text
+
+
+async def test_a_fan_cannot_see_another_fans_checkout_or_receipts(shop: Shop) -> None:
+    owner, other = await shop.fan(), await shop.fan()
+    bought = await shop.buy(owner, await shop.pack())
+    checkout = f"/api/v1/checkouts/{bought['id']}"
+
+    mine = await shop.client.get(checkout, headers=owner.headers)
+    assert mine.status_code == 200, mine.text
+    theirs = await shop.client.get(checkout, headers=other.headers)
+    assert_problem(theirs, 404, ("GET", checkout), "another fan")
+
+    own_receipts = await shop.client.get("/api/v1/receipts", headers=owner.headers)
+    other_receipts = await shop.client.get("/api/v1/receipts", headers=other.headers)
+    assert own_receipts.status_code == other_receipts.status_code == 200
+    assert bought["id"] in own_receipts.text
+    assert bought["id"] not in other_receipts.text
+    assert other_receipts.json()["items"] == []

@@ -160,6 +160,9 @@ async def test_the_checkout_carries_the_final_confirmation_and_m4_disclosures(
     ):
         assert disclosures[item], item
     assert disclosures["validity"]["paid_days"] == shop.ctx.settings.paid_medal_validity_days
+    # Fans look at the wallet page, not at the API.
+    assert "/#wallet" in disclosures["balance_inquiry"], disclosures["balance_inquiry"]
+    assert "/api/" not in disclosures["balance_inquiry"]
     assert {"price_jpy": 3_060, "paid_medals": 3_060, "bonus_medals": 200} in (
         disclosures["purchasable_amounts"]
     )

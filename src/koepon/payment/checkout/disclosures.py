@@ -91,7 +91,10 @@ def disclosures(settings: Settings, *, purchasable: list[dict[str, int]]) -> dic
             if settings.spend_free_first
             else "有償メダルから先に使用されます",
         ],
-        "balance_inquiry": "未使用残高と有効期限はウォレット画面（/api/v1/wallet）で確認できます",
+        "balance_inquiry": (
+            "未使用残高と有効期限はログイン後のウォレット画面"
+            f"（{settings.public_url.rstrip('/')}/#wallet）で確認できます"
+        ),
         "terms": f"{settings.public_url.rstrip('/')}/terms",
         "funds_protection": (
             "有償メダルの有効期限は6か月以内のため、資金決済法に基づく発行保証金の供託等の"

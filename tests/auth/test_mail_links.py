@@ -56,3 +56,15 @@ async def test_sign_up_and_reset_mails_link_to_those_pages(auth: AuthHarness) ->
         mail = await auth.wait_for_mail(account.email, subject)
         links = re.findall(r"https?://\S+", mail["body"])
         assert links == [f"{public}{page}?token={auth.token_in(mail)}"], mail["body"]
+
+
+async def test_each_link_mail_states_its_own_validity_and_wording(auth: AuthHarness) -> None:
+    account = await auth.account()
+    await auth.client.post("/api/v1/auth/password-reset/request", json={"email": account.email})
+    verify = await auth.wait_for_mail(account.email, "Verify your email")
+    reset = await auth.wait_for_mail(account.email, "Reset your password")
+    assert "こえポン!へようこそ" in verify["body"] and "(48時間有効)" in verify["body"]
+    assert "確認コード / verification token: " + auth.token_in(verify) in verify["body"]
+    assert "(1時間有効)" in reset["body"] and "パスワードは変わりません。" in reset["body"]
+    assert "再設定コード / reset token: " + auth.token_in(reset) in reset["body"]
+    assert "ようこそ" not in reset["body"]

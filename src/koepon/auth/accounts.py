@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.auth import repository
 from koepon.auth.age import age_bracket, tokyo_today
-from koepon.auth.core import AuthCore, aware
+from koepon.auth.core import VERIFY_EMAIL, AuthCore, aware
 from koepon.auth.emails import EmailRefused, email_key, normalise_email
 from koepon.auth.errors import EmailInvalid, EmailTaken, OwnAdminRole, Unauthenticated, UserNotFound
 from koepon.auth.models import BirthdateChange, SpendingLimits, User
@@ -75,7 +75,7 @@ class Accounts(AuthCore):
             ),
         )
         if not email_verified:
-            await self._mail_verification(session, user, now)
+            await self._mail_link(session, user, VERIFY_EMAIL, now)
         return self._user_out(user, now)
 
     async def email_taken(self, session: AsyncSession, email: str) -> bool:

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +37,37 @@ TOKEN_LIFETIMES = {VERIFY_EMAIL: timedelta(hours=48), PASSWORD_RESET: timedelta(
 # Where the mailed links lead: pages of the web service that finish the flow in a browser.
 VERIFY_EMAIL_PAGE = "/verify-email"
 PASSWORD_RESET_PAGE = "/password-reset"  # noqa: S105 - a page path, not a secret
+
+
+@dataclass(frozen=True)
+class LinkMail:
+    """The wording of one kind of mailed link; the mail itself is composed in one place."""
+
+    page: str
+    subject: str
+    greeting: str  # after "{name} さん"
+    to_do: str  # "…するには"
+    code_label: str
+    closing: str = ""  # after the common "not you?" line
+
+
+LINK_MAILS = {
+    VERIFY_EMAIL: LinkMail(
+        page=VERIFY_EMAIL_PAGE,
+        subject="メールアドレスの確認 / Verify your email",
+        greeting="、こえポン!へようこそ。",
+        to_do="メールアドレスを確認するには",
+        code_label="確認コード / verification token",
+    ),
+    PASSWORD_RESET: LinkMail(
+        page=PASSWORD_RESET_PAGE,
+        subject="パスワードの再設定 / Reset your password",
+        greeting="",
+        to_do="パスワードを再設定するには",
+        code_label="再設定コード / reset token",
+        closing="パスワードは変わりません。",
+    ),
+}
 
 
 def digest(token: str) -> str:
@@ -137,20 +169,21 @@ class AuthCore:
     def _link(self, path: str, token: str) -> str:
         return f"{self.settings.public_url.rstrip('/')}{path}?token={token}"
 
-    async def _mail_verification(self, session: AsyncSession, user: User, now: datetime) -> None:
-        token = await self._one_time_token(session, user, VERIFY_EMAIL, now)
+    async def _mail_link(
+        self, session: AsyncSession, user: User, purpose: str, now: datetime
+    ) -> None:
+        """Queue the mail carrying a new one-time link for ``purpose`` (sent if this commits)."""
+        token = await self._one_time_token(session, user, purpose, now)
+        wording = LINK_MAILS[purpose]
+        hours = int(TOKEN_LIFETIMES[purpose].total_seconds() // 3600)
         body = (
-            f"{user.display_name} さん、こえポン!へようこそ。\n\n"
-            "メールアドレスを確認するには、次のリンクを開いてください(48時間有効):\n"
-            f"{self._link(VERIFY_EMAIL_PAGE, token)}\n\n"
-            f"確認コード / verification token: {token}\n\n"
-            "お心当たりのない場合は、このメールを破棄してください。\n"
+            f"{user.display_name} さん{wording.greeting}\n\n"
+            f"{wording.to_do}、次のリンクを開いてください({hours}時間有効):\n"
+            f"{self._link(wording.page, token)}\n\n"
+            f"{wording.code_label}: {token}\n\n"
+            f"お心当たりのない場合は、このメールを破棄してください。{wording.closing}\n"
         )
-        await enqueue(
-            session,
-            Mail(to=user.email, subject="メールアドレスの確認 / Verify your email", body=body),
-            now=now,
-        )
+        await enqueue(session, Mail(to=user.email, subject=wording.subject, body=body), now=now)
 
     # -- self-set limits (read by several use cases) ----------------------------------------
 

@@ -5,17 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.auth import repository
-from koepon.auth.core import (
-    PASSWORD_RESET,
-    PASSWORD_RESET_PAGE,
-    VERIFY_EMAIL,
-    AuthCore,
-    aware,
-    digest,
-)
+from koepon.auth.core import PASSWORD_RESET, VERIFY_EMAIL, AuthCore, aware, digest
 from koepon.auth.emails import email_key
 from koepon.auth.errors import TokenInvalid
-from koepon.auth.mail import Mail, enqueue
 from koepon.auth.models import User
 
 RESET_REQUESTS_PER_EMAIL = "5 per 1 hour"
@@ -25,7 +17,7 @@ class MailedLinks(AuthCore):
     async def request_verification(self, session: AsyncSession, *, user_id: str) -> None:
         user = await self._user(session, user_id)
         if user.email_verified_at is None:
-            await self._mail_verification(session, user, self.now())
+            await self._mail_link(session, user, VERIFY_EMAIL, self.now())
 
     async def _consume(self, session: AsyncSession, token: str, purpose: str) -> User:
         now = self.now()
@@ -49,20 +41,7 @@ class MailedLinks(AuthCore):
         user = await repository.user_by_email(session, key)
         if user is None or not allowed:
             return
-        now = self.now()
-        token = await self._one_time_token(session, user, PASSWORD_RESET, now)
-        body = (
-            f"{user.display_name} さん\n\n"
-            "パスワードを再設定するには、次のリンクを開いてください(1時間有効):\n"
-            f"{self._link(PASSWORD_RESET_PAGE, token)}\n\n"
-            f"再設定コード / reset token: {token}\n\n"
-            "お心当たりのない場合は、このメールを破棄してください。パスワードは変わりません。\n"
-        )
-        await enqueue(
-            session,
-            Mail(to=user.email, subject="パスワードの再設定 / Reset your password", body=body),
-            now=now,
-        )
+        await self._mail_link(session, user, PASSWORD_RESET, self.now())
 
     async def confirm_password_reset(
         self, session: AsyncSession, *, token: str, new_password: str

@@ -14,14 +14,14 @@ The bulkhead lets a burst queue briefly: up to ``max_concurrent`` more requests 
 from __future__ import annotations
 
 import asyncio
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import structlog
-from aiobreaker import CircuitBreaker, CircuitBreakerError, CircuitBreakerState
+from aiobreaker import CircuitBreaker, CircuitBreakerError
 
+from koepon.kernel.breakers import is_open, seconds_until_trial
 from koepon.kernel.problems import Problem
 from koepon.kernel.settings import Settings
 
@@ -94,15 +94,10 @@ class Upstream:
 
     @property
     def circuit_open(self) -> bool:
-        return bool(self.breaker.current_state == CircuitBreakerState.OPEN)
+        return is_open(self.breaker)
 
     def _reopens_in(self) -> int:
-        opened_at: datetime | None = self.breaker._state_storage.opened_at  # naive UTC
-        if opened_at is None:
-            return FAILED_RETRY_AFTER
-        reset: timedelta = self.breaker.timeout_duration
-        left = opened_at + reset - datetime.now(UTC).replace(tzinfo=None)
-        return max(1, math.ceil(left.total_seconds()))
+        return seconds_until_trial(self.breaker, unknown=FAILED_RETRY_AFTER)
 
     def _problem(self, status: int, code: str, detail: str, retry_after: int) -> Problem:
         return Problem(

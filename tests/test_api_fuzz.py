@@ -5,22 +5,30 @@ process; Schemathesis generates requests for each operation from the served Open
 sends them anonymously, as the demo fan and as the demo operator. Whatever it sends, the platform
 must never answer 5xx, every documented response must match its schema, and every refusal must be
 an RFC 9457 problem naming what is wrong.
+
+``KOEPON_FUZZ_BACKEND=distributed`` serves the platform on PostgreSQL + Redis + RabbitMQ instead
+(a fresh database, the test Redis database, an exchange of its own); ``make test`` runs the
+embedded platform, which the in-process tests already hold equal to the distributed one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+import redis
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -31,12 +39,53 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from koepon.app import Platform, create_app
+from koepon.kernel.bus.rabbitmq import delete_topology
 from koepon.kernel.settings import Settings
 
 DEMO_PASSWORD = "koepon-demo"
 EXAMPLES = int(os.environ.get("KOEPON_FUZZ_EXAMPLES", "12"))
 # Ending the caller's own session would leave the rest of the run anonymous.
 SESSION_ENDING = {("POST", "/api/v1/auth/logout")}
+BACKEND = os.environ.get("KOEPON_FUZZ_BACKEND", "embedded")
+PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("KOEPON_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+AMQP_URL = os.environ.get("KOEPON_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module")
+def backend_env() -> Iterator[dict[str, str]]:
+    """The environment selecting the backend: none for embedded; for distributed a fresh
+    PostgreSQL database, the test Redis database and an exchange, removed afterwards."""
+    if BACKEND == "embedded":
+        yield {}
+        return
+    assert BACKEND == "distributed", f"KOEPON_FUZZ_BACKEND={BACKEND!r}"
+    tag = uuid.uuid4().hex[:10]
+    database, exchange = f"koepon_fuzz_{tag}", f"koepon.fuzz.{tag}"
+    cache = redis.Redis.from_url(REDIS_URL)
+    cache.flushdb()
+    asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
+    try:
+        yield {
+            "KOEPON_DATABASE_URL": f"postgresql+asyncpg://{PG_HOST}/{database}",
+            "KOEPON_REDIS_URL": REDIS_URL,
+            "KOEPON_AMQP_URL": AMQP_URL,
+            "KOEPON_AMQP_EXCHANGE": exchange,
+        }
+    finally:
+        cache.flushdb()
+        cache.close()
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        asyncio.run(delete_topology(AMQP_URL, exchange, CONSUMERS))
 
 
 def _free_port() -> int:
@@ -46,7 +95,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served_platform(
+    tmp_path_factory: pytest.TempPathFactory, backend_env: dict[str, str]
+) -> Iterator[str]:
     """``koepon serve --seed`` on a free port with a fresh data folder; yields its base URL."""
     data = tmp_path_factory.mktemp("fuzz") / "data"
     port = _free_port()
@@ -60,6 +111,7 @@ def served_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     for name in ("KOEPON_DATABASE_URL", "KOEPON_REDIS_URL", "KOEPON_AMQP_URL"):
         env.pop(name, None)
+    env.update(backend_env)
     log = (data.parent / "serve.log").open("wb")
     koepon = Path(sys.executable).with_name("koepon")
     process = subprocess.Popen(
@@ -110,14 +162,17 @@ def tokens(served_platform: str) -> dict[str, str]:
     }
 
 
-def _openapi_document() -> dict[str, Any]:
-    """The OpenAPI document the platform serves, built from the app (no server needed)."""
+def _openapi_document() -> tuple[dict[str, Any], list[str]]:
+    """The OpenAPI document the platform serves, built from the app (no server needed), and
+    the names of its event consumers (their queues, for the distributed run's clean-up)."""
     with tempfile.TemporaryDirectory() as folder:
         platform = Platform(Settings(data_dir=Path(folder) / "data", environment="test"))
-        return create_app(platform, manage_lifecycle=False).openapi()
+        consumers = [c.name for unit in platform.units.values() for c in unit.consumers]
+        return create_app(platform, manage_lifecycle=False).openapi(), consumers
 
 
-schema = schemathesis.openapi.from_dict(_openapi_document())
+DOCUMENT, CONSUMERS = _openapi_document()
+schema = schemathesis.openapi.from_dict(DOCUMENT)
 # Valid requests and deliberately invalid ones (wrong types, missing fields, out-of-range values).
 schema.config.generation.update(
     modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]

@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute, Mount
 
 from koepon.app import Platform, create_app
-from payment.fixtures.shop import Shop, shop_fixture  # noqa: F401 - the shop fixture
+from payment.fixtures.shop import PASSWORD, Shop, shop_fixture  # noqa: F401 - the shop fixture
 
 Route = tuple[str, str]  # (method, path template)
 
@@ -163,6 +163,8 @@ def assert_problem(response: httpx.Response, status: int, route: Route, who: str
     )
     problem = response.json()
     assert problem["status"] == status and problem["code"], problem
+    if status == 401:  # RFC 6750: the client is told how to authenticate
+        assert response.headers.get("www-authenticate", "").startswith("Bearer"), (who, route)
 
 
 def assert_admitted(response: httpx.Response, route: Route, who: str) -> None:
@@ -298,3 +300,21 @@ async def test_a_fan_cannot_see_another_fans_checkout_or_receipts(shop: Shop) ->
     assert bought["id"] in own_receipts.text
     assert bought["id"] not in other_receipts.text
     assert other_receipts.json()["items"] == []
+
+
+async def test_a_fan_cannot_end_another_fans_session_with_their_refresh_token(shop: Shop) -> None:
+    victim, attacker = await shop.fan(), await shop.fan()
+    login = await shop.client.post(
+        "/api/v1/auth/login", json={"email": victim.email, "password": PASSWORD}
+    )
+    assert login.status_code == 200, login.text
+    stolen = login.json()["refresh_token"]
+
+    ended = await shop.client.post(
+        "/api/v1/auth/logout", json={"refresh_token": stolen}, headers=attacker.headers
+    )
+    assert ended.status_code == 204  # the attacker's own session ends, nothing else
+
+    refreshed = await shop.client.post("/api/v1/auth/refresh", json={"refresh_token": stolen})
+    assert refreshed.status_code == 200, refreshed.text
+    assert (await shop.client.get("/api/v1/me", headers=victim.headers)).status_code == 200

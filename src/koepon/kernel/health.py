@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Table, func, select
 
+from koepon.kernel.clock import as_utc
 from koepon.kernel.db import Database
 from koepon.kernel.internal import internal_guard
 from koepon.kernel.settings import Settings
@@ -61,9 +62,7 @@ def outbox_lag(db: Database, table: Table) -> DetailCheck:
                 )
             ).one()
         pending, oldest = int(row[0] or 0), row[1]
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        age = (datetime.now(UTC) - as_utc(oldest)).total_seconds() if oldest is not None else 0.0
         return {"ok": True, "pending": pending, "oldest_seconds": round(max(age, 0.0), 1)}
 
     return check

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.contracts import Event
 from koepon.kernel.bus import Message, Publisher
+from koepon.kernel.clock import as_utc
 from koepon.kernel.db import Database
 
 log = structlog.get_logger(__name__)
@@ -148,11 +149,8 @@ class OutboxRelay:
         """Publish rows in order until one fails; returns (published ids, (failed id, error))."""
         published: list[str] = []
         for row in rows:
-            occurred_at = row.created_at
-            if occurred_at.tzinfo is None:  # SQLite hands back naive UTC
-                occurred_at = occurred_at.replace(tzinfo=UTC)
             message = Message(
-                id=row.id, topic=row.topic, payload=row.payload, occurred_at=occurred_at
+                id=row.id, topic=row.topic, payload=row.payload, occurred_at=as_utc(row.created_at)
             )
             try:
                 await self.publisher.publish(message)

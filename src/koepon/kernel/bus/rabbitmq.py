@@ -31,6 +31,7 @@ from aio_pika.abc import (
 )
 
 from koepon.kernel.bus import Handler, Message
+from koepon.kernel.clock import as_utc
 
 log = structlog.get_logger(__name__)
 
@@ -151,9 +152,7 @@ class RabbitMQBus:
         if not connection.connected.is_set():
             raise BusUnavailable("RabbitMQ connection is down")
         body = json.dumps(message.payload, separators=(",", ":"), ensure_ascii=False)
-        occurred_at = message.occurred_at
-        if occurred_at.tzinfo is None:
-            occurred_at = occurred_at.replace(tzinfo=UTC)
+        occurred_at = as_utc(message.occurred_at)
         amqp_message = aio_pika.Message(
             body.encode(),
             message_id=message.id,

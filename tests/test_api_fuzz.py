@@ -201,7 +201,7 @@ FUZZ = settings(
 )
 
 
-def _fuzz(case: schemathesis.Case, url: str, token: str | None) -> None:
+def _fuzz(case: schemathesis.Case[Any], url: str, token: str | None) -> None:
     if token and (case.method.upper(), case.path) in SESSION_ENDING:
         return
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -222,7 +222,7 @@ def _fuzz(case: schemathesis.Case, url: str, token: str | None) -> None:
 @schema.parametrize()
 @FUZZ
 def test_anonymous_input_never_fails_the_platform(
-    case: schemathesis.Case, served_platform: str
+    case: schemathesis.Case[Any], served_platform: str
 ) -> None:
     _fuzz(case, served_platform, None)
 
@@ -230,7 +230,7 @@ def test_anonymous_input_never_fails_the_platform(
 @schema.parametrize()
 @FUZZ
 def test_a_fans_input_never_fails_the_platform(
-    case: schemathesis.Case, served_platform: str, tokens: dict[str, str]
+    case: schemathesis.Case[Any], served_platform: str, tokens: dict[str, str]
 ) -> None:
     _fuzz(case, served_platform, tokens["fan"])
 
@@ -238,6 +238,6 @@ def test_a_fans_input_never_fails_the_platform(
 @schema.parametrize()
 @FUZZ
 def test_an_operators_input_never_fails_the_platform(
-    case: schemathesis.Case, served_platform: str, tokens: dict[str, str]
+    case: schemathesis.Case[Any], served_platform: str, tokens: dict[str, str]
 ) -> None:
     _fuzz(case, served_platform, tokens["operator"])

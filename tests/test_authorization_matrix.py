@@ -117,7 +117,7 @@ def platform_routes(app: FastAPI) -> set[Route]:
             continue
         for method in getattr(route, "methods", None) or ():
             if method != "HEAD":
-                found.add((method, str(route.path)))
+                found.add((method, str(getattr(route, "path", ""))))
     return found
 
 

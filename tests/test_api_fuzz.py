@@ -46,7 +46,10 @@ DEMO_PASSWORD = "koepon-demo"
 EXAMPLES = int(os.environ.get("KOEPON_FUZZ_EXAMPLES", "12"))
 # Ending the caller's own session would leave the rest of the run anonymous.
 SESSION_ENDING = {("POST", "/api/v1/auth/logout")}
-BACKEND = os.environ.get("KOEPON_FUZZ_BACKEND", "embedded")
+# Embedded unless asked, or unless the run is narrowed to the distributed backend.
+BACKEND = os.environ.get("KOEPON_FUZZ_BACKEND") or (
+    "distributed" if os.environ.get("KOEPON_TEST_BACKENDS") == "distributed" else "embedded"
+)
 PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("KOEPON_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")

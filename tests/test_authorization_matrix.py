@@ -59,6 +59,15 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/static/{path}"): "stylesheets and scripts of the pages",
 }
 
+# Public routes whose own credential is in the request: without it they refuse (4xx problem).
+OWN_CREDENTIAL: set[Route] = {
+    ("POST", "/api/v1/webhooks/{provider}"),  # no provider signature
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/refresh"),
+    ("POST", "/api/v1/auth/verify-email"),
+    ("POST", "/api/v1/auth/password-reset/confirm"),
+}
+
 # The roles each operator route admits; /api/v1/admin/* must all be here.
 OPERATOR: dict[Route, frozenset[str]] = {
     ("GET", "/api/v1/admin/users/{user_id}"): frozenset({"admin", "support"}),
@@ -207,6 +216,7 @@ def test_every_route_is_classified_and_every_classified_route_exists(platform: P
     }
     assert documented <= routes, "the route walk missed documented operations"
     assert any(is_internal(route) for route in routes)
+    assert set(PUBLIC) >= OWN_CREDENTIAL
     listed = set(PUBLIC) | set(OPERATOR) | set(MACHINE_ONLY)
     assert not listed - routes, f"listed but gone (update the matrix): {listed - routes}"
     unlisted_admin = {r for r in routes if r[1].startswith("/api/v1/admin/")} - set(OPERATOR)
@@ -226,6 +236,9 @@ async def test_anonymous_callers_are_refused_with_401_everywhere_but_public_rout
         elif route in PUBLIC:
             response = await call(client, route)
             assert_admitted(response, route, "anonymous")
+            if route in OWN_CREDENTIAL:
+                assert 400 <= response.status_code < 500, (route, response.text[:300])
+                assert response.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_a_fan_is_refused_with_403_on_every_operator_route_and_admitted_elsewhere(

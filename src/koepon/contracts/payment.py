@@ -227,3 +227,18 @@ class MedalsClawedBack(Event):
     medals: int
     owed_medals: int
     reason: str
+
+
+class PurchaseRefused(Event):
+    """A payment arrived that would break a spending limit (COMPLIANCE A1–A3), e.g. paid after
+    its checkout failed or expired: it was refunded, not credited. The fan is to be told why
+    (``reason`` is ``<code>:<rule>``, e.g. ``spending_cap_exceeded:A2``)."""
+
+    topic = "payment.purchase.refused.v1"
+    user_id: str
+    checkout_id: str
+    price_jpy: int
+    reason: str
+    rule: str
+    detail: str
+    refused_at: datetime

@@ -271,7 +271,7 @@ def create_app(
     if gateway:
         app.include_router(web_pages.build_router())
         app.mount("/static", web_pages.static_files, name="static")
-        install_gateway(app, platform.runtime)
+        install_gateway(app, platform.runtime, session_owner=platform.clients.auth)
     name = "+".join(platform.units) if not gateway else "gateway"
     app.add_middleware(RequestContextMiddleware, service=name)
     return app

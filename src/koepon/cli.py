@@ -88,9 +88,14 @@ def serve(host: str, port: int, service: str, seed: bool) -> None:
     from koepon.app import Platform, create_app
 
     if service == "gateway":
+        from koepon.auth.client import HttpAuthClient
         from koepon.gateway.proxy import create_proxy_app
 
-        app = create_proxy_app(settings)
+        # Sessions the cache lost (a Redis restart) are asked of the auth service.
+        internal = settings.internal_token.get_secret_value() if settings.internal_token else ""
+        auth_url = settings.service_urls.get("auth")
+        owner = HttpAuthClient(auth_url, internal, timeout=3.0) if auth_url else None
+        app = create_proxy_app(settings, session_owner=owner)
         click.echo(f"Koepon gateway listening on http://{host}:{port}/", err=True)
     else:
         if seed and settings.environment == "production":

@@ -32,7 +32,7 @@ from koepon.auth.schemas import (
     VerifyEmailIn,
 )
 from koepon.auth.service import AuthService
-from koepon.contracts.auth import AccountNotFound, SpendingProfile
+from koepon.contracts.auth import AccountNotFound, SessionState, SpendingProfile
 from koepon.kernel.internal import internal_guard
 from koepon.kernel.runtime import Runtime
 from koepon.kernel.tokens import Principal
@@ -236,6 +236,15 @@ def build_routers(
             return await service.spending_profile(session, user_id=user_id)
         except AccountNotFound as exc:
             raise UserNotFound("No such user") from exc
+
+    # The gateway asks here when the cache lost its copy of a session (a Redis restart); the
+    # answer comes from the database and puts a live session back into the cache.
+    @internal.get("/sessions/{session_id}", response_model=SessionState)
+    async def session_state(
+        session_id: str,
+        user_id: Annotated[str, Query(min_length=1, max_length=64)],
+    ) -> SessionState:
+        return SessionState(alive=await service.sessions.alive(session_id, user_id))
 
     return router, internal
 

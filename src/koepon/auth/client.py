@@ -9,7 +9,7 @@ from urllib.parse import quote
 import httpx
 
 from koepon.auth.service import AuthService
-from koepon.contracts.auth import AccountNotFound, SpendingProfile
+from koepon.contracts.auth import AccountNotFound, SessionState, SpendingProfile
 
 
 class LocalAuthClient:
@@ -24,6 +24,9 @@ class LocalAuthClient:
     async def spending_profile(self, user_id: str) -> SpendingProfile:
         async with self.service.db.transaction(read_only=True) as session:
             return await self.service.spending_profile(session, user_id=user_id)
+
+    async def session_alive(self, session_id: str, user_id: str) -> bool:
+        return await self.service.sessions.alive(session_id, user_id)
 
 
 class HttpAuthClient:
@@ -67,6 +70,13 @@ class HttpAuthClient:
             raise AccountNotFound(user_id)
         response.raise_for_status()
         return SpendingProfile.model_validate(response.json())
+
+    async def session_alive(self, session_id: str, user_id: str) -> bool:
+        response = await self._client().get(
+            f"/internal/auth/sessions/{quote(session_id, safe='')}", params={"user_id": user_id}
+        )
+        response.raise_for_status()
+        return SessionState.model_validate(response.json()).alive
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -55,7 +55,11 @@ class Sessions:
             expires = await repository.session_alive(session, session_id, user_id, self.clock())
         if expires is None:
             return False
-        await self._mirror(session_id, user_id, _aware(expires))
+        try:
+            await self._mirror(session_id, user_id, _aware(expires))
+        except Exception as exc:
+            # The record said yes: the copy is an optimisation, the next miss tries again.
+            log.warning("auth.session_mirror_failed", error=repr(exc))
         return True
 
     async def end(self, *session_ids: str) -> None:

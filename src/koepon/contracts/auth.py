@@ -39,7 +39,21 @@ class AccountNotFound(Exception):
     """The user id names no account."""
 
 
-class AuthAccounts(Protocol):
+class SessionState(BaseModel):
+    """Whether a sign-in session is live for the user, as the auth service's record says."""
+
+    model_config = ConfigDict(frozen=True)
+    alive: bool
+
+
+class SessionRecords(Protocol):
+    """What the gateway asks the owner of sessions when the cache has no copy of one (the
+    owner copies a live session back into the cache as it answers)."""
+
+    async def session_alive(self, session_id: str, user_id: str) -> bool: ...
+
+
+class AuthAccounts(SessionRecords, Protocol):
     """What other services may ask the auth service synchronously."""
 
     async def jwks(self) -> dict[str, Any]: ...

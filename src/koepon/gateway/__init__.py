@@ -7,6 +7,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from koepon.contracts.auth import SessionRecords
 from koepon.gateway.admission import AdmissionMiddleware
 from koepon.gateway.bodies import BodyLimitMiddleware, BodyTooLarge, too_large
 from koepon.gateway.cache import ResponseCacheMiddleware
@@ -20,8 +21,12 @@ CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-I
 CORS_EXPOSED = ["X-Request-Id", "Retry-After", "X-Cache", "Location"]
 
 
-def install_gateway(app: Starlette, runtime: Runtime) -> None:
+def install_gateway(
+    app: Starlette, runtime: Runtime, *, session_owner: SessionRecords | None = None
+) -> None:
     """Put the edge in front of ``app``: headers, CORS, admission, body limits, cache.
+
+    ``session_owner`` (the auth service's client) answers for sessions missing from the cache.
 
     Starlette runs the middleware added last first, so this adds them innermost first.
     """
@@ -40,6 +45,7 @@ def install_gateway(app: Starlette, runtime: Runtime) -> None:
         per_ip=settings.rate_limit_per_ip,
         per_user=settings.rate_limit_per_user,
         sessions=runtime.cache if settings.gateway_checks_sessions else None,
+        session_owner=session_owner,
         internal_token=(
             settings.internal_token.get_secret_value() if settings.internal_token else None
         ),

@@ -9,11 +9,13 @@ import structlog
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from koepon.contracts.auth import SessionRecords
 from koepon.gateway.routing import is_internal, under
+from koepon.gateway.sessions import LiveSessions, SessionCheckUnavailable
 from koepon.kernel.cache import Cache
 from koepon.kernel.problems import Problem, dependency_unavailable, problem_response
 from koepon.kernel.ratelimit import RateLimiter
-from koepon.kernel.tokens import Principal, TokenVerifier, session_key, unauthenticated
+from koepon.kernel.tokens import Principal, TokenVerifier, unauthenticated
 
 log = structlog.get_logger(__name__)
 
@@ -77,10 +79,12 @@ class AdmissionMiddleware:
         per_ip: str,
         per_user: str,
         sessions: Cache | None = None,
+        session_owner: SessionRecords | None = None,
         internal_token: str | None = None,
     ) -> None:
         self.app = app
-        self.sessions = sessions
+        # The cache's copy of sessions, and the auth service asked when the copy is missing.
+        self.sessions = None if sessions is None else LiveSessions(sessions, session_owner)
         self.internal_token = internal_token
         self.rate_limiter = rate_limiter
         self.verifier = verifier
@@ -153,11 +157,10 @@ class AdmissionMiddleware:
         if self.sessions is None:
             return
         try:
-            user_id = await self.sessions.get(session_key(principal.session_id))
-        except Exception as exc:
-            log.warning("gateway.sessions_unavailable", error=repr(exc))
-            raise sign_in_unavailable("cache") from exc
-        if user_id is None or user_id.decode() != principal.user_id:
+            alive = await self.sessions.alive(principal.session_id, principal.user_id)
+        except SessionCheckUnavailable as exc:
+            raise sign_in_unavailable(exc.dependency) from exc
+        if not alive:
             raise unauthenticated("This session has ended; sign in again")
 
     async def _meter(self, limit: str, *key: str) -> None:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 
+from koepon.contracts.auth import SessionRecords
 from koepon.gateway import install_gateway
 from koepon.gateway.routing import RouteTable
 from koepon.gateway.upstreams import Upstream, UpstreamPolicy
@@ -239,10 +240,12 @@ def create_proxy_app(
     *,
     routes: RouteTable | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    session_owner: SessionRecords | None = None,
 ) -> FastAPI:
     """The gateway process: the same edge as the embedded mode, forwarding to service URLs.
 
-    ``transport`` replaces the network (tests route to in-process apps through it).
+    ``transport`` replaces the network (tests route to in-process apps through it);
+    ``session_owner`` is the auth service's client, asked about sessions the cache lost.
     """
     table = routes or RouteTable()
     upstreams = Upstreams(settings, transport=transport)
@@ -267,6 +270,8 @@ def create_proxy_app(
         finally:
             await verifier.close()
             await upstreams.close()
+            if (close := getattr(session_owner, "aclose", None)) is not None:
+                await close()
             await cache.close()
 
     app = FastAPI(
@@ -300,7 +305,7 @@ def create_proxy_app(
             raise Problem(404, "not_found", "Not Found")
         return await upstreams.forward(request, service)
 
-    install_gateway(app, runtime)
+    install_gateway(app, runtime, session_owner=session_owner)
     app.add_middleware(RequestContextMiddleware, service="gateway")
     return app
 

@@ -1,6 +1,7 @@
 """Start ``koepon.cli`` with the lost-webhook recovery job's timings shortened to fit a bench
-run: they are module constants, not settings, so they are set here before the CLI runs.
-Code without the job (older trees) starts unchanged. ``python launch.py ARGS…``."""
+run: the platform reads them from its settings (KOEPON_PAYMENT_RECOVERY_*), set here from the
+bench's own variables before the CLI runs; trees where they were module constants get those
+patched instead. ``python launch.py ARGS…``."""
 
 from __future__ import annotations
 
@@ -22,10 +23,12 @@ def shorten_recovery() -> str:
         tasks = importlib.import_module("koepon.payment.checkout.tasks")
     except ImportError:
         return "no recovery job in this tree"
-    if not hasattr(tasks, "QUIET_MINUTES"):
-        return "recovery job without known timings"
-    tasks.QUIET_MINUTES = QUIET_MINUTES  # type: ignore[attr-defined]
-    tasks.RECOVER_EVERY_SECONDS = RECOVER_EVERY_SECONDS  # type: ignore[attr-defined]
+    if hasattr(tasks, "QUIET_MINUTES"):  # older trees: constants, not settings
+        tasks.QUIET_MINUTES = QUIET_MINUTES
+        tasks.RECOVER_EVERY_SECONDS = RECOVER_EVERY_SECONDS
+    else:
+        os.environ["KOEPON_PAYMENT_RECOVERY_QUIET_MINUTES"] = str(QUIET_MINUTES)
+        os.environ["KOEPON_PAYMENT_RECOVERY_EVERY_SECONDS"] = str(RECOVER_EVERY_SECONDS)
     return f"recovery job: quiet {QUIET_MINUTES} min, every {RECOVER_EVERY_SECONDS} s"
 
 

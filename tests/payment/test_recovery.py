@@ -7,20 +7,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from types import SimpleNamespace
 
 import httpx
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from koepon.contracts.auth import SpendingProfile
 from koepon.kernel.clock import jst_day
+from koepon.kernel.settings import Settings
 from koepon.payment.checkout.models import Checkout
-from koepon.payment.checkout.tasks import QUIET_MINUTES
+from koepon.payment.checkout.tasks import PaymentRecovery
 from koepon.payment.ledger.models import LedgerTransfer as Transfer
 from koepon.payment.providers.models import SandboxPayment
 from koepon.payment.providers.sandbox import SandboxProvider
-from koepon.payment.providers.sandbox_webhooks import WebhookSender, retry_delay
+from koepon.payment.providers.sandbox_webhooks import Backoff, WebhookSender
 from koepon.payment.wallet.audit import audit_ledger
 from payment.fixtures.shop import Fan, Shop, at, gather, shop_fixture  # noqa: F401
 
@@ -78,7 +81,7 @@ async def test_a_lost_webhook_is_credited_once_by_the_recovery_job(shop: Shop) -
     async with platform_unreachable(shop):
         checkout_id = await paid_with_webhook_lost(shop, fan, pack_id)
         assert (await recovery.run_once()).applied == []  # too early: the webhook may come
-        clock.advance(minutes=QUIET_MINUTES, seconds=1)
+        clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
         run = await recovery.run_once()
         assert run.applied == [checkout_id]
         assert (await shop.checkout_row(checkout_id)).status == "succeeded"
@@ -105,7 +108,7 @@ async def test_the_sandbox_retries_with_back_off_and_a_restart_resumes_delivery(
     async with platform_unreachable(shop):
         checkout_id = await paid_with_webhook_lost(shop, fan, pack_id)
         [owed] = await sandbox.owed_webhooks()
-        assert (owed.attempts, owed.next_attempt_at) == (1, NOW + retry_delay(1))
+        assert (owed.attempts, owed.next_attempt_at) == (1, NOW + sandbox.webhooks.backoff.delay(1))
         assert await sandbox.deliver_due() == 0  # not due yet: nothing sent
         [owed] = await sandbox.owed_webhooks()
         assert owed.attempts == 1
@@ -114,8 +117,8 @@ async def test_the_sandbox_retries_with_back_off_and_a_restart_resumes_delivery(
             assert await sandbox.deliver_due() == 0
             [owed] = await sandbox.owed_webhooks()
             assert owed.attempts == attempt
-            assert owed.next_attempt_at == clock.now + retry_delay(attempt)
-        assert retry_delay(4) == timedelta(seconds=8)
+            assert owed.next_attempt_at == clock.now + sandbox.webhooks.backoff.delay(attempt)
+        assert sandbox.webhooks.backoff.delay(4) == timedelta(seconds=8)
         assert await shop.medals(fan.id) == (0, 0)
 
         # The old process is gone for good; a new one on the same book delivers what is owed.
@@ -125,6 +128,7 @@ async def test_the_sandbox_retries_with_back_off_and_a_restart_resumes_delivery(
             public_url=sandbox.public_url,
             tolerance_seconds=shop.ctx.settings.webhook_tolerance_seconds,
             clock=shop.ctx.now,
+            backoff=sandbox.webhooks.backoff,
             sender=working,
         )
         clock.now = owed.next_attempt_at  # type: ignore[assignment]
@@ -142,7 +146,7 @@ async def test_the_recovery_job_racing_late_webhooks_credits_each_payment_once(
     pack_id = await shop.pack(price_jpy=300, paid_medals=300, bonus_medals=10)
     async with platform_unreachable(shop):
         lost = [await paid_with_webhook_lost(shop, fan, pack_id) for _ in range(4)]
-    clock.advance(minutes=QUIET_MINUTES, seconds=1)
+    clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
     recovery = shop.services.payment_recovery
     # The job, the sandbox's retries and a second job all at once.
     await gather(recovery.run_once(), shop.sandbox.deliver_due(), recovery.run_once())
@@ -170,7 +174,7 @@ async def test_the_recovery_job_applies_a_failure_and_a_refund_it_did_not_hear_o
             .where(SandboxPayment.checkout_id == failed)
             .values(status="failed")
         )
-    clock.advance(minutes=QUIET_MINUTES, seconds=1)
+    clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
     await shop.services.payment_recovery.run_once()
     assert (await shop.checkout_row(failed)).status == "failed"
     assert (await shop.checkout_row(refunded)).status == "succeeded"
@@ -283,7 +287,7 @@ async def test_each_pass_asks_the_next_batch_so_every_checkout_gets_its_turn(sho
     repaired: list[str] = []
     async with platform_unreachable(shop):
         lost = [await paid_with_webhook_lost(shop, fan, pack_id) for _ in range(2)]
-        clock.advance(minutes=QUIET_MINUTES, seconds=1)
+        clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
         for _ in range(3):  # 5 candidates, 2 a pass
             run = await recovery.run_once(limit=2)
             asked += run.asked
@@ -309,7 +313,7 @@ async def test_an_operators_refund_whose_webhook_was_lost_still_takes_the_medals
         )
         assert refund.status_code == 200, refund.text
         assert (await shop.checkout_row(checkout_id)).status == "succeeded"  # not heard yet
-        clock.advance(minutes=QUIET_MINUTES, seconds=1)
+        clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
         assert (await shop.services.payment_recovery.run_once()).applied == [checkout_id]
     row = await shop.checkout_row(checkout_id)
     assert (row.status, row.clawed_back_at is not None) == ("refunded", True)
@@ -334,7 +338,7 @@ async def test_money_is_not_credited_while_the_limits_cannot_be_checked(
     assert paid.json()["webhook_status"] == 503  # the provider will try again
     assert (await shop.checkout_row(checkout_id)).status == "open"
     assert await shop.medals(fan.id) == (0, 0)
-    clock.advance(minutes=QUIET_MINUTES, seconds=1)
+    clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
     assert (await shop.services.payment_recovery.run_once()).unanswered == 1
 
     monkeypatch.setattr(shop.ctx.clients, "auth", working)
@@ -342,3 +346,22 @@ async def test_money_is_not_credited_while_the_limits_cannot_be_checked(
     await shop.sandbox.deliver_due()
     assert (await shop.checkout_row(checkout_id)).status == "succeeded"
     assert await shop.medals(fan.id) == (800, 0)
+
+
+def test_recovery_timings_and_webhook_back_off_are_settings_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KOEPON_PAYMENT_RECOVERY_QUIET_MINUTES", "0.25")
+    monkeypatch.setenv("KOEPON_PAYMENT_RECOVERY_EVERY_SECONDS", "5")
+    monkeypatch.setenv("KOEPON_SANDBOX_WEBHOOK_RETRY_FIRST_SECONDS", "0.5")
+    monkeypatch.setenv("KOEPON_SANDBOX_WEBHOOK_RETRY_MAX_SECONDS", "3")
+    monkeypatch.setenv("KOEPON_SANDBOX_WEBHOOK_MAX_ATTEMPTS", "4")
+    settings = Settings()
+    job = PaymentRecovery(SimpleNamespace(ctx=SimpleNamespace(settings=settings)))  # type: ignore[arg-type]
+    assert (job.quiet_minutes, job.every_seconds) == (0.25, 5.0)
+    backoff = Backoff.from_settings(settings)
+    assert [backoff.delay(n).total_seconds() for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 3.0]
+    assert backoff.max_attempts == 4
+    monkeypatch.setenv("KOEPON_PAYMENT_RECOVERY_EVERY_SECONDS", "0")
+    with pytest.raises(ValidationError, match="payment_recovery_every_seconds"):
+        Settings()

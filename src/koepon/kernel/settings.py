@@ -229,6 +229,36 @@ class Settings(BaseSettings):
         description='KOEPON_SANDBOX_WEBHOOK_TRANSPORT: "http" posts over the network; "asgi" '
         "posts into the payment service's own webhook route in-process (no socket)",
     )
+    sandbox_webhook_retry_first_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="KOEPON_SANDBOX_WEBHOOK_RETRY_FIRST_SECONDS: the sandbox's wait after a "
+        "webhook's first failed delivery; each further failure doubles it",
+    )
+    sandbox_webhook_retry_max_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="KOEPON_SANDBOX_WEBHOOK_RETRY_MAX_SECONDS: longest wait between two "
+        "deliveries of one sandbox webhook",
+    )
+    sandbox_webhook_max_attempts: int = Field(
+        30,
+        ge=1,
+        description="KOEPON_SANDBOX_WEBHOOK_MAX_ATTEMPTS: deliveries of one sandbox webhook "
+        "before the sandbox gives up (the recovery job still asks about the payment)",
+    )
+    payment_recovery_quiet_minutes: float = Field(
+        5.0,
+        gt=0,
+        description="KOEPON_PAYMENT_RECOVERY_QUIET_MINUTES: an unsettled checkout is asked about "
+        "at its provider once it has been quiet this long (its webhook would have come)",
+    )
+    payment_recovery_every_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="KOEPON_PAYMENT_RECOVERY_EVERY_SECONDS: how often the lost-webhook recovery "
+        "job runs",
+    )
     provider_timeout_seconds: float = Field(
         10.0, description="KOEPON_PROVIDER_TIMEOUT_SECONDS: timeout of one provider call"
     )

@@ -29,13 +29,12 @@ from koepon.payment.providers.base import (
 
 log = structlog.get_logger(__name__)
 
-# A checkout is asked about once it has been quiet this long (its webhook would have come).
-QUIET_MINUTES = 5
+# How long a checkout stays quiet before it is asked about, and how often the job runs, are
+# settings (payment_recovery_quiet_minutes, payment_recovery_every_seconds).
 # Konbini and bank transfers are paid days later; older checkouts are left to reconciliation.
 LOOKBACK_DAYS = 14
 # A failed or expired checkout is asked about for a day (a late success comes within hours).
 ENDED_LOOKBACK_HOURS = 24
-RECOVER_EVERY_SECONDS = 60
 BATCH = 200
 _EVENTS: dict[PaymentStatus, EventKind | None] = {
     "open": None,  # nothing happened yet
@@ -81,6 +80,8 @@ class PaymentRecovery:
     def __init__(self, checkouts: Checkouts) -> None:
         self.checkouts = checkouts
         self.ctx = checkouts.ctx
+        self.quiet_minutes = self.ctx.settings.payment_recovery_quiet_minutes
+        self.every_seconds = self.ctx.settings.payment_recovery_every_seconds
         # Where the last pass stopped: each pass asks the next batch, so with more candidates
         # than a batch every checkout still gets its turn (the position wraps at the end).
         self._position: repository.Position | None = None
@@ -132,7 +133,7 @@ class PaymentRecovery:
         async with self.ctx.db.sessionmaker() as session:
             stale = await repository.unsettled_checkouts(
                 session,
-                quiet_since=now - timedelta(minutes=QUIET_MINUTES),
+                quiet_since=now - timedelta(minutes=self.quiet_minutes),
                 created_after=now - timedelta(days=LOOKBACK_DAYS),
                 ended_after=now - timedelta(hours=ENDED_LOOKBACK_HOURS),
                 after=self._position,
@@ -179,4 +180,4 @@ class PaymentRecovery:
                     )
             except Exception as exc:  # keep the job alive; the next pass retries
                 log.error("payment.recovery.failed", error=repr(exc))
-            await asyncio.sleep(RECOVER_EVERY_SECONDS)
+            await asyncio.sleep(self.every_seconds)

@@ -46,7 +46,7 @@ from koepon.payment.providers.base import (
     signed_header,
 )
 from koepon.payment.providers.models import SandboxPayment, SandboxWebhook
-from koepon.payment.providers.sandbox_webhooks import SIGNATURE_HEADER, SandboxWebhooks
+from koepon.payment.providers.sandbox_webhooks import SIGNATURE_HEADER, Backoff, SandboxWebhooks
 
 # Re-exported: callers build senders and sign test events through this module.
 from koepon.payment.providers.sandbox_webhooks import WebhookSender as WebhookSender
@@ -119,6 +119,7 @@ class SandboxProvider:
         public_url: str,
         tolerance_seconds: int,
         clock: Callable[[], datetime],
+        backoff: Backoff,
         sender: WebhookSender | None = None,
     ) -> None:
         self.db = db
@@ -126,7 +127,9 @@ class SandboxProvider:
         self.public_url = public_url.rstrip("/")
         self.tolerance_seconds = tolerance_seconds
         self.clock = clock
-        self.webhooks = SandboxWebhooks(db=db, secret=secret, clock=clock, sender=sender)
+        self.webhooks = SandboxWebhooks(
+            db=db, secret=secret, clock=clock, backoff=backoff, sender=sender
+        )
 
     @property
     def sender(self) -> WebhookSender | None:

@@ -10,6 +10,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,26 +20,40 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel.db import Database
+from koepon.kernel.settings import Settings
 from koepon.payment.providers.base import hmac_sha256_hex
 from koepon.payment.providers.models import SandboxPayment, SandboxWebhook
 
 log = structlog.get_logger(__name__)
 
 SIGNATURE_HEADER = "koepon-sandbox-signature"
-# Webhook retries: 1 s, 2 s, 4 s … at most an hour apart, for about a day, then given up (the
-# platform's recovery job still asks the sandbox's book about the payment).
-RETRY_FIRST_SECONDS = 1
-RETRY_MAX_SECONDS = 3600
-MAX_ATTEMPTS = 30
 # A delivery being sent is leased for this long, so two senders do not post it at once.
 LEASE_SECONDS = 60
 DELIVER_EVERY_SECONDS = 1.0
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """How long to wait after the ``attempts``-th failed delivery."""
-    exponent = min(max(attempts - 1, 0), 20)
-    return timedelta(seconds=min(RETRY_FIRST_SECONDS * 2**exponent, RETRY_MAX_SECONDS))
+@dataclass(frozen=True)
+class Backoff:
+    """Webhook retries: by default 1 s, 2 s, 4 s … at most an hour apart, 30 tries (about a
+    day), then given up; the platform's recovery job still asks the sandbox's book about the
+    payment. Settings: sandbox_webhook_retry_first_seconds, _retry_max_seconds, _max_attempts."""
+
+    first_seconds: float
+    max_seconds: float
+    max_attempts: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Backoff:
+        return cls(
+            first_seconds=settings.sandbox_webhook_retry_first_seconds,
+            max_seconds=settings.sandbox_webhook_retry_max_seconds,
+            max_attempts=settings.sandbox_webhook_max_attempts,
+        )
+
+    def delay(self, attempts: int) -> timedelta:
+        """How long to wait after the ``attempts``-th failed delivery."""
+        exponent = min(max(attempts - 1, 0), 40)
+        return timedelta(seconds=min(self.first_seconds * 2**exponent, self.max_seconds))
 
 
 def sign(secret: bytes, body: bytes, timestamp: int) -> str:
@@ -104,11 +119,13 @@ class SandboxWebhooks:
         db: Database,
         secret: bytes,
         clock: Callable[[], datetime],
+        backoff: Backoff,
         sender: WebhookSender | None = None,
     ) -> None:
         self.db = db
         self.secret = secret
         self.clock = clock
+        self.backoff = backoff
         self.sender = sender
 
     def owe(self, session: AsyncSession, event_type: str, payment: SandboxPayment) -> str:
@@ -165,10 +182,10 @@ class SandboxWebhooks:
             values: dict[str, Any] = {"last_status": status}
             if done:
                 values.update(delivered_at=self.clock(), next_attempt_at=None)
-            elif attempts >= MAX_ATTEMPTS:
+            elif attempts >= self.backoff.max_attempts:
                 values.update(next_attempt_at=None)  # given up, as providers do after days
             else:
-                values.update(next_attempt_at=self.clock() + retry_delay(attempts))
+                values.update(next_attempt_at=self.clock() + self.backoff.delay(attempts))
             await session.execute(
                 update(SandboxWebhook).where(SandboxWebhook.event_id == event_id).values(**values)
             )

@@ -14,6 +14,7 @@ from koepon.payment.providers.base import PROVIDERS, PaymentProvider
 from koepon.payment.providers.breaker import GuardedProvider
 from koepon.payment.providers.komoju import KomojuProvider
 from koepon.payment.providers.sandbox import SandboxProvider, load_sandbox_secret
+from koepon.payment.providers.sandbox_webhooks import Backoff
 from koepon.payment.providers.stripe import StripeProvider
 
 Hook = Callable[[], Coroutine[Any, Any, None]]
@@ -55,6 +56,7 @@ def build(settings: Settings, db: Database, clock: Callable[[], Any]) -> Provide
                 public_url=settings.public_url,
                 tolerance_seconds=settings.webhook_tolerance_seconds,
                 clock=clock,
+                backoff=Backoff.from_settings(settings),
             )
             inner = sandbox
         elif name == "stripe":

@@ -26,6 +26,7 @@ from koepon.kernel.problems import Problem
 from koepon.payment.checkout import caps, repository
 from koepon.payment.checkout.disclosures import confirmation, disclosures
 from koepon.payment.checkout.models import Checkout
+from koepon.payment.checkout.profiles import DisplayProfiles
 from koepon.payment.checkout.schemas import CheckoutCreate, CheckoutRead
 from koepon.payment.checkout.settlement import Settlement
 from koepon.payment.context import PaymentContext
@@ -73,6 +74,8 @@ class Checkouts:
         self.settlement = Settlement(
             ctx, providers=providers, wallets=wallets, age_caps=self.age_caps
         )
+        # For the wallet page's cap only; admitting a checkout asks auth afresh (profiles.py).
+        self.display_profiles = DisplayProfiles(self.spending_profile)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -166,9 +169,10 @@ class Checkouts:
         return profile
 
     async def month_summary(self, session: AsyncSession, *, user_id: str) -> dict[str, Any]:
-        """This JST month's purchases and the cap in force (A2/A3, A4) for the wallet view."""
+        """This JST month's purchases and the cap in force (A2/A3, A4) for the wallet view: the
+        spend exact from the checkouts now, the cap from a profile at most seconds old."""
         now = self.ctx.now()
-        profile = await self.spending_profile(user_id)
+        profile = await self.display_profiles.get(user_id)
         purchaser = caps.Purchaser(
             profile.birthdate, profile.monthly_purchase_cap_jpy, profile.cooling_off_until
         )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from clocks import MovableClock
 from koepon.payment.checkout.models import Checkout, CheckoutEvent
-from koepon.payment.checkout.settlement import refund_sent_event_id
+from koepon.payment.checkout.refusals import refund_sent_event_id
 from koepon.payment.models import outbox
 from koepon.payment.providers.base import ProviderUnavailable
 from koepon.payment.providers.models import SandboxPayment

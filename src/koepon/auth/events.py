@@ -46,7 +46,6 @@ REFUSAL_LIMITS: dict[str, tuple[str, str]] = {
         "生年月日が登録されていないため（A1）",
         "your birth date is not registered (A1)",
     ),
-    "account_not_found:M5": ("アカウントが閉鎖されていたため", "your account was closed"),
 }
 
 

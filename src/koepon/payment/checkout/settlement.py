@@ -1,5 +1,6 @@
 """Applying the providers' word to checkouts: credit once (after checking the spending limits
-again, COMPLIANCE A1–A3), refund what would break a limit, claw back once, expire abandoned pages.
+again, COMPLIANCE A1–A3; what would break one is refunded by ``refusals.py``), claw back once,
+expire abandoned pages.
 
 Everything here runs under the fan's purchase lock taken before the checkout's row, whatever
 brought the word (a webhook, the recovery job, a repair): so the cap holds in any order of
@@ -8,45 +9,22 @@ pages, webhooks and sweepers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from koepon.contracts.auth import AccountNotFound
-from koepon.kernel.errors import Unavailable
 from koepon.payment.checkout import caps, repository
-from koepon.payment.checkout.events import PurchaseRefused
 from koepon.payment.checkout.models import Checkout, CheckoutEvent
+from koepon.payment.checkout.refusals import Refusals
 from koepon.payment.checkout.states import Status, Transition, transition
 from koepon.payment.context import PaymentContext
-from koepon.payment.providers.base import ProviderEvent, ProviderRejected, ProviderUnavailable
+from koepon.payment.providers.base import ProviderEvent
 from koepon.payment.providers.breaker import GuardedProvider
 from koepon.payment.wallet.service import WalletService
 
 log = structlog.get_logger(__name__)
-# The checkout event recording that a refused payment's refund was accepted by the provider.
-REFUND_SENT_EVENT = "koepon:refund-sent:{}"
-
-
-def refund_sent_event_id(checkout_id: str) -> str:
-    return REFUND_SENT_EVENT.format(checkout_id)
-
-
-@dataclass(frozen=True)
-class CreditRefusal:
-    """Why money that arrived is refunded instead of credited (the legal ground, recorded)."""
-
-    reason: str  # stable code shown to the fan, e.g. "spending_cap_exceeded:A2"
-    rule: str
-    detail: str
-
-    @property
-    def ground(self) -> str:
-        return f"COMPLIANCE {self.rule}: {self.detail}"[:500]
 
 
 def transfer_ids(checkout_id: str) -> dict[str, str]:
@@ -58,12 +36,6 @@ def transfer_ids(checkout_id: str) -> dict[str, str]:
         "claw_back": f"checkout:{checkout_id}:claw-back",
         "claw_back_bonus": f"checkout:{checkout_id}:claw-back-bonus",
     }
-
-
-class LimitsUnavailable(Unavailable):
-    """The auth service cannot tell the fan's limits: nothing is credited until it can."""
-
-    code = "auth_unavailable"
 
 
 class Settlement:
@@ -81,6 +53,7 @@ class Settlement:
         self.providers = providers
         self.wallets = wallets
         self.age_caps = age_caps
+        self.refusals = Refusals(ctx, providers=providers, age_caps=age_caps)
 
     async def _find(
         self, session: AsyncSession, provider: str, event: ProviderEvent
@@ -106,72 +79,6 @@ class Settlement:
             )
         return await session.get(Checkout, found.id, populate_existing=True)
 
-    async def _credit_refusal(
-        self, session: AsyncSession, checkout: Checkout, now: datetime
-    ) -> CreditRefusal | None:
-        """A1–A3 again, at the moment money would be credited (the caller holds the fan's
-        purchase lock): the fan may have lowered a cap, started a cooling-off period, or paid a
-        checkout whose room under the cap was released when it failed or expired."""
-        try:
-            profile = await self.ctx.auth.spending_profile(checkout.user_id)
-        except AccountNotFound:
-            return CreditRefusal(
-                "account_not_found", "M5", "the account was closed before the payment arrived"
-            )
-        except Exception as exc:
-            # Unknown limits: credit nothing now; the provider (or the recovery job) retries.
-            log.warning("payment.spending_profile_unavailable", error=repr(exc))
-            raise LimitsUnavailable(
-                "Spending limits cannot be checked right now; retry later"
-            ) from exc
-        spent = await repository.month_spent_jpy(
-            session,
-            user_id=checkout.user_id,
-            month=checkout.purchase_month,
-            now=now,
-            excluding=checkout.id,
-        )
-        decision = caps.check_purchase(
-            caps.Purchaser(
-                birthdate=profile.birthdate,
-                self_cap_jpy=profile.monthly_purchase_cap_jpy,
-                cooling_off_until=profile.cooling_off_until,
-            ),
-            price_jpy=checkout.price_jpy,
-            month_spent_jpy=spent,
-            now=now,
-            caps=self.age_caps,
-        )
-        if isinstance(decision, caps.Refused):
-            return CreditRefusal(f"{decision.code}:{decision.rule}", decision.rule, decision.detail)
-        return None
-
-    async def _refuse_credit(
-        self, session: AsyncSession, checkout: Checkout, refusal: CreditRefusal, now: datetime
-    ) -> None:
-        """The money goes back: the checkout is final (``refunded``, never credited), its reason
-        is shown to the fan, and the fan is told through an event."""
-        checkout.failure_reason = refusal.reason[:200]
-        checkout.refund_ground = refusal.ground
-        await self.ctx.outbox.add(
-            session,
-            PurchaseRefused(
-                user_id=checkout.user_id,
-                checkout_id=checkout.id,
-                price_jpy=checkout.price_jpy,
-                reason=refusal.reason,
-                rule=refusal.rule,
-                detail=refusal.detail,
-                refused_at=now,
-            ),
-        )
-        log.warning(
-            "payment.credit_refused",
-            checkout_id=checkout.id,
-            reason=refusal.reason,
-            price_jpy=checkout.price_jpy,
-        )
-
     async def apply_provider_event(
         self, provider_name: str, event: ProviderEvent
     ) -> dict[str, Any]:
@@ -189,54 +96,11 @@ class Settlement:
                 return {"duplicate": True, "event_id": event.event_id}
             result = await self.apply_event(session, provider=provider_name, event=event)
         if result.pop("refund_owed", False):
-            result["refund_sent"] = await self.send_refund_owed(result["checkout_id"])
+            result["refund_sent"] = await self.refusals.send_refund_owed(result["checkout_id"])
         return {"duplicate": False, "event_id": event.event_id, **result}
 
     async def send_refund_owed(self, checkout_id: str) -> bool:
-        """Ask the provider to refund a payment that was refused at credit time; recorded once
-        the provider accepts (it is idempotent, so asking again after a crash is harmless).
-        False: not sent now (the recovery job retries)."""
-        async with self.ctx.db.sessionmaker() as session:
-            checkout = await session.get(Checkout, checkout_id)
-            sent = await session.scalar(
-                select(CheckoutEvent.seq).where(
-                    CheckoutEvent.checkout_id == checkout_id,
-                    CheckoutEvent.provider_event_id == refund_sent_event_id(checkout_id),
-                )
-            )
-        if checkout is None or sent is not None or not is_refund_owed(checkout):
-            return False
-        provider = self.providers.get(checkout.provider)
-        if provider is None:
-            return False
-        try:
-            payment_id = checkout.provider_payment_id
-            if payment_id is None and checkout.provider_session_id:
-                payment_id = (await provider.fetch_payment(checkout.provider_session_id)).payment_id
-            if payment_id is None:
-                raise ProviderRejected(checkout.provider, "no payment id to refund")
-            await provider.refund(
-                payment_id=payment_id,
-                amount_jpy=checkout.price_jpy,
-                idempotency_key=f"koepon-refused-refund-{checkout.id}",
-            )
-        except (ProviderUnavailable, ProviderRejected) as exc:
-            log.warning("payment.refund_owed_not_sent", checkout_id=checkout_id, error=repr(exc))
-            return False
-        async with self.ctx.db.transaction() as session:
-            session.add(
-                CheckoutEvent(
-                    checkout_id=checkout_id,
-                    provider=checkout.provider,
-                    provider_event_id=refund_sent_event_id(checkout_id),
-                    event_type="refund.requested",
-                    status_before=checkout.status,
-                    status_after=checkout.status,
-                    note=(checkout.refund_ground or "")[:500],
-                    received_at=self.ctx.now(),
-                )
-            )
-        return True
+        return await self.refusals.send_refund_owed(checkout_id)
 
     async def apply_event(
         self, session: AsyncSession, *, provider: str, event: ProviderEvent
@@ -275,9 +139,9 @@ class Settlement:
                 checkout.provider_payment_id = event.payment_id
             if event.session_id and checkout.provider_session_id is None:
                 checkout.provider_session_id = event.session_id
-            refusal = await self._credit_refusal(session, checkout, now) if move.credit else None
+            refusal = await self.refusals.check(session, checkout, now) if move.credit else None
             if refusal is not None:
-                await self._refuse_credit(session, checkout, refusal, now)
+                await self.refusals.refuse(session, checkout, refusal, now)
                 move = Transition(status="refunded")
                 refund_owed = True
                 note = f"refunded, not credited: {refusal.ground}"[:500]
@@ -409,12 +273,3 @@ class Settlement:
                 kind="free",
                 lot_transfer_id=ids["bonus"],
             )
-
-
-def is_refund_owed(checkout: Checkout) -> bool:
-    """Money that arrived was refused at credit time and must go back to the fan."""
-    return (
-        checkout.status == "refunded"
-        and checkout.credited_at is None
-        and (checkout.refund_ground or "").startswith("COMPLIANCE ")
-    )

@@ -16,8 +16,8 @@ from datetime import timedelta
 import structlog
 
 from koepon.payment.checkout import repository
+from koepon.payment.checkout.refusals import REFUND_SENT_EVENT, LimitsUnavailable
 from koepon.payment.checkout.service import Checkouts
-from koepon.payment.checkout.settlement import REFUND_SENT_EVENT, LimitsUnavailable
 from koepon.payment.checkout.states import EventKind
 from koepon.payment.providers.base import (
     PaymentStatus,

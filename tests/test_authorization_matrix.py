@@ -207,13 +207,8 @@ async def callers(shop: Shop) -> dict[str, Caller]:
 
 def test_every_route_is_classified_and_every_classified_route_exists(platform: Platform) -> None:
     routes = platform_routes(create_app(platform, manage_lifecycle=False))
-    documented = {
-        (method.upper(), path)
-        for path, operations in create_app(platform, manage_lifecycle=False)
-        .openapi()["paths"]
-        .items()
-        for method in operations
-    }
+    paths = create_app(platform, manage_lifecycle=False).openapi()["paths"]
+    documented = {(method.upper(), path) for path, ops in paths.items() for method in ops}
     assert documented <= routes, "the route walk missed documented operations"
     assert any(is_internal(route) for route in routes)
     assert set(PUBLIC) >= OWN_CREDENTIAL
@@ -221,6 +216,16 @@ def test_every_route_is_classified_and_every_classified_route_exists(platform: P
     assert not listed - routes, f"listed but gone (update the matrix): {listed - routes}"
     unlisted_admin = {r for r in routes if r[1].startswith("/api/v1/admin/")} - set(OPERATOR)
     assert not unlisted_admin, f"operator routes without their roles: {unlisted_admin}"
+
+
+def test_the_document_says_which_operations_take_a_token(platform: Platform) -> None:
+    paths = create_app(platform, manage_lifecycle=False).openapi()["paths"]
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            route = (method.upper(), path)
+            # /metrics is admitted by the gateway (an admin's token or the scraper's header).
+            expected = needs_sign_in(route) and route != ("GET", "/metrics")
+            assert bool(operation.get("security")) == expected, route
 
 
 async def test_anonymous_callers_are_refused_with_401_everywhere_but_public_routes(

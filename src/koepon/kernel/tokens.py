@@ -26,7 +26,8 @@ from typing import Any
 
 import jwt
 import structlog
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from koepon.kernel.problems import Problem, dependency_unavailable
 
@@ -209,24 +210,40 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+# Only declares the Bearer scheme on the operations that take a token, so the OpenAPI document
+# says which ones do; the token is read and checked by the dependencies below (auto_error off:
+# a missing or malformed one is their 401 problem).
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="The access token of POST /api/v1/auth/login (EdDSA JWT)",
+)
+
+
 class Authenticator:
     """FastAPI dependencies that state who may call an endpoint."""
 
     def __init__(self, verifier: TokenVerifier) -> None:
         self.verifier = verifier
 
-    async def optional(self, request: Request) -> Principal | None:
+    async def optional(
+        self, request: Request, _scheme: HTTPAuthorizationCredentials | None = Security(BEARER)
+    ) -> Principal | None:
         token = bearer_token(request)
         return await self.verifier.verify(token) if token else None
 
-    async def user(self, request: Request) -> Principal:
+    async def user(
+        self, request: Request, _scheme: HTTPAuthorizationCredentials | None = Security(BEARER)
+    ) -> Principal:
         token = bearer_token(request)
         if token is None:
             raise unauthenticated("Sign in: a Bearer access token is required")
         return await self.verifier.verify(token)
 
-    def roles(self, *allowed: str) -> Callable[[Request], Awaitable[Principal]]:
-        async def dependency(request: Request) -> Principal:
+    def roles(self, *allowed: str) -> Callable[..., Awaitable[Principal]]:
+        async def dependency(
+            request: Request, _scheme: HTTPAuthorizationCredentials | None = Security(BEARER)
+        ) -> Principal:
             principal = await self.user(request)
             if not principal.has_any(*allowed):
                 raise Problem(

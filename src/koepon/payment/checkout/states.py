@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from koepon.payment.providers.base import EventKind as EventKind  # re-exported
+
 Status = Literal[
     "creating",  # our row exists; the provider session is being created
     "open",  # the hosted page is waiting for the fan
@@ -22,9 +24,6 @@ Status = Literal[
     "expired",
     "refunded",
     "charged_back",
-]
-EventKind = Literal[
-    "pending", "succeeded", "failed", "expired", "refunded", "dispute_opened", "dispute_closed"
 ]
 STATUSES: tuple[Status, ...] = (
     "creating",

@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
-from koepon.payment.checkout.states import EventKind
-
 ProviderName = Literal["sandbox", "stripe", "komoju"]
 Method = Literal["card", "konbini", "paypay", "bank_transfer"]
 PROVIDERS: tuple[ProviderName, ...] = ("sandbox", "stripe", "komoju")
 # Methods that are paid after the hosted page closes: the checkout stays pending until then.
 PAID_LATER: frozenset[Method] = frozenset({"konbini", "bank_transfer"})
+# What a provider's event means for a checkout (the providers' vocabulary; the
+# checkout state machine in checkout/states.py consumes it).
+EventKind = Literal[
+    "pending", "succeeded", "failed", "expired", "refunded", "dispute_opened", "dispute_closed"
+]
 PaymentStatus = Literal["open", "pending", "succeeded", "failed", "expired", "refunded", "disputed"]
 
 

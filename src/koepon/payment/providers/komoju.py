@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 
 from koepon.kernel.clock import jst_day_bounds as day_bounds
-from koepon.payment.checkout.states import EventKind
 from koepon.payment.providers.base import (
+    EventKind,
     Method,
     PaymentStatus,
     ProviderEvent,

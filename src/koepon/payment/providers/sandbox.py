@@ -31,8 +31,8 @@ from koepon.kernel.clock import jst_day_bounds as day_bounds
 from koepon.kernel.db import Database
 from koepon.kernel.problems import Problem
 from koepon.kernel.settings import Settings
-from koepon.payment.checkout.states import EventKind
 from koepon.payment.providers.base import (
+    EventKind,
     Method,
     PaymentStatus,
     ProviderEvent,

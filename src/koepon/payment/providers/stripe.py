@@ -15,8 +15,8 @@ import httpx
 import stripe
 
 from koepon.kernel.clock import jst_day_bounds as day_bounds
-from koepon.payment.checkout.states import EventKind
 from koepon.payment.providers.base import (
+    EventKind,
     Method,
     PaymentStatus,
     ProviderEvent,

@@ -39,6 +39,12 @@ def run(events: list[EventKind]) -> tuple[str, int, int]:
         (["failed", "pending"], ("failed", 0, 0)),  # a failed checkout is over
         (["expired", "pending", "succeeded"], ("succeeded", 1, 0)),  # money still wins
         (["succeeded", "dispute_closed"], ("succeeded", 1, 0)),
+        (["cancelled"], ("cancelled", 0, 0)),
+        (["cancelled", "pending", "failed", "expired"], ("cancelled", 0, 0)),  # over
+        (["cancelled", "succeeded"], ("succeeded", 1, 0)),  # money still wins (re-checked)
+        (["pending", "cancelled"], ("pending", 0, 0)),  # a konbini slip is paid or expires
+        (["succeeded", "cancelled"], ("succeeded", 1, 0)),
+        (["failed", "cancelled"], ("failed", 0, 0)),
     ],
 )
 def test_event_sequences(events: list[EventKind], final: tuple[str, int, int]) -> None:

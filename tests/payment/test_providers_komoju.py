@@ -197,3 +197,31 @@ async def test_the_recovery_job_gets_the_komoju_session() -> None:
     assert (payment.status, payment.amount_jpy, payment.payment_id) == ("succeeded", 1_100, "pay_1")
     event = recovery_event(CHECKOUT_ID, payment)
     assert event is not None and (event.kind, event.payment_id) == ("succeeded", "pay_1")
+
+
+async def test_cancelling_a_pending_session_posts_its_cancel_once() -> None:
+    session = recorded("komoju_session_created.json")
+    state = {"status": "pending"}
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path))
+        if request.method == "POST":
+            state["status"] = "cancelled"
+        return httpx.Response(200, json={**session, **state})
+
+    komoju = adapter(handler)
+    await komoju.cancel_session(session["id"])
+    await komoju.cancel_session(session["id"])  # already cancelled: nothing more to send
+    path = f"/api/v1/sessions/{session['id']}"
+    assert seen == [("GET", path), ("POST", f"{path}/cancel"), ("GET", path)]
+    assert (await komoju.fetch_payment(session["id"])).status == "cancelled"
+
+    paid = adapter(
+        lambda r: httpx.Response(
+            200,
+            json={**session, "status": "completed", "payment": {"id": "p", "status": "captured"}},
+        )
+    )
+    with pytest.raises(ProviderRejected):
+        await paid.cancel_session(session["id"])

@@ -215,3 +215,27 @@ async def test_the_recovery_job_asks_stripe_for_the_checkout_session() -> None:
         )
         is None
     )  # still open: nothing to apply
+
+
+async def test_cancelling_a_session_expires_it_and_an_ended_one_is_left_alone() -> None:
+    session = recorded("stripe_checkout_session_created.json")
+    path = f"/v1/checkout/sessions/{session['id']}"
+    recorder = Recorder(
+        {
+            ("GET", path): (200, session),
+            ("POST", f"{path}/expire"): (200, {**session, "status": "expired"}),
+        }
+    )
+    await provider(recorder).cancel_session(session["id"])
+    assert [(r.method, r.url.path) for r in recorder.requests] == [
+        ("GET", path),
+        ("POST", f"{path}/expire"),
+    ]
+
+    ended = Recorder({("GET", path): (200, {**session, "status": "expired"})})
+    await provider(ended).cancel_session(session["id"])
+    assert [r.method for r in ended.requests] == ["GET"]  # nothing left to expire
+
+    paid = Recorder({("GET", path): (200, {**session, "status": "complete"})})
+    with pytest.raises(ProviderRejected):
+        await provider(paid).cancel_session(session["id"])

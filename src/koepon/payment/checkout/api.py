@@ -1,4 +1,4 @@
-"""Checkout routes: start a purchase (Idempotency-Key required) and read it back."""
+"""Checkout routes: start a purchase (Idempotency-Key required), read it back, cancel it."""
 
 from __future__ import annotations
 
@@ -83,5 +83,23 @@ def build_router(ctx: PaymentContext, checkouts: Checkouts, keys: IdempotencyKey
             session, user_id=principal.user_id, checkout_id=checkout_id
         )
         return await checkouts.read(session, checkout)
+
+    @router.post(
+        "/api/v1/checkouts/{checkout_id}/cancel",
+        response_model=CheckoutRead,
+        responses={
+            404: {"description": "checkout_not_found (also another fan's checkout)"},
+            409: {"description": "checkout_not_cancellable: paid, pending or ended otherwise"},
+            503: {"description": "provider_unavailable: nothing was cancelled"},
+        },
+    )
+    async def cancel_checkout(
+        checkout_id: str, principal: Principal = user, checkouts: Checkouts = checkouts_dep
+    ) -> CheckoutRead:
+        """Give up one of the caller's unpaid checkouts: the provider's page is ended, the
+        checkout becomes ``cancelled`` and its room under the monthly cap is free at once.
+        Cancelling again answers the same. No request transaction: the provider is called
+        with none open (the sandbox reports the cancel by webhook meanwhile)."""
+        return await checkouts.cancel(user_id=principal.user_id, checkout_id=checkout_id)
 
     return router

@@ -50,7 +50,7 @@ class Checkout(Base):
     __table_args__ = (
         CheckConstraint(
             "status IN ('creating', 'open', 'pending', 'succeeded', 'failed', 'expired', "
-            "'refunded', 'charged_back')",
+            "'cancelled', 'refunded', 'charged_back')",
             name="ck_checkouts_status",
         ),
         CheckConstraint(

@@ -61,8 +61,9 @@ async def month_spent_jpy(
 
 # Statuses whose money may still move at the provider without us hearing of it: the page is
 # open, a konbini payment waits; for a day after a failure, an expiry (our sweeper's, or the
-# provider's) or a cancellation, a late success reported into a lost webhook; and a paid checkout an operator
-# asked the provider to refund, until the refund is heard of (the medals are then taken back).
+# provider's) or a cancellation, a late success reported into a lost webhook; and a paid
+# checkout an operator asked the provider to refund, until the refund is heard of (the medals
+# are then taken back).
 WAITING = ("creating", "open", "pending")
 ENDED = ("failed", "expired", "cancelled")
 Position = tuple[datetime, str]

@@ -24,6 +24,7 @@ from koepon.kernel.clock import as_utc
 from koepon.kernel.idempotency import Claim, IdempotencyKeys, StoredResponse
 from koepon.kernel.problems import Problem
 from koepon.payment.checkout import caps, repository
+from koepon.payment.checkout.cancellation import Cancellation
 from koepon.payment.checkout.disclosures import confirmation, disclosures
 from koepon.payment.checkout.models import Checkout
 from koepon.payment.checkout.profiles import DisplayProfiles
@@ -74,6 +75,7 @@ class Checkouts:
         self.settlement = Settlement(
             ctx, providers=providers, wallets=wallets, age_caps=self.age_caps
         )
+        self.cancellation = Cancellation(ctx, providers=providers, settlement=self.settlement)
         # For the wallet page's cap only; admitting a checkout asks auth afresh (profiles.py).
         self.display_profiles = DisplayProfiles(self.spending_profile)
 
@@ -328,6 +330,16 @@ class Checkouts:
             read = await self.read(session, checkout)
             return await self.keys.complete(
                 session, claim, status=201, body=read.model_dump(mode="json")
+            )
+
+    async def cancel(self, *, user_id: str, checkout_id: str) -> CheckoutRead:
+        """The fan gives up their own unpaid checkout (``cancellation.py``); idempotent."""
+        async with self.ctx.db.sessionmaker() as session:
+            checkout = await self.get_own(session, user_id=user_id, checkout_id=checkout_id)
+        await self.cancellation.cancel(checkout)
+        async with self.ctx.db.sessionmaker() as session:
+            return await self.read(
+                session, await self.get_own(session, user_id=user_id, checkout_id=checkout_id)
             )
 
     def _return_url(self, checkout_id: str, outcome: str) -> str:

@@ -1,11 +1,12 @@
 """The checkout state machine (pure): what a provider event does to a checkout, in any order.
 
-Providers deliver events at least once and in no particular order. The rules: a failed or
-expired checkout is over (a new try is a new checkout, checked against the limits again), so
-nothing but money moves it; money received wins over failure or expiry (a late ``succeeded``
-is credited, after the service re-checks the spending limits at that moment, or refunded);
-nothing downgrades a paid checkout except a refund or a chargeback; refunds and chargebacks are
-final. Medals are credited at most once and clawed back at most once, and only if credited.
+Providers deliver events at least once and in no particular order. The rules: a failed,
+expired or cancelled checkout is over (a new try is a new checkout, checked against the limits
+again), so nothing but money moves it; money received wins over failure, expiry or a cancel (a
+late ``succeeded`` is credited, after the service re-checks the spending limits at that moment,
+or refunded); nothing downgrades a paid checkout except a refund or a chargeback; refunds and
+chargebacks are final. Medals are credited at most once and clawed back at most once, and only
+if credited.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ Status = Literal[
     "succeeded",  # paid: medals credited
     "failed",
     "expired",
+    "cancelled",  # the fan gave up the hosted page (there, or through our API)
     "refunded",
     "charged_back",
 ]
@@ -32,6 +34,7 @@ STATUSES: tuple[Status, ...] = (
     "succeeded",
     "failed",
     "expired",
+    "cancelled",
     "refunded",
     "charged_back",
 )
@@ -40,6 +43,7 @@ EVENT_KINDS: tuple[EventKind, ...] = (
     "succeeded",
     "failed",
     "expired",
+    "cancelled",
     "refunded",
     "dispute_opened",
     "dispute_closed",
@@ -49,7 +53,9 @@ EVENT_KINDS: tuple[EventKind, ...] = (
 COUNTS_TOWARD_CAP: frozenset[Status] = frozenset({"creating", "open", "pending", "succeeded"})
 RESERVING_UNTIL_EXPIRY: frozenset[Status] = frozenset({"creating", "open"})
 FINAL: frozenset[Status] = frozenset({"refunded", "charged_back"})
-_UNPAID: frozenset[Status] = frozenset({"creating", "open", "pending", "failed", "expired"})
+_UNPAID: frozenset[Status] = frozenset(
+    {"creating", "open", "pending", "failed", "expired", "cancelled"}
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,10 @@ def _next_status(status: Status, event: EventKind) -> Status:
         return "pending" if status in ("creating", "open") else status
     if event == "failed":
         return "failed" if status in ("creating", "open", "pending") else status
+    if event == "cancelled":
+        # Only a page still waiting for the fan can be given up: a konbini slip already issued
+        # is left to be paid or to expire, as the providers do.
+        return "cancelled" if status in ("creating", "open") else status
     # expired
     return "expired" if status in ("creating", "open", "pending") else status
 

@@ -42,6 +42,7 @@ _EVENTS: dict[PaymentStatus, EventKind | None] = {
     "succeeded": "succeeded",
     "failed": "failed",
     "expired": "expired",
+    "cancelled": "cancelled",
     "refunded": "refunded",
     "disputed": "dispute_opened",
 }

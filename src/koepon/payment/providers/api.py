@@ -28,6 +28,7 @@ STATUS_LABELS = {
     "succeeded": "お支払いが完了しました",
     "failed": "お支払いに失敗しました",
     "expired": "お支払い期限が切れました",
+    "cancelled": "購入をやめました",
     "refunded": "返金済み",
     "disputed": "チャージバック",
 }
@@ -54,7 +55,7 @@ def build_router(sandbox: SandboxProvider | None) -> APIRouter:
             raise Problem(
                 422,
                 "validation_failed",
-                "outcome must be one of succeeded, failed, pending, paid, expired",
+                "outcome must be one of succeeded, failed, pending, paid, expired, cancelled",
             ) from exc
 
     @router.get("/sandbox/checkouts/{checkout_id}", response_class=HTMLResponse)
@@ -77,10 +78,13 @@ def build_router(sandbox: SandboxProvider | None) -> APIRouter:
     async def sandbox_complete(
         checkout_id: str, request: Request, sandbox: SandboxProvider = sandbox_dep
     ) -> Response:
-        """The fan pays (or fails, or picks konbini) on the sandbox page; the sandbox then posts
-        its signed webhook to ``/api/v1/webhooks/sandbox`` like any provider."""
+        """The fan pays (or fails, picks konbini, or gives up) on the sandbox page; the sandbox
+        then posts its signed webhook to ``/api/v1/webhooks/sandbox`` like any provider."""
         outcome, from_form = await outcome_of(request)
         done = await sandbox.complete(checkout_id, outcome)
+        if from_form and outcome == "cancelled":
+            # Back to the shop's cancel page, as a provider's hosted page returns the fan.
+            return RedirectResponse(done.payment.cancel_url, status_code=303)
         if from_form:
             return RedirectResponse(f"/sandbox/checkouts/{checkout_id}", status_code=303)
         body: dict[str, Any] = {

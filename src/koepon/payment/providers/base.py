@@ -17,9 +17,18 @@ PAID_LATER: frozenset[Method] = frozenset({"konbini", "bank_transfer"})
 # What a provider's event means for a checkout (the providers' vocabulary; the
 # checkout state machine in checkout/states.py consumes it).
 EventKind = Literal[
-    "pending", "succeeded", "failed", "expired", "refunded", "dispute_opened", "dispute_closed"
+    "pending",
+    "succeeded",
+    "failed",
+    "expired",
+    "cancelled",
+    "refunded",
+    "dispute_opened",
+    "dispute_closed",
 ]
-PaymentStatus = Literal["open", "pending", "succeeded", "failed", "expired", "refunded", "disputed"]
+PaymentStatus = Literal[
+    "open", "pending", "succeeded", "failed", "expired", "cancelled", "refunded", "disputed"
+]
 
 
 class ProviderUnavailable(Exception):
@@ -116,6 +125,11 @@ class PaymentProvider(Protocol):
     async def list_payments(self, day: date) -> list[ProviderPayment]: ...
 
     async def refund(self, *, payment_id: str, amount_jpy: int, idempotency_key: str) -> None: ...
+
+    async def cancel_session(self, reference: str) -> None:
+        """End an unpaid hosted page so it can no longer be paid (Stripe expires it, KOMOJU
+        cancels it); already ended is fine. ProviderRejected: it was paid, or cannot end."""
+        ...
 
 
 def provider_idempotency_key(scope: str, key: str, checkout_id: str, step: str) -> str:

@@ -105,6 +105,9 @@ class GuardedProvider:
     async def list_payments(self, day: date) -> list[ProviderPayment]:
         return await self._call("list_payments", lambda: self.inner.list_payments(day))
 
+    async def cancel_session(self, reference: str) -> None:
+        await self._call("cancel_session", lambda: self.inner.cancel_session(reference))
+
     async def refund(self, *, payment_id: str, amount_jpy: int, idempotency_key: str) -> None:
         await self._call(
             "refund",

@@ -180,6 +180,8 @@ class KomojuProvider:
         status: PaymentStatus = (
             _STATUSES.get(payment.get("status", ""), "open") if payment else "open"
         )
+        if not payment and session.get("status") == "cancelled":
+            status = "cancelled"  # the fan (or we) gave the page up before paying
         return ProviderPayment(
             reference=session["id"],
             checkout_id=(session.get("metadata") or {}).get("checkout_id"),
@@ -219,6 +221,16 @@ class KomojuProvider:
             if page >= int(listing.get("last_page") or 1):
                 return payments
             page += 1
+
+    async def cancel_session(self, reference: str) -> None:
+        """KOMOJU cancels a session that is still pending (nobody paid); one already cancelled
+        is left as it is."""
+        session = await self._request("GET", f"/api/v1/sessions/{reference}")
+        if session.get("status") == "cancelled":
+            return
+        if session.get("status") != "pending" or session.get("payment"):
+            raise ProviderRejected(self.name, f"the session is {session.get('status')}")
+        await self._request("POST", f"/api/v1/sessions/{reference}/cancel")
 
     async def refund(self, *, payment_id: str, amount_jpy: int, idempotency_key: str) -> None:
         await self._request(

@@ -8,7 +8,8 @@ to ``/api/v1/webhooks/sandbox``, exactly as Stripe or KOMOJU would. The signatur
 Each webhook is first written to the sandbox's book in the same transaction as the payment it
 reports, then sent; until the platform answers 2xx it is retried with exponential back-off from
 that record (as real providers do for days), so a crash or a restart never loses one. A failed,
-expired or settled session is final on the hosted page: paying again needs a new checkout.
+expired, cancelled or settled session is final on the hosted page: paying again needs a new
+checkout. 購入をやめる cancels the session (as Stripe's expiry and KOMOJU's cancel do).
 """
 
 from __future__ import annotations
@@ -56,26 +57,30 @@ log = structlog.get_logger(__name__)
 
 WEBHOOK_PATH = "/api/v1/webhooks/sandbox"
 DEV_SECRET_FILE = os.path.join("keys", "sandbox-webhook.key")
-Outcome = Literal["succeeded", "failed", "pending", "paid", "expired"]
-OUTCOMES: tuple[Outcome, ...] = ("succeeded", "failed", "pending", "paid", "expired")
+Outcome = Literal["succeeded", "failed", "pending", "paid", "expired", "cancelled"]
+OUTCOMES: tuple[Outcome, ...] = ("succeeded", "failed", "pending", "paid", "expired", "cancelled")
 EVENT_TYPES: dict[str, EventKind] = {
     "payment.pending": "pending",
     "payment.succeeded": "succeeded",
     "payment.failed": "failed",
     "payment.expired": "expired",
+    "payment.cancelled": "cancelled",
     "payment.refunded": "refunded",
     "payment.disputed": "dispute_opened",
 }
 # What a fan can do on the hosted page from each state, and what the payment becomes. Failed,
-# expired and paid sessions are final, as on real hosted pages: a new try is a new checkout,
-# checked against the spending limits again (COMPLIANCE A2/A3).
+# expired, cancelled and paid sessions are final, as on real hosted pages: a new try is a new
+# checkout, checked against the spending limits again (COMPLIANCE A2/A3).
 _MOVES: dict[Outcome, tuple[frozenset[str], str, str]] = {
     "succeeded": (frozenset({"open", "pending"}), "succeeded", "payment.succeeded"),
     "paid": (frozenset({"pending"}), "succeeded", "payment.succeeded"),
     "failed": (frozenset({"open"}), "failed", "payment.failed"),
     "pending": (frozenset({"open"}), "pending", "payment.pending"),
     "expired": (frozenset({"open", "pending"}), "expired", "payment.expired"),
+    "cancelled": (frozenset({"open"}), "cancelled", "payment.cancelled"),
 }
+# Ending a page is allowed after its expiry time too (nobody can pay it any more either way).
+_ENDINGS: frozenset[Outcome] = frozenset({"expired", "cancelled"})
 
 
 def load_sandbox_secret(settings: Settings) -> bytes:
@@ -245,6 +250,18 @@ class SandboxProvider:
             owed = self.webhooks.owe(session, "payment.refunded", payment)
         await self.webhooks.attempt(owed)
 
+    async def cancel_session(self, reference: str) -> None:
+        """The platform ends an unpaid page for the fan: cancelled, reported by webhook."""
+        payment = await self.fetch_payment(reference)
+        if payment.status == "cancelled":
+            return  # already ended: cancelling twice is a no-op, as at the real providers
+        if payment.status != "open" or payment.checkout_id is None:
+            raise ProviderRejected(self.name, f"A {payment.status} session cannot be cancelled")
+        try:
+            await self.complete(payment.checkout_id, "cancelled")
+        except Problem as exc:  # moved on meanwhile (paid, or ended)
+            raise ProviderRejected(self.name, exc.detail or "cannot be cancelled") from exc
+
     # --- the hosted page side ---------------------------------------------------------------
 
     async def for_checkout(self, checkout_id: str) -> SandboxPayment | None:
@@ -265,7 +282,7 @@ class SandboxProvider:
             allowed_from, status, event_type = _MOVES[outcome]
             now = self.clock()
             expires_at = as_utc(payment.expires_at)
-            if payment.status == "open" and expires_at <= now and outcome != "expired":
+            if payment.status == "open" and expires_at <= now and outcome not in _ENDINGS:
                 raise Problem(409, "sandbox_session_expired", "This payment page has expired")
             if payment.status not in allowed_from:
                 raise Problem(
@@ -320,6 +337,7 @@ _STATUSES: dict[str, PaymentStatus] = {
     "succeeded": "succeeded",
     "failed": "failed",
     "expired": "expired",
+    "cancelled": "cancelled",
     "refunded": "refunded",
     "disputed": "disputed",
 }

@@ -194,6 +194,18 @@ class StripeProvider:
                 return payments
             params["starting_after"] = data[-1]["id"]
 
+    async def cancel_session(self, reference: str) -> None:
+        """Stripe ends a Checkout Session by expiring it (it then reports
+        ``checkout.session.expired``); one that already ended is left as it is."""
+        session = (
+            await self._do(self.client.v1.checkout.sessions.retrieve_async(reference))
+        ).to_dict()
+        if session.get("status") == "expired":
+            return
+        if session.get("status") != "open":
+            raise ProviderRejected(self.name, f"the session is {session.get('status')}, not open")
+        await self._do(self.client.v1.checkout.sessions.expire_async(reference))
+
     async def refund(self, *, payment_id: str, amount_jpy: int, idempotency_key: str) -> None:
         await self._do(
             self.client.v1.refunds.create_async(

@@ -15,7 +15,15 @@ from koepon.payment.receipts.service import Receipts
 PAYMENT_VIEWERS = ("admin", "support")
 REFUNDERS = ("admin",)
 StatusFilter = Literal[
-    "creating", "open", "pending", "succeeded", "failed", "expired", "refunded", "charged_back"
+    "creating",
+    "open",
+    "pending",
+    "succeeded",
+    "failed",
+    "expired",
+    "cancelled",
+    "refunded",
+    "charged_back",
 ]
 
 

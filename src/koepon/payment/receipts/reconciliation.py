@@ -15,6 +15,7 @@ _SAME: dict[str, frozenset[str]] = {
     "charged_back": frozenset({"disputed", "refunded"}),
     "failed": frozenset({"failed", "open", "expired"}),
     "expired": frozenset({"expired", "open", "failed"}),
+    "cancelled": frozenset({"cancelled", "expired", "open", "failed"}),
     "open": frozenset({"open", "failed"}),
     "creating": frozenset({"open"}),
 }

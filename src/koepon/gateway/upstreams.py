@@ -4,8 +4,14 @@ Each service is isolated from the others (a hung payment service must not cost a
 logins): requests to it share only its own pool; at most ``max_concurrent`` are in flight
 (beyond that the gateway answers 503 at once instead of queueing); each waits at most the
 service's own timeout; and after ``breaker_failures`` consecutive failures (unreachable, timed
-out) a circuit breaker answers 503 at once for ``breaker_reset_seconds`` before letting one
-trial request through.
+out) a circuit breaker answers 503 at once for ``breaker_reset_seconds``.
+
+The trial that closes the breaker again is the gateway's own, never a fan's request: one GET of
+the service's ``/readyz`` within ``TRIAL_TIMEOUT_SECONDS``, made by the first request after the
+reset period while every other request waits for its answer. Ready → the circuit closes and
+those requests go through; anything else → another reset period. A fan's request as the trial
+could be a checkout that spends the whole timeout on a process still warming up, and a
+half-open aiobreaker lets every request through while the trial runs.
 
 The bulkhead lets a burst queue briefly: up to ``max_concurrent`` more requests wait at most
 ``queue_seconds`` for a slot; anyone beyond that queue is refused at once.
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import structlog
@@ -28,6 +34,9 @@ from koepon.kernel.settings import Settings
 log = structlog.get_logger(__name__)
 # A retry this soon finds a busy service's bulkhead freed or a restarted process listening.
 BUSY_RETRY_AFTER = 1
+# The readiness question that closes an open breaker: cheap, so it may be asked often.
+TRIAL_TIMEOUT_SECONDS = 2.0
+READINESS_PATH = "/readyz"
 FAILED_RETRY_AFTER = 5
 
 
@@ -91,6 +100,7 @@ class Upstream:
         self.in_flight = 0
         self.waiting = 0
         self._slots = asyncio.Semaphore(policy.max_concurrent)
+        self._trial: asyncio.Future[bool] | None = None
 
     @property
     def circuit_open(self) -> bool:
@@ -113,6 +123,8 @@ class Upstream:
         await self._take_slot()
         self.in_flight += 1
         try:
+            if self.circuit_open:
+                await self._await_trial()
             response: httpx.Response = await self.breaker.call_async(self._send, request)
         except CircuitBreakerError as exc:
             self.done()
@@ -120,13 +132,7 @@ class Upstream:
             if isinstance(cause, httpx.TransportError):
                 # This very request failed and tripped the breaker: report what happened to it.
                 raise self._failed(cause) from exc
-            log.warning("gateway.circuit_open", service=self.name)
-            raise self._problem(
-                503,
-                "upstream_unavailable",
-                f"The {self.name} service is failing; calls to it are paused",
-                self._reopens_in(),
-            ) from exc
+            raise self._paused() from exc
         except httpx.TransportError as exc:
             self.done()
             raise self._failed(exc) from exc
@@ -134,6 +140,50 @@ class Upstream:
             self.done()
             raise
         return response
+
+    def _paused(self) -> Problem:
+        log.warning("gateway.circuit_open", service=self.name)
+        return self._problem(
+            503,
+            "upstream_unavailable",
+            f"The {self.name} service is failing; calls to it are paused",
+            self._reopens_in(),
+        )
+
+    def _trial_due(self) -> bool:
+        opened_at: datetime | None = self.breaker._state_storage.opened_at  # naive UTC
+        now = datetime.now(UTC).replace(tzinfo=None)
+        return opened_at is None or opened_at + self.breaker.timeout_duration <= now
+
+    async def _await_trial(self) -> None:
+        """Pass once the service is ready again (asking it at most once at a time); else 503."""
+        if not self._trial_due():
+            raise self._paused()
+        if self._trial is None:
+            self._trial = asyncio.ensure_future(self._ask_readiness())
+        # Shielded: the request that started the trial may go away; the others still wait on it.
+        if not await asyncio.shield(self._trial):
+            raise self._paused()
+
+    async def _ask_readiness(self) -> bool:
+        try:
+            # One deadline for the whole question, as for requests (httpx bounds each read).
+            async with asyncio.timeout(TRIAL_TIMEOUT_SECONDS):
+                response = await self.http.get(
+                    self.base_url + READINESS_PATH, timeout=TRIAL_TIMEOUT_SECONDS
+                )
+            ready = response.status_code == 200
+        except (httpx.HTTPError, TimeoutError):
+            ready = False
+        finally:
+            self._trial = None
+        if ready:
+            self.breaker.close()  # and its failure count starts again from nothing
+            log.info("gateway.circuit_closed", service=self.name)
+        else:
+            self.breaker.open()  # another reset period from now
+            log.warning("gateway.circuit_trial_failed", service=self.name)
+        return ready
 
     async def _take_slot(self) -> None:
         if self._slots.locked():

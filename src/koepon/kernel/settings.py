@@ -136,10 +136,11 @@ class Settings(BaseSettings):
         "out) after which the gateway stops calling a service for a while",
     )
     gateway_breaker_reset_seconds: float = Field(
-        10.0,
+        2.0,
         gt=0,
         description="KOEPON_GATEWAY_BREAKER_RESET_SECONDS: how long a tripped service is left "
-        "alone before one trial request",
+        "alone before the gateway asks its /readyz again (a restarted service is back this "
+        "long after it is ready, at most)",
     )
     gateway_checks_sessions: bool = Field(
         True,

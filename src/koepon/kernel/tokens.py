@@ -141,6 +141,11 @@ class TokenVerifier:
         if now - self._attempted_at > UNKNOWN_KID_REFETCH_SECONDS:
             if not await self._fetch():
                 self._refresh_in_background()
+        elif self._lock.locked():
+            # A fetch is under way (a restarted process's first requests arrive together):
+            # its keys decide, not the empty set from before it (that was a 401 for all but one).
+            async with self._lock:
+                pass
         key = self._keys.get(kid)
         if key is not None:
             return key

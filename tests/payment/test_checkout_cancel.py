@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from koepon.payment.checkout.models import CheckoutEvent
 from koepon.payment.providers.base import ProviderUnavailable
-from payment.fixtures.shop import Fan, Shop, shop_fixture  # noqa: F401
+from payment.fixtures.shop import Fan, Shop, at, shop_fixture  # noqa: F401
+from payment.test_recovery import platform_unreachable
 
 MINOR = "2012-06-01"  # 14: the A2 cap is ¥5,000 a month
+NOW = at("2026-11-10T12:00:00+09:00")
 
 
 async def provider_status(shop: Shop, checkout_id: str) -> str:
@@ -134,3 +136,19 @@ async def test_a_cancel_the_provider_cannot_hear_changes_nothing(
     assert await status_of(shop, fan, checkout_id) == "open"
     monkeypatch.undo()
     assert (await cancel(shop, fan, checkout_id))[1]["status"] == "cancelled"
+
+
+async def test_a_cancel_on_the_page_whose_webhook_was_lost_is_applied_by_recovery(
+    shop: Shop,
+) -> None:
+    clock = shop.freeze(NOW)
+    fan = await shop.fan()
+    checkout_id = (await shop.checkout(fan, await shop.pack())).json()["id"]
+    async with platform_unreachable(shop):
+        gave_up = await shop.pay(checkout_id, "cancelled")
+        assert gave_up.status_code == 200 and gave_up.json()["webhook_status"] is None
+        assert await status_of(shop, fan, checkout_id) == "open"
+        clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
+        run = await shop.services.payment_recovery.run_once()
+    assert run.applied == [checkout_id]
+    assert await status_of(shop, fan, checkout_id) == "cancelled"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from koepon.payment.checkout.models import CheckoutEvent
-from koepon.payment.providers.base import ProviderUnavailable
+from koepon.payment.providers.base import ProviderSession, ProviderUnavailable, SessionRequest
 from payment.fixtures.shop import Fan, Shop, at, shop_fixture  # noqa: F401
 from payment.test_recovery import platform_unreachable
 
@@ -152,3 +152,22 @@ async def test_a_cancel_on_the_page_whose_webhook_was_lost_is_applied_by_recover
         run = await shop.services.payment_recovery.run_once()
     assert run.applied == [checkout_id]
     assert await status_of(shop, fan, checkout_id) == "cancelled"
+
+
+async def test_a_checkout_cancelled_while_its_page_opens_ends_the_page_too(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fan = await shop.fan()
+    pack_id = await shop.pack()
+    open_page = shop.sandbox.create_session
+
+    async def cancelled_meanwhile(request: SessionRequest) -> ProviderSession:
+        # The fan's cancel lands between our checkout row and the provider's page.
+        status, body = await cancel(shop, fan, request.checkout_id)
+        assert (status, body["status"]) == (200, "cancelled")
+        return await open_page(request)
+
+    monkeypatch.setattr(shop.sandbox, "create_session", cancelled_meanwhile)
+    made = await shop.checkout(fan, pack_id)
+    assert (made.status_code, made.json()["status"]) == (201, "cancelled")
+    assert await provider_status(shop, made.json()["id"]) == "cancelled"  # nobody can pay it

@@ -8,6 +8,8 @@ into this same service, which must be able to take the fan's purchase lock meanw
 
 from __future__ import annotations
 
+import structlog
+
 from koepon.kernel.errors import Conflict, Unavailable
 from koepon.payment.checkout.models import Checkout
 from koepon.payment.checkout.settlement import Settlement
@@ -15,6 +17,7 @@ from koepon.payment.context import PaymentContext
 from koepon.payment.providers.base import ProviderEvent, ProviderRejected, ProviderUnavailable
 from koepon.payment.providers.breaker import GuardedProvider
 
+log = structlog.get_logger(__name__)
 # Only a page still waiting for the fan can be given up (a konbini slip is paid or expires).
 CANCELLABLE = frozenset({"creating", "open"})
 
@@ -47,6 +50,14 @@ class Cancellation:
         self.ctx = ctx
         self.providers = providers
         self.settlement = settlement
+
+    async def end_page(self, provider: GuardedProvider, reference: str) -> None:
+        """Best effort for a page opened after its checkout was cancelled: were it paid anyway,
+        the recovery job (which asks about cancelled checkouts for a day) credits or refunds."""
+        try:
+            await provider.cancel_session(reference)
+        except (ProviderUnavailable, ProviderRejected) as exc:
+            log.warning("payment.cancel.page_left_open", reference=reference, error=repr(exc))
 
     async def cancel(self, checkout: Checkout) -> None:
         """Cancel ``checkout`` (the caller checked it is the fan's own); cancelling a cancelled

@@ -328,9 +328,13 @@ class Checkouts:
             checkout.updated_at = self.ctx.now()
             await session.flush()
             read = await self.read(session, checkout)
-            return await self.keys.complete(
+            stored = await self.keys.complete(
                 session, claim, status=201, body=read.model_dump(mode="json")
             )
+        if read.status == "cancelled" and session_id:
+            # The fan cancelled while the page was being opened: end the page too.
+            await self.cancellation.end_page(provider, session_id)
+        return stored
 
     async def cancel(self, *, user_id: str, checkout_id: str) -> CheckoutRead:
         """The fan gives up their own unpaid checkout (``cancellation.py``); idempotent."""

@@ -5,6 +5,7 @@ memory, and answers 503 (never 401) while auth cannot be asked."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from auth.conftest import FAST_HASHER, AuthHarness, client_at
 from koepon.app import Platform, create_app
 from koepon.auth.client import HttpAuthClient
 from koepon.auth.passwords import Passwords
+from koepon.auth.sessions import MIRRORED_ON_MISS_SECONDS
 from koepon.gateway.admission import AdmissionMiddleware
 from koepon.gateway.sessions import LiveSessions, SessionCheckUnavailable
 from koepon.kernel.cache.memory import MemoryCache
@@ -43,6 +45,15 @@ async def fans(client: httpx.AsyncClient, platform: Platform) -> AsyncIterator[A
         yield harness
 
 
+async def seconds_left(platform: Platform, key: str) -> float:
+    cache: Any = platform.cache
+    if isinstance(cache, MemoryCache):
+        expires = cache._data[key][1]
+        assert expires is not None
+        return expires - time.monotonic()
+    return float(await cache.client.ttl(key))
+
+
 def session_id_of(access_token: str) -> str:
     return str(jwt.decode(access_token, options={"verify_signature": False})["sid"])
 
@@ -61,6 +72,8 @@ async def test_tokens_of_live_sessions_work_after_the_cache_lost_everything(
     sid = session_id_of(account.access_token)
     # Auth put its copy back while answering: the next request needs nobody but the cache.
     assert await platform.cache.get(session_key(sid)) == account.id.encode()
+    # Copied for a few minutes only: a sign-out committing meanwhile is not copied back for long.
+    assert 0 < await seconds_left(platform, session_key(sid)) <= MIRRORED_ON_MISS_SECONDS
 
     await lose_cache(platform)
     refreshed = await fans.client.post(

@@ -23,6 +23,10 @@ from koepon.kernel.db import Database
 from koepon.kernel.tokens import SESSION_KEY_PREFIX as PREFIX
 
 log = structlog.get_logger(__name__)
+# A copy made from the database on a miss lives at most this long: a sign-out committing at
+# that moment (it deletes the copy before its commit) could be copied back as alive, and this
+# bounds that below an access token's own lifetime; the next miss reads the record again.
+MIRRORED_ON_MISS_SECONDS = 300
 
 
 def _aware(value: datetime) -> datetime:
@@ -56,7 +60,9 @@ class Sessions:
         if expires is None:
             return False
         try:
-            await self._mirror(session_id, user_id, _aware(expires))
+            await self._mirror(
+                session_id, user_id, _aware(expires), at_most=MIRRORED_ON_MISS_SECONDS
+            )
         except Exception as exc:
             # The record said yes: the copy is an optimisation, the next miss tries again.
             log.warning("auth.session_mirror_failed", error=repr(exc))
@@ -66,8 +72,12 @@ class Sessions:
         if session_ids:
             await self.cache.delete(*(PREFIX + sid for sid in session_ids))
 
-    async def _mirror(self, session_id: str, user_id: str, expires: datetime) -> None:
+    async def _mirror(
+        self, session_id: str, user_id: str, expires: datetime, *, at_most: int | None = None
+    ) -> None:
         ttl = int((expires - self.clock()).total_seconds())
+        if at_most is not None:
+            ttl = min(ttl, at_most)
         if ttl > 0:
             await self.cache.set(PREFIX + session_id, user_id.encode(), ttl)
 

@@ -23,7 +23,9 @@ import redis.asyncio as aioredis
 import uvicorn
 
 from koepon.app import Platform, create_app
+from koepon.auth.settings import AuthSettings
 from koepon.kernel.settings import Settings
+from koepon.payment.settings import PaymentSettings
 
 PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
@@ -33,6 +35,18 @@ BACKENDS = [
     b for b in os.environ.get("KOEPON_TEST_BACKENDS", "embedded,distributed").split(",") if b
 ]
 TEST_INTERNAL_TOKEN = "test-internal-token-" + uuid.uuid4().hex
+
+
+# Each service's own settings, so tests can name any setting and have it reach its service.
+SERVICE_SETTINGS: dict[str, type[Any]] = {"auth": AuthSettings, "payment": PaymentSettings}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "service_settings(**by_service): the platform is built with these services' settings, "
+        'e.g. @pytest.mark.service_settings(payment={"prepaid_alert_jpy": 700})',
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -64,6 +78,8 @@ async def drop_database(name: str) -> None:
 
 
 def base_settings(**overrides: object) -> Settings:
+    """Test settings; an override naming a service's own setting (``payment_providers``,
+    ``login_window_seconds``…) is given to that service."""
     values: dict[str, object] = {
         "environment": "test",
         "internal_token": TEST_INTERNAL_TOKEN,
@@ -71,8 +87,27 @@ def base_settings(**overrides: object) -> Settings:
         "rate_limit_per_ip": "100000/minute",
         "rate_limit_per_user": "100000/minute",
     }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    by_service: dict[str, dict[str, object]] = {}
+    for name, value in overrides.items():
+        owner = next((s for s, cls in SERVICE_SETTINGS.items() if name in cls.model_fields), None)
+        if owner is None:
+            values[name] = value
+        else:
+            by_service.setdefault(owner, {})[name] = value
+    settings = Settings(**values)  # type: ignore[arg-type]
+    return with_services(settings, by_service)
+
+
+def with_services(settings: Settings, by_service: dict[str, dict[str, object]]) -> Settings:
+    """``settings`` whose services take these settings of theirs over the environment's."""
+    for service, given in by_service.items():
+        settings = settings.with_service_settings(service, **given)
+    return settings
+
+
+def _marked_services(request: pytest.FixtureRequest) -> dict[str, dict[str, object]]:
+    marker = request.node.get_closest_marker("service_settings")
+    return dict(marker.kwargs) if marker else {}
 
 
 @pytest.fixture(scope="session")
@@ -169,7 +204,7 @@ async def settings(  # type: ignore[no-untyped-def]
         # The migrated template is copied only when a test builds the platform from it.
         if embedded_template is not None and "platform" in request.fixturenames:
             shutil.copytree(embedded_template, tmp_path / "data")
-        yield base_settings(data_dir=tmp_path / "data")
+        yield with_services(base_settings(data_dir=tmp_path / "data"), _marked_services(request))
         return
     database = f"koepon_t_{uuid.uuid4().hex[:12]}"
     await create_database(database, template=pg_template)
@@ -177,12 +212,15 @@ async def settings(  # type: ignore[no-untyped-def]
     await redis.flushdb()
     exchange = f"koepon.test.{uuid.uuid4().hex[:8]}"
     try:
-        yield base_settings(
-            data_dir=tmp_path / "data",
-            database_url=pg_url(database),
-            redis_url=REDIS_URL,
-            amqp_url=AMQP_URL,
-            amqp_exchange=exchange,
+        yield with_services(
+            base_settings(
+                data_dir=tmp_path / "data",
+                database_url=pg_url(database),
+                redis_url=REDIS_URL,
+                amqp_url=AMQP_URL,
+                amqp_exchange=exchange,
+            ),
+            _marked_services(request),
         )
     finally:
         await redis.flushdb()

@@ -32,6 +32,7 @@ from koepon.kernel.runtime import Runtime, ServiceUnit
 from koepon.kernel.settings import SERVICES, Settings
 from koepon.kernel.tokens import Authenticator, TokenVerifier
 from koepon.payment import client as payment_client
+from koepon.payment import settings as payment_settings
 from koepon.payment import unit as payment_unit
 from koepon.web import pages as web_pages
 
@@ -57,6 +58,9 @@ class Platform:
         if unknown:
             raise ValueError(f"Unknown services: {', '.join(sorted(unknown))}")
         self.settings = settings
+        # What the legal pages state about medals, as the payment service applies it (the same
+        # environment configures every process, so a process without payment states it too).
+        self.medal_terms = payment_settings.load(settings).medal_terms()
         self.cache = cache_from_settings(settings)
         verifier = TokenVerifier(
             self._jwks,
@@ -257,6 +261,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.platform = platform
+    app.state.medal_terms = platform.medal_terms
     install_problem_handlers(app)
     document_problems(app)
     for unit in platform.units.values():

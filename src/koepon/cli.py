@@ -10,11 +10,27 @@ from typing import Any
 
 import click
 import uvicorn
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
 
+from koepon.auth import settings as auth_settings
 from koepon.contracts.clients import Clients
 from koepon.kernel.observability import configure_logging
-from koepon.kernel.settings import SERVICES, Settings, SettingsError, get_settings
+from koepon.kernel.settings import (
+    SERVICES,
+    Settings,
+    SettingsError,
+    bad_variables,
+    get_settings,
+)
 from koepon.payment import commands as payment_commands
+from koepon.payment import settings as payment_settings
+
+# Every service's own business settings, next to the platform's (kernel) settings.
+SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {
+    "auth": auth_settings.AuthSettings,
+    "payment": payment_settings.PaymentSettings,
+}
 
 SERVICE_CHOICE = click.Choice([*SERVICES, "gateway", "all"])
 
@@ -26,6 +42,25 @@ def _services(service: str) -> tuple[str, ...]:
 def _settings() -> Settings:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def check_settings() -> Settings:
+    """The platform's settings, once every service's settings are known to be valid too;
+    ``SettingsError`` naming every bad variable on one line otherwise."""
+    problems: list[str] = []
+    settings: Settings | None = None
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems += bad_variables(exc)
+    for service, cls in SERVICE_SETTINGS.items():
+        try:
+            cls(**(settings.service_overrides(service) if settings else {}))
+        except ValidationError as exc:
+            problems += bad_variables(exc)
+    if problems or settings is None:
+        raise SettingsError("Invalid settings: " + "; ".join(problems))
     return settings
 
 
@@ -48,9 +83,12 @@ def serve_settings(settings: Settings, *, host: str, port: int, service: str = "
     update: dict[str, Any] = {}
     if service == "all" and "public_url" not in settings.model_fields_set:
         update["public_url"] = bound
-    if "sandbox_webhook_url" not in settings.model_fields_set:
-        update["sandbox_webhook_url"] = f"{bound}/api/v1/webhooks/sandbox"
-    return settings.model_copy(update=update) if update else settings
+    served = settings.model_copy(update=update) if update else settings
+    if "sandbox_webhook_url" not in payment_settings.load(settings).model_fields_set:
+        served = served.with_service_settings(
+            "payment", sandbox_webhook_url=f"{bound}/api/v1/webhooks/sandbox"
+        )
+    return served
 
 
 @asynccontextmanager
@@ -71,7 +109,7 @@ async def _service_clients(settings: Settings) -> AsyncIterator[Clients]:
 def main(ctx: click.Context) -> None:
     """Koepon (こえポン!) platform command."""
     try:
-        get_settings()
+        check_settings()
     except SettingsError as exc:  # one clear line naming the variable, not a traceback
         raise click.ClickException(str(exc)) from None
     ctx.obj = payment_commands.OtherServices(clients=_service_clients)
@@ -96,6 +134,7 @@ def serve(host: str, port: int, service: str, seed: bool) -> None:
         auth_url = settings.service_urls.get("auth")
         owner = HttpAuthClient(auth_url, internal, timeout=3.0) if auth_url else None
         app = create_proxy_app(settings, session_owner=owner)
+        app.state.medal_terms = payment_settings.load(settings).medal_terms()
         click.echo(f"Koepon gateway listening on http://{host}:{port}/", err=True)
     else:
         if seed and settings.environment == "production":
@@ -156,9 +195,11 @@ def migrate(service: str) -> None:
 @main.command("settings")
 def show_settings() -> None:
     """List every environment variable the platform reads, with its meaning."""
-    for name, field in Settings.model_fields.items():
-        text = field.description or f"KOEPON_{name.upper()}"
-        click.echo(f"KOEPON_{name.upper():<28} {text.split(':', 1)[-1].strip()}")
+    every: tuple[type[BaseSettings], ...] = (Settings, *SERVICE_SETTINGS.values())
+    for cls in every:
+        for name, field in cls.model_fields.items():
+            text = field.description or f"KOEPON_{name.upper()}"
+            click.echo(f"KOEPON_{name.upper():<28} {text.split(':', 1)[-1].strip()}")
 
 
 async def _seed(platform: Any) -> None:

@@ -115,7 +115,7 @@ async def test_access_token_carries_the_claims_every_service_verifies(auth: Auth
     assert claims["typ"] == "access"
     assert claims["roles"] == ["fan"]
     assert claims["sid"]
-    assert claims["exp"] - claims["iat"] == settings.access_token_seconds
+    assert claims["exp"] - claims["iat"] == auth.service.auth_settings.access_token_seconds
 
 
 async def test_logout_without_a_body_ends_the_session_and_its_refresh_family(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from .conftest import AuthHarness, client_at, unique_email
 from .test_api import assert_problem
 
@@ -52,10 +54,9 @@ async def test_waits_double_after_the_free_attempts_and_a_success_clears_them(
         assert_problem(await auth.login(account.email, WRONG), 401)
 
 
+@pytest.mark.service_settings(auth={"login_attempts_per_window": 2, "login_window_seconds": 60})
 async def test_the_wait_never_exceeds_the_window_and_ends_with_it(auth: AuthHarness) -> None:
     account = await auth.account()
-    auth.platform.settings.login_attempts_per_window = 2
-    auth.platform.settings.login_window_seconds = 60
     clock = auth.freeze(datetime.now(UTC))
     longest = 0
     for _ in range(12):
@@ -112,8 +113,8 @@ async def test_many_failures_from_one_address_never_lock_out_its_operators(
     assert first.status_code == 200, first.text
 
 
+@pytest.mark.service_settings(auth={"login_attempts_per_ip_window": 3})
 async def test_failures_on_one_address_leave_other_addresses_alone(auth: AuthHarness) -> None:
-    auth.platform.settings.login_attempts_per_ip_window = 3
     auth.freeze(datetime.now(UTC))
     for _ in range(4):
         await auth.login(unique_email(), WRONG)

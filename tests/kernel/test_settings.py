@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from koepon.auth import settings as auth_settings
+from koepon.cli import check_settings
 from koepon.kernel.settings import Settings, SettingsError, load_settings
+from koepon.payment import settings as payment_settings
 
 KOEPON = Path(sys.executable).with_name("koepon")
 
@@ -28,12 +31,57 @@ def test_an_unknown_log_level_names_the_variable(monkeypatch: pytest.MonkeyPatch
 
 
 def test_every_bad_variable_is_named_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The platform's settings and each service's own are checked together at start-up.
     monkeypatch.setenv("KOEPON_LOG_LEVEL", "loud")
     monkeypatch.setenv("KOEPON_PAID_MEDAL_VALIDITY_DAYS", "half a year")
+    monkeypatch.setenv("KOEPON_LOGIN_WINDOW_SECONDS", "a while")
     with pytest.raises(SettingsError) as refused:
-        load_settings()
-    assert "KOEPON_LOG_LEVEL" in str(refused.value)
-    assert "KOEPON_PAID_MEDAL_VALIDITY_DAYS" in str(refused.value)
+        check_settings()
+    message = str(refused.value)
+    assert "\n" not in message
+    for name in (
+        "KOEPON_LOG_LEVEL",
+        "KOEPON_PAID_MEDAL_VALIDITY_DAYS",
+        "KOEPON_LOGIN_WINDOW_SECONDS",
+    ):
+        assert name in message
+
+
+def test_a_bad_service_setting_alone_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KOEPON_MONTHLY_CAP_UNDER_16_JPY", "five thousand")
+    with pytest.raises(SettingsError, match="KOEPON_MONTHLY_CAP_UNDER_16_JPY"):
+        check_settings()
+
+
+def test_a_service_reads_its_own_variables_and_the_platform_can_override_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KOEPON_PAID_MEDAL_VALIDITY_DAYS", "120")
+    monkeypatch.setenv("KOEPON_REFRESH_TOKEN_DAYS", "7")
+    settings = load_settings()
+    assert payment_settings.load(settings).paid_medal_validity_days == 120
+    assert auth_settings.load(settings).refresh_token_days == 7
+    given = settings.with_service_settings("payment", paid_medal_validity_days=90)
+    assert payment_settings.load(given).paid_medal_validity_days == 90
+    assert payment_settings.load(settings).paid_medal_validity_days == 120  # copy, not changed
+    assert not hasattr(settings, "paid_medal_validity_days")  # not a platform setting
+
+
+def test_the_command_lists_every_services_variables(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(KOEPON), "settings"],
+        env={"KOEPON_DATA_DIR": str(tmp_path), "PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in (
+        "KOEPON_LOG_LEVEL",
+        "KOEPON_PAID_MEDAL_VALIDITY_DAYS",
+        "KOEPON_REFRESH_TOKEN_DAYS",
+    ):
+        assert name in result.stdout
 
 
 def test_settings_built_in_code_normalise_the_level_too() -> None:

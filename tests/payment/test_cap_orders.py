@@ -235,7 +235,7 @@ async def webhook(shop: Shop, clock: MovableClock, ids: list[str]) -> None:
 
 async def sweep(shop: Shop, clock: MovableClock, ids: list[str]) -> None:
     """Time passes; the expiry sweeper and the recovery job run at once."""
-    clock.advance(minutes=shop.ctx.settings.checkout_expiry_minutes + 1)
+    clock.advance(minutes=shop.ctx.payment_settings.checkout_expiry_minutes + 1)
     recovery = shop.services.payment_recovery
     await gather(
         shop.services.checkouts.expire_abandoned(),

@@ -159,7 +159,9 @@ async def test_the_checkout_carries_the_final_confirmation_and_m4_disclosures(
         "funds_protection",
     ):
         assert disclosures[item], item
-    assert disclosures["validity"]["paid_days"] == shop.ctx.settings.paid_medal_validity_days
+    assert (
+        disclosures["validity"]["paid_days"] == shop.ctx.payment_settings.paid_medal_validity_days
+    )
     # Fans look at the wallet page, not at the API.
     assert "/#wallet" in disclosures["balance_inquiry"], disclosures["balance_inquiry"]
     assert "/api/" not in disclosures["balance_inquiry"]
@@ -189,7 +191,7 @@ async def test_an_unpaid_checkout_expires_and_a_late_payment_still_credits(shop:
     checkouts = shop.services.checkouts
 
     assert await checkouts.expire_abandoned() == 0  # its hosted page is still open
-    clock.now += timedelta(minutes=shop.ctx.settings.checkout_expiry_minutes, seconds=1)
+    clock.now += timedelta(minutes=shop.ctx.payment_settings.checkout_expiry_minutes, seconds=1)
     assert await checkouts.expire_abandoned() == 1
     assert await checkouts.expire_abandoned() == 0
     assert (await shop.checkout_row(checkout_id)).status == "expired"

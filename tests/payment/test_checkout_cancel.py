@@ -148,7 +148,7 @@ async def test_a_cancel_on_the_page_whose_webhook_was_lost_is_applied_by_recover
         gave_up = await shop.pay(checkout_id, "cancelled")
         assert gave_up.status_code == 200 and gave_up.json()["webhook_status"] is None
         assert await status_of(shop, fan, checkout_id) == "open"
-        clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
+        clock.advance(minutes=shop.ctx.payment_settings.payment_recovery_quiet_minutes, seconds=1)
         run = await shop.services.payment_recovery.run_once()
     assert run.applied == [checkout_id]
     assert await status_of(shop, fan, checkout_id) == "cancelled"

@@ -18,6 +18,7 @@ import pytest
 
 from koepon.cli import serve_settings
 from koepon.kernel.settings import Settings
+from koepon.payment.settings import load as payment_settings
 from koepon.seed import DEMO_PASSWORD
 
 
@@ -25,7 +26,10 @@ def test_the_public_url_follows_the_bound_address_unless_set() -> None:
     bare = Settings(environment="test")
     served = serve_settings(bare, host="127.0.0.1", port=9123)
     assert served.public_url == "http://127.0.0.1:9123"
-    assert served.sandbox_webhook_url == "http://127.0.0.1:9123/api/v1/webhooks/sandbox"
+    assert (
+        payment_settings(served).sandbox_webhook_url
+        == "http://127.0.0.1:9123/api/v1/webhooks/sandbox"
+    )
     wildcard = serve_settings(bare, host="0.0.0.0", port=9000)
     assert wildcard.public_url == "http://127.0.0.1:9000"
 
@@ -33,12 +37,18 @@ def test_the_public_url_follows_the_bound_address_unless_set() -> None:
     behind_proxy = serve_settings(chosen, host="0.0.0.0", port=8080)
     assert behind_proxy.public_url == "https://koepon.example"
     # The webhook still goes to this process, whatever the public address is.
-    assert behind_proxy.sandbox_webhook_url == "http://127.0.0.1:8080/api/v1/webhooks/sandbox"
+    assert (
+        payment_settings(behind_proxy).sandbox_webhook_url
+        == "http://127.0.0.1:8080/api/v1/webhooks/sandbox"
+    )
 
     # One service alone sits behind a gateway: only the environment knows the public URL.
     payment_only = serve_settings(bare, host="127.0.0.1", port=8001, service="payment")
     assert payment_only.public_url == bare.public_url
-    assert payment_only.sandbox_webhook_url == "http://127.0.0.1:8001/api/v1/webhooks/sandbox"
+    assert (
+        payment_settings(payment_only).sandbox_webhook_url
+        == "http://127.0.0.1:8001/api/v1/webhooks/sandbox"
+    )
 
 
 def _free_port() -> int:

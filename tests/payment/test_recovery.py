@@ -17,13 +17,13 @@ from sqlalchemy import func, select, update
 
 from koepon.contracts.auth import SpendingProfile
 from koepon.kernel.clock import jst_day
-from koepon.kernel.settings import Settings
 from koepon.payment.checkout.models import Checkout
 from koepon.payment.checkout.tasks import PaymentRecovery
 from koepon.payment.ledger.models import LedgerTransfer as Transfer
 from koepon.payment.providers.models import SandboxPayment
 from koepon.payment.providers.sandbox import SandboxProvider
 from koepon.payment.providers.sandbox_webhooks import Backoff, WebhookSender
+from koepon.payment.settings import PaymentSettings
 from koepon.payment.wallet.audit import audit_ledger
 from payment.fixtures.shop import Fan, Shop, at, gather, shop_fixture  # noqa: F401
 
@@ -81,7 +81,7 @@ async def test_a_lost_webhook_is_credited_once_by_the_recovery_job(shop: Shop) -
     async with platform_unreachable(shop):
         checkout_id = await paid_with_webhook_lost(shop, fan, pack_id)
         assert (await recovery.run_once()).applied == []  # too early: the webhook may come
-        clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
+        clock.advance(minutes=shop.ctx.payment_settings.payment_recovery_quiet_minutes, seconds=1)
         run = await recovery.run_once()
         assert run.applied == [checkout_id]
         assert (await shop.checkout_row(checkout_id)).status == "succeeded"
@@ -126,7 +126,7 @@ async def test_the_sandbox_retries_with_back_off_and_a_restart_resumes_delivery(
             db=shop.ctx.db,
             secret=sandbox.secret,
             public_url=sandbox.public_url,
-            tolerance_seconds=shop.ctx.settings.webhook_tolerance_seconds,
+            tolerance_seconds=shop.ctx.payment_settings.webhook_tolerance_seconds,
             clock=shop.ctx.now,
             backoff=sandbox.webhooks.backoff,
             sender=working,
@@ -146,7 +146,7 @@ async def test_the_recovery_job_racing_late_webhooks_credits_each_payment_once(
     pack_id = await shop.pack(price_jpy=300, paid_medals=300, bonus_medals=10)
     async with platform_unreachable(shop):
         lost = [await paid_with_webhook_lost(shop, fan, pack_id) for _ in range(4)]
-    clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
+    clock.advance(minutes=shop.ctx.payment_settings.payment_recovery_quiet_minutes, seconds=1)
     recovery = shop.services.payment_recovery
     # The job, the sandbox's retries and a second job all at once.
     await gather(recovery.run_once(), shop.sandbox.deliver_due(), recovery.run_once())
@@ -174,7 +174,7 @@ async def test_the_recovery_job_applies_a_failure_and_a_refund_it_did_not_hear_o
             .where(SandboxPayment.checkout_id == failed)
             .values(status="failed")
         )
-    clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
+    clock.advance(minutes=shop.ctx.payment_settings.payment_recovery_quiet_minutes, seconds=1)
     await shop.services.payment_recovery.run_once()
     assert (await shop.checkout_row(failed)).status == "failed"
     assert (await shop.checkout_row(refunded)).status == "succeeded"
@@ -287,7 +287,7 @@ async def test_each_pass_asks_the_next_batch_so_every_checkout_gets_its_turn(sho
     repaired: list[str] = []
     async with platform_unreachable(shop):
         lost = [await paid_with_webhook_lost(shop, fan, pack_id) for _ in range(2)]
-        clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
+        clock.advance(minutes=shop.ctx.payment_settings.payment_recovery_quiet_minutes, seconds=1)
         for _ in range(3):  # 5 candidates, 2 a pass
             run = await recovery.run_once(limit=2)
             asked += run.asked
@@ -313,7 +313,7 @@ async def test_an_operators_refund_whose_webhook_was_lost_still_takes_the_medals
         )
         assert refund.status_code == 200, refund.text
         assert (await shop.checkout_row(checkout_id)).status == "succeeded"  # not heard yet
-        clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
+        clock.advance(minutes=shop.ctx.payment_settings.payment_recovery_quiet_minutes, seconds=1)
         assert (await shop.services.payment_recovery.run_once()).applied == [checkout_id]
     row = await shop.checkout_row(checkout_id)
     assert (row.status, row.clawed_back_at is not None) == ("refunded", True)
@@ -338,7 +338,7 @@ async def test_money_is_not_credited_while_the_limits_cannot_be_checked(
     assert paid.json()["webhook_status"] == 503  # the provider will try again
     assert (await shop.checkout_row(checkout_id)).status == "open"
     assert await shop.medals(fan.id) == (0, 0)
-    clock.advance(minutes=shop.ctx.settings.payment_recovery_quiet_minutes, seconds=1)
+    clock.advance(minutes=shop.ctx.payment_settings.payment_recovery_quiet_minutes, seconds=1)
     assert (await shop.services.payment_recovery.run_once()).unanswered == 1
 
     monkeypatch.setattr(shop.ctx.clients, "auth", working)
@@ -356,12 +356,12 @@ def test_recovery_timings_and_webhook_back_off_are_settings_from_the_environment
     monkeypatch.setenv("KOEPON_SANDBOX_WEBHOOK_RETRY_FIRST_SECONDS", "0.5")
     monkeypatch.setenv("KOEPON_SANDBOX_WEBHOOK_RETRY_MAX_SECONDS", "3")
     monkeypatch.setenv("KOEPON_SANDBOX_WEBHOOK_MAX_ATTEMPTS", "4")
-    settings = Settings()
-    job = PaymentRecovery(SimpleNamespace(ctx=SimpleNamespace(settings=settings)))  # type: ignore[arg-type]
+    settings = PaymentSettings()
+    job = PaymentRecovery(SimpleNamespace(ctx=SimpleNamespace(payment_settings=settings)))  # type: ignore[arg-type]
     assert (job.quiet_minutes, job.every_seconds) == (0.25, 5.0)
     backoff = Backoff.from_settings(settings)
     assert [backoff.delay(n).total_seconds() for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 3.0]
     assert backoff.max_attempts == 4
     monkeypatch.setenv("KOEPON_PAYMENT_RECOVERY_EVERY_SECONDS", "0")
     with pytest.raises(ValidationError, match="payment_recovery_every_seconds"):
-        Settings()
+        PaymentSettings()

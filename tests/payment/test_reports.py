@@ -15,7 +15,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from koepon.kernel.settings import Settings
 from koepon.payment.reports.prepaid import (
     NotABaseDate,
     add_months,
@@ -124,19 +123,18 @@ def expected_book() -> dict[str, dict[str, int]]:
     }
 
 
-@pytest.fixture
-def small_thresholds(settings: Settings) -> Settings:
-    """Thresholds of the example, set before the platform is built (tests that use it name it
-    before ``wallets``): nothing changes settings under a running service."""
-    settings.prepaid_threshold_jpy = 1_000
-    settings.prepaid_alert_jpy = 700
-    return settings
+# Thresholds of the example, given to payment before the platform is built: nothing changes
+# settings under a running service.
+SMALL_THRESHOLDS = pytest.mark.service_settings(
+    payment={"prepaid_threshold_jpy": 1_000, "prepaid_alert_jpy": 700}
+)
 
 
+@SMALL_THRESHOLDS
 async def test_the_base_date_report_matches_the_hand_computed_example(
-    small_thresholds: Settings, wallets: WalletHarness
+    wallets: WalletHarness,
 ) -> None:
-    assert wallets.ctx.settings.prepaid_threshold_jpy == 1_000  # the platform was built with it
+    assert wallets.ctx.payment_settings.prepaid_threshold_jpy == 1_000  # built with it
     await build_example(wallets)
     admin = await wallets.account(roles=["admin"])
     response = await wallets.client.get(

@@ -24,9 +24,8 @@ def settings(settings: Settings, listener: socket.socket) -> Settings:
     """The platform's public URL is the loopback port it is served on: the sandbox's webhooks
     go out over the network to it."""
     port = listener.getsockname()[1]
-    return settings.model_copy(
-        update={"public_url": f"http://127.0.0.1:{port}", "sandbox_webhook_transport": "http"}
-    )
+    served = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    return served.with_service_settings("payment", sandbox_webhook_transport="http")
 
 
 async def _fan_and_pack(http: httpx.AsyncClient, platform: Platform) -> tuple[str, str, str]:

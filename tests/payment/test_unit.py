@@ -12,11 +12,8 @@ from payment.fixtures.shop import payment_services
 
 
 def test_the_sandbox_provider_never_runs_in_production(tmp_path: Path) -> None:
-    settings = Settings(
-        environment="production",
-        data_dir=tmp_path,
-        payment_providers=["sandbox"],
-        sandbox_webhook_secret="x" * 40,
+    settings = Settings(environment="production", data_dir=tmp_path).with_service_settings(
+        "payment", payment_providers=["sandbox"], sandbox_webhook_secret="x" * 40
     )
     with pytest.raises(RuntimeError, match="sandbox provider never runs in production"):
         Platform(settings, services=("payment",))

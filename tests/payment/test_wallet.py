@@ -217,7 +217,10 @@ async def test_free_medals_first_then_earliest_expiry(wallets: WalletHarness) ->
 
     # The other order (a setting): wallets built with it, the live settings left alone.
     ctx = replace(
-        wallets.ctx, settings=wallets.ctx.settings.model_copy(update={"spend_free_first": False})
+        wallets.ctx,
+        payment_settings=wallets.ctx.payment_settings.model_copy(
+            update={"spend_free_first": False}
+        ),
     )
     paid_first = Spending(WalletService(ctx, wallets.services.ledger))
     other = new_user()
@@ -226,7 +229,7 @@ async def test_free_medals_first_then_earliest_expiry(wallets: WalletHarness) ->
     async with wallets.ctx.db.transaction() as session:
         spent = await paid_first.spend(session, user_id=other, medals=6, transfer_id="s2")
     assert (spent.paid_medals, spent.free_medals) == (5, 1)
-    assert wallets.ctx.settings.spend_free_first  # unchanged for everyone else
+    assert wallets.ctx.payment_settings.spend_free_first  # unchanged for everyone else
 
 
 async def test_an_expired_lot_stops_counting_at_its_hour_and_is_written_off(

@@ -105,7 +105,7 @@ async def test_forged_stale_tampered_or_unsigned_webhooks_are_refused_and_change
 
 async def test_unknown_provider_and_oversized_bodies_are_refused(shop: Shop) -> None:
     assert (await shop.post_webhook(b"{}", {}, provider="paypal")).status_code == 404
-    limit = shop.ctx.settings.webhook_max_body_bytes
+    limit = shop.ctx.payment_settings.webhook_max_body_bytes
     big = b"{" + b" " * limit + b"}"
     answer = await shop.post_webhook(big, {"content-type": "application/json"})
     assert answer.status_code == 413

@@ -16,9 +16,8 @@ from koepon.seed import seed_demo
 @pytest.fixture
 def settings(settings: Settings, listener: Any) -> Settings:
     port = listener.getsockname()[1]
-    return settings.model_copy(
-        update={"public_url": f"http://127.0.0.1:{port}", "sandbox_webhook_transport": "http"}
-    )
+    served = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    return served.with_service_settings("payment", sandbox_webhook_transport="http")
 
 
 @pytest.fixture

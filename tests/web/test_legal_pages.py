@@ -58,7 +58,7 @@ async def test_payment_services_notice_lists_every_item_of_m4(
     client: httpx.AsyncClient, platform: Platform
 ) -> None:
     text = (await _get(client, "/legal/payment-services")).text
-    paid_days = platform.settings.paid_medal_validity_days
+    paid_days = platform.medal_terms.paid_validity_days
     for item in (
         "発行者の名称",
         "株式会社テスト推し",

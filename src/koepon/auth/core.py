@@ -23,6 +23,7 @@ from koepon.auth.password_policy import weakness
 from koepon.auth.passwords import Passwords
 from koepon.auth.schemas import LimitsOut, PendingLimit, UserOut
 from koepon.auth.sessions import Sessions
+from koepon.auth.settings import AuthSettings
 from koepon.auth.throttle import LoginThrottle
 from koepon.kernel.clock import as_utc
 from koepon.kernel.db import Database
@@ -90,6 +91,7 @@ class AuthCore:
         *,
         db: Database,
         settings: Settings,
+        auth_settings: AuthSettings,
         sessions: Sessions,
         rate_limiter: RateLimiter,
         passwords: Passwords,
@@ -98,6 +100,7 @@ class AuthCore:
     ) -> None:
         self.db = db
         self.settings = settings
+        self.auth_settings = auth_settings
         self.sessions = sessions
         self.rate_limiter = rate_limiter
         self.passwords = passwords
@@ -106,7 +109,7 @@ class AuthCore:
         # Business time (limits, token expiry, age, sign-in back-off). Tests move it;
         # access-token timestamps follow the wall clock, which every verifier checks them against.
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self.throttle = LoginThrottle(sessions.cache, settings, self.now)
+        self.throttle = LoginThrottle(sessions.cache, auth_settings, self.now)
 
     def now(self) -> datetime:
         return self.clock()

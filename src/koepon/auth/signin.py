@@ -66,7 +66,7 @@ class SignIn(AuthCore):
                 user_id=user_id,
                 parent_id=parent_id,
                 created_at=now,
-                expires_at=now + timedelta(days=self.settings.refresh_token_days),
+                expires_at=now + timedelta(days=self.auth_settings.refresh_token_days),
             )
         )
         return token
@@ -78,7 +78,7 @@ class SignIn(AuthCore):
         return TokenPair(
             access_token=access,
             refresh_token=refresh_token,
-            expires_in=self.settings.access_token_seconds,
+            expires_in=self.auth_settings.access_token_seconds,
         )
 
     async def refresh(self, *, refresh_token: str) -> TokenPair:

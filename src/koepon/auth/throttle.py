@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from koepon.auth.errors import LoginThrottled
+from koepon.auth.settings import AuthSettings
 from koepon.kernel.cache import Cache
-from koepon.kernel.settings import Settings
 
 PREFIX = "auth:login:"
 KNOWN_FOR_SECONDS = 30 * 86400
@@ -67,7 +67,7 @@ def _hashed(*parts: str) -> str:
 
 
 class LoginThrottle:
-    def __init__(self, cache: Cache, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def __init__(self, cache: Cache, settings: AuthSettings, clock: Callable[[], datetime]) -> None:
         self.cache = cache
         self.settings = settings
         self.clock = clock

@@ -17,6 +17,7 @@ from koepon.auth.models import inbox, outbox
 from koepon.auth.passwords import Passwords
 from koepon.auth.service import AuthService
 from koepon.auth.sessions import Sessions
+from koepon.auth.settings import load as load_auth_settings
 from koepon.contracts.clients import Clients
 from koepon.kernel.db import Database
 from koepon.kernel.runtime import Runtime, ServiceUnit
@@ -31,11 +32,13 @@ def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
     key = load_signing_key(settings)
     if settings.environment == "production" and not settings.smtp_url:
         raise RuntimeError("KOEPON_SMTP_URL is required in production (mail cannot be kept)")
+    own = load_auth_settings(settings)
     db = Database(*settings.database_url_for("auth"))
-    sessions = Sessions(runtime.cache, db, ttl_seconds=settings.refresh_token_days * 86400)
+    sessions = Sessions(runtime.cache, db, ttl_seconds=own.refresh_token_days * 86400)
     service = AuthService(
         db=db,
         settings=settings,
+        auth_settings=own,
         sessions=sessions,
         rate_limiter=runtime.rate_limiter,
         passwords=Passwords(),
@@ -43,7 +46,7 @@ def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
             key,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
-            lifetime_seconds=settings.access_token_seconds,
+            lifetime_seconds=own.access_token_seconds,
         ),
     )
     mailbox = DevMailbox(db) if settings.environment != "production" else None

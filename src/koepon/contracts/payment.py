@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -242,3 +243,14 @@ class PurchaseRefused(Event):
     rule: str
     detail: str
     refused_at: datetime
+
+
+@dataclass(frozen=True)
+class MedalTerms:
+    """What the payment service applies to 推しメダル and others state publicly (the legal
+    pages, COMPLIANCE M2/M4): lots' validity, the spend order and the consumption tax."""
+
+    paid_validity_days: int
+    free_validity_days: int
+    free_first: bool
+    tax_percent: int

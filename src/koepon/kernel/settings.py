@@ -1,5 +1,7 @@
-"""Every setting of the platform, read from environment variables (prefix ``KOEPON_``).
+"""The platform's technical settings, read from environment variables (prefix ``KOEPON_``).
 
+Each service declares its own business settings next to its code (``payment/settings.py``,
+``auth/settings.py``) with the same prefix; ``koepon settings`` lists them all.
 Leaving everything unset gives the embedded default: every service in one process, one SQLite
 file per service under ``./data/``, an in-process bus, in-memory cache and rate limits.
 Setting the URLs below switches to PostgreSQL / Redis / RabbitMQ without touching code.
@@ -9,14 +11,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = ("auth", "payment")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
+ServiceSettingsT = TypeVar("ServiceSettingsT", bound=BaseSettings)
 
 
 class SettingsError(ValueError):
@@ -28,6 +31,9 @@ class Settings(BaseSettings):
     """Platform settings. Each field documents its environment variable."""
 
     model_config = SettingsConfigDict(env_prefix="KOEPON_", extra="ignore")
+    # Values the composition root (or a test) gives a service's own settings instead of the
+    # environment's, by service name; private so no environment variable can set it.
+    _service_overrides: dict[str, dict[str, Any]] = PrivateAttr(default_factory=dict)
 
     environment: Literal["development", "test", "production"] = Field(
         "development", description="KOEPON_ENVIRONMENT: production refuses demo data and dev keys"
@@ -84,17 +90,6 @@ class Settings(BaseSettings):
         ge=1,
         description="KOEPON_JWKS_REFRESH_SECONDS: how often verifiers refetch the auth service's "
         "signing keys; the last good keys stay in use while a refetch fails",
-    )
-    access_token_seconds: int = Field(900, description="KOEPON_ACCESS_TOKEN_SECONDS (15 min)")
-    refresh_token_days: int = Field(30, description="KOEPON_REFRESH_TOKEN_DAYS")
-    login_attempts_per_window: int = Field(
-        20, description="KOEPON_LOGIN_ATTEMPTS_PER_WINDOW: failed logins per email per window"
-    )
-    login_window_seconds: int = Field(900, description="KOEPON_LOGIN_WINDOW_SECONDS")
-    login_attempts_per_ip_window: int = Field(
-        100,
-        description="KOEPON_LOGIN_ATTEMPTS_PER_IP_WINDOW: failed logins per client IP per window "
-        "(higher than per email: many people can share one address)",
     )
     rate_limit_per_ip: str = Field(
         "600/minute", description="KOEPON_RATE_LIMIT_PER_IP (limits syntax)"
@@ -168,130 +163,6 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(
         0.5, description="KOEPON_RELAY_POLL_SECONDS: outbox relay poll interval"
     )
-    # --- 推しメダル ledger and wallets (payment service; COMPLIANCE M1–M3) ---
-    spend_free_first: bool = Field(
-        True, description="KOEPON_SPEND_FREE_FIRST: spend free medals before paid ones (M1)"
-    )
-    paid_medal_validity_days: int = Field(
-        180, description="KOEPON_PAID_MEDAL_VALIDITY_DAYS: validity of a paid lot (M2)"
-    )
-    free_medal_validity_days: int = Field(
-        90, description="KOEPON_FREE_MEDAL_VALIDITY_DAYS: validity of a free lot (M2)"
-    )
-    medal_expiry_notice_days: int = Field(
-        7, description="KOEPON_MEDAL_EXPIRY_NOTICE_DAYS: fans are told this long before expiry"
-    )
-    wallet_sweep_seconds: float = Field(
-        30.0,
-        description="KOEPON_WALLET_SWEEP_SECONDS: how often expired holds are voided, expired "
-        "lots written off and expiry notices sent",
-    )
-    prepaid_threshold_jpy: int = Field(
-        10_000_000,
-        description="KOEPON_PREPAID_THRESHOLD_JPY: base-date unused balance above which the "
-        "deposit and filing obligations apply (M3)",
-    )
-    prepaid_alert_jpy: int = Field(
-        7_000_000, description="KOEPON_PREPAID_ALERT_JPY: operators are alerted from here (M3)"
-    )
-    # --- medal purchases (payment service: checkouts, providers, webhooks, caps) ---
-    payment_providers: list[str] = Field(
-        default_factory=lambda: ["sandbox"],
-        description='KOEPON_PAYMENT_PROVIDERS: JSON list of enabled providers, from "sandbox", '
-        '"stripe", "komoju"',
-    )
-    stripe_secret_key: SecretStr | None = Field(
-        None, description="KOEPON_STRIPE_SECRET_KEY: sk_… (required when stripe is enabled)"
-    )
-    stripe_webhook_secret: SecretStr | None = Field(
-        None, description="KOEPON_STRIPE_WEBHOOK_SECRET: whsec_… of the webhook endpoint"
-    )
-    komoju_secret_key: SecretStr | None = Field(
-        None, description="KOEPON_KOMOJU_SECRET_KEY: sk_… (required when komoju is enabled)"
-    )
-    komoju_webhook_secret: SecretStr | None = Field(
-        None, description="KOEPON_KOMOJU_WEBHOOK_SECRET: secret token of the KOMOJU webhook"
-    )
-    komoju_api_base: str = Field(
-        "https://komoju.com", description="KOEPON_KOMOJU_API_BASE: KOMOJU REST API origin"
-    )
-    sandbox_webhook_secret: SecretStr | None = Field(
-        None,
-        description="KOEPON_SANDBOX_WEBHOOK_SECRET: HMAC key of the sandbox provider's webhooks. "
-        "Unset outside production: generated once under data_dir/keys",
-    )
-    sandbox_webhook_url: str | None = Field(
-        None,
-        description="KOEPON_SANDBOX_WEBHOOK_URL: where the sandbox provider posts its webhooks. "
-        "Unset: public_url + /api/v1/webhooks/sandbox",
-    )
-    sandbox_webhook_transport: Literal["http", "asgi"] = Field(
-        "http",
-        description='KOEPON_SANDBOX_WEBHOOK_TRANSPORT: "http" posts over the network; "asgi" '
-        "posts into the payment service's own webhook route in-process (no socket)",
-    )
-    sandbox_webhook_retry_first_seconds: float = Field(
-        1.0,
-        gt=0,
-        description="KOEPON_SANDBOX_WEBHOOK_RETRY_FIRST_SECONDS: the sandbox's wait after a "
-        "webhook's first failed delivery; each further failure doubles it",
-    )
-    sandbox_webhook_retry_max_seconds: float = Field(
-        3600.0,
-        gt=0,
-        description="KOEPON_SANDBOX_WEBHOOK_RETRY_MAX_SECONDS: longest wait between two "
-        "deliveries of one sandbox webhook",
-    )
-    sandbox_webhook_max_attempts: int = Field(
-        30,
-        ge=1,
-        description="KOEPON_SANDBOX_WEBHOOK_MAX_ATTEMPTS: deliveries of one sandbox webhook "
-        "before the sandbox gives up (the recovery job still asks about the payment)",
-    )
-    payment_recovery_quiet_minutes: float = Field(
-        5.0,
-        gt=0,
-        description="KOEPON_PAYMENT_RECOVERY_QUIET_MINUTES: an unsettled checkout is asked about "
-        "at its provider once it has been quiet this long (its webhook would have come)",
-    )
-    payment_recovery_every_seconds: float = Field(
-        60.0,
-        gt=0,
-        description="KOEPON_PAYMENT_RECOVERY_EVERY_SECONDS: how often the lost-webhook recovery "
-        "job runs",
-    )
-    provider_timeout_seconds: float = Field(
-        10.0, description="KOEPON_PROVIDER_TIMEOUT_SECONDS: timeout of one provider call"
-    )
-    provider_breaker_failures: int = Field(
-        5, description="KOEPON_PROVIDER_BREAKER_FAILURES: consecutive failures opening a circuit"
-    )
-    provider_breaker_reset_seconds: float = Field(
-        30.0, description="KOEPON_PROVIDER_BREAKER_RESET_SECONDS: open circuit before a trial call"
-    )
-    webhook_tolerance_seconds: int = Field(
-        300, description="KOEPON_WEBHOOK_TOLERANCE_SECONDS: max age of a signed webhook timestamp"
-    )
-    webhook_max_body_bytes: int = Field(
-        65_536, description="KOEPON_WEBHOOK_MAX_BODY_BYTES: larger webhook bodies get 413"
-    )
-    checkout_expiry_minutes: int = Field(
-        30, description="KOEPON_CHECKOUT_EXPIRY_MINUTES: an unpaid hosted page expires after"
-    )
-    monthly_cap_under_16_jpy: int = Field(
-        5_000, description="KOEPON_MONTHLY_CAP_UNDER_16_JPY: COMPLIANCE A2, tax included"
-    )
-    monthly_cap_16_17_jpy: int = Field(
-        10_000, description="KOEPON_MONTHLY_CAP_16_17_JPY: COMPLIANCE A2, tax included"
-    )
-    consumption_tax_percent: int = Field(
-        10, description="KOEPON_CONSUMPTION_TAX_PERCENT: 消費税 contained in tax-included prices"
-    )
-    medal_pack_max_bonus_percent: int = Field(
-        100,
-        description="KOEPON_MEDAL_PACK_MAX_BONUS_PERCENT: bonus medals allowed per pack, as a "
-        "percentage of its paid medals (a same-kind bonus is a discount, COMPLIANCE G10)",
-    )
     idempotency_keep_hours: int = Field(
         24, description="KOEPON_IDEMPOTENCY_KEEP_HOURS: how long Idempotency-Key results are kept"
     )
@@ -317,6 +188,17 @@ class Settings(BaseSettings):
             return LOG_LEVEL_ALIASES.get(upper, upper)
         return value
 
+    def with_service_settings(self, service: str, **values: object) -> Settings:
+        """A copy whose ``service`` settings take ``values`` over the environment's."""
+        copy = self.model_copy()
+        merged = {**self._service_overrides.get(service, {}), **values}
+        copy._service_overrides = {**self._service_overrides, service: merged}
+        return copy
+
+    def service_overrides(self, service: str) -> dict[str, Any]:
+        """The values given to ``service``'s own settings over the environment's."""
+        return dict(self._service_overrides.get(service, {}))
+
     @property
     def embedded(self) -> bool:
         return self.database_url is None
@@ -329,13 +211,29 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}", None
 
 
-def describe_error(error: ValidationError, prefix: str = "KOEPON_") -> str:
-    """One line naming each bad variable and what is wrong with it."""
+def bad_variables(error: ValidationError, prefix: str = "KOEPON_") -> list[str]:
+    """Each bad variable named, with what is wrong with it."""
     problems = []
     for item in error.errors():
         name = prefix + "_".join(str(part) for part in item["loc"][:1]).upper()
         problems.append(f"{name}: {item['msg']}")
-    return "Invalid settings: " + "; ".join(problems)
+    return problems
+
+
+def describe_error(error: ValidationError, prefix: str = "KOEPON_") -> str:
+    """One line naming each bad variable and what is wrong with it."""
+    return "Invalid settings: " + "; ".join(bad_variables(error, prefix))
+
+
+def load_service_settings(
+    cls: type[ServiceSettingsT], settings: Settings, service: str
+) -> ServiceSettingsT:
+    """A service's own settings: the environment, under the values the platform's settings
+    give that service; ``SettingsError`` (one clear line) when invalid."""
+    try:
+        return cls(**settings.service_overrides(service))
+    except ValidationError as exc:
+        raise SettingsError(describe_error(exc)) from None
 
 
 def load_settings() -> Settings:

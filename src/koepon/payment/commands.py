@@ -19,6 +19,7 @@ from koepon.kernel.db import Database
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
 from koepon.kernel.settings import Settings, get_settings
+from koepon.payment import settings as payment_settings
 from koepon.payment.checkout.tasks import RecoveryRun
 from koepon.payment.receipts.reconciliation import Finding
 
@@ -84,7 +85,9 @@ def prepaid(base_date: datetime, as_csv: bool) -> None:
     async def run() -> PrepaidReport:
         db = _database()
         try:
-            return await PrepaidReports(db, get_settings(), lambda: datetime.now(UTC)).report(day)
+            return await PrepaidReports(
+                db, payment_settings.load(get_settings()), lambda: datetime.now(UTC)
+            ).report(day)
         finally:
             await db.dispose()
 
@@ -123,6 +126,7 @@ async def _services(
     async with (others.clients if others else _no_clients)(settings) as clients:
         ctx = PaymentContext(
             settings=settings,
+            payment_settings=payment_settings.load(settings),
             db=db,
             outbox=Outbox(outbox),
             inbox=Inbox(inbox),
@@ -196,7 +200,7 @@ def reconcile_command(day: datetime, provider: str, repair: bool) -> None:
     """Compare our checkouts with the provider's payments for one JST day; print each
     difference (tab-separated) and exit 1 if there is any."""
     settings = get_settings()
-    if provider not in settings.payment_providers:
+    if provider not in payment_settings.load(settings).payment_providers:
         raise click.BadParameter(f"{provider} is not enabled here", param_hint="--provider")
     others = click.get_current_context().find_object(OtherServices)
     findings, repaired = asyncio.run(

@@ -20,6 +20,7 @@ from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
 from koepon.kernel.settings import Settings
 from koepon.kernel.tokens import Authenticator
+from koepon.payment.settings import PaymentSettings
 
 T = TypeVar("T")
 
@@ -33,6 +34,7 @@ class PaymentContext:
     """
 
     settings: Settings
+    payment_settings: PaymentSettings
     db: Database
     outbox: Outbox
     inbox: Inbox

@@ -28,6 +28,7 @@ from koepon.kernel.outbox import Outbox
 from koepon.kernel.problems import Problem, install_problem_handlers
 from koepon.kernel.runtime import Consumer, Runtime, ServiceUnit
 from koepon.payment import api
+from koepon.payment import settings as payment_settings
 from koepon.payment.checkout.models import idempotency_keys
 from koepon.payment.checkout.service import Checkouts
 from koepon.payment.checkout.tasks import PaymentRecovery
@@ -68,6 +69,7 @@ class PaymentUnit(ServiceUnit):
 def build_context(runtime: Runtime, clients: Clients, db: Database) -> PaymentContext:
     return PaymentContext(
         settings=runtime.settings,
+        payment_settings=payment_settings.load(runtime.settings),
         db=db,
         outbox=Outbox(outbox),
         inbox=Inbox(inbox),
@@ -82,7 +84,7 @@ def build_services(ctx: PaymentContext) -> PaymentServices:
     ledger = Ledger(ctx.now)
     wallets = WalletService(ctx, ledger)
     spending = Spending(wallets)
-    providers = providers_unit.build(settings, ctx.db, ctx.now)
+    providers = providers_unit.build(settings, ctx.payment_settings, ctx.db, ctx.now)
     keys = IdempotencyKeys(
         ctx.db,
         idempotency_keys,
@@ -98,7 +100,7 @@ def build_services(ctx: PaymentContext) -> PaymentServices:
         spending=spending,
         wallet_views=WalletViews(wallets),
         wallet_sweeper=WalletSweeper(wallets, spending),
-        reports=PrepaidReports(ctx.db, settings, ctx.now),
+        reports=PrepaidReports(ctx.db, ctx.payment_settings, ctx.now),
         packs=packs,
         providers=providers.guarded,
         sandbox=providers.sandbox,
@@ -183,8 +185,8 @@ def _month_purchases(checkouts: Checkouts) -> MonthPurchases:
 def _sandbox_sender(ctx: PaymentContext, webhooks: Webhooks) -> WebhookSender:
     """Over the network to the public URL (like a real provider), or, with the "asgi" setting,
     into this service's own webhook route without a socket (tests on an in-process client)."""
-    settings = ctx.settings
-    if settings.sandbox_webhook_transport == "asgi":
+    own = ctx.payment_settings
+    if own.sandbox_webhook_transport == "asgi":
         app = FastAPI()
         install_problem_handlers(app)
         app.include_router(webhooks_api.build_router(ctx, webhooks))
@@ -192,5 +194,5 @@ def _sandbox_sender(ctx: PaymentContext, webhooks: Webhooks) -> WebhookSender:
             transport=httpx.ASGITransport(app=app), base_url="http://payment.internal", timeout=30
         )
         return WebhookSender(http, f"http://payment.internal{WEBHOOK_PATH}")
-    url = settings.sandbox_webhook_url or settings.public_url.rstrip("/") + WEBHOOK_PATH
+    url = own.sandbox_webhook_url or ctx.settings.public_url.rstrip("/") + WEBHOOK_PATH
     return WebhookSender(httpx.AsyncClient(timeout=30), url)

@@ -1,8 +1,9 @@
 """The legal pages every mail, disclosure and footer links to: terms, privacy policy, the
 特定商取引法 notice (COMPLIANCE P1) and the 資金決済法 notice of 推しメダル (M4).
 
-The operator's particulars come from the settings (``KOEPON_ISSUER_NAME``,
-``KOEPON_SUPPORT_CONTACT``, medal validity and the order in which medals are spent), so the
+The operator's particulars come from the platform's settings (``KOEPON_ISSUER_NAME``,
+``KOEPON_SUPPORT_CONTACT``); medal validity, the spend order and the tax rate are the payment
+service's ``MedalTerms`` (a contract value the composition root puts on ``app.state``), so the
 pages always say what the platform actually does.
 """
 
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from koepon.contracts.payment import MedalTerms
 from koepon.kernel.settings import Settings, get_settings
 
 # 資金決済法: a prepaid instrument valid for at most six months is outside the act's deposit
@@ -46,14 +48,14 @@ class Operator:
     tax_percent: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Operator:
+    def from_settings(cls, settings: Settings, terms: MedalTerms) -> Operator:
         return cls(
             name=settings.issuer_name,
             contact=settings.support_contact,
-            paid_validity_days=settings.paid_medal_validity_days,
-            free_validity_days=settings.free_medal_validity_days,
-            free_first=settings.spend_free_first,
-            tax_percent=settings.consumption_tax_percent,
+            paid_validity_days=terms.paid_validity_days,
+            free_validity_days=terms.free_validity_days,
+            free_first=terms.free_first,
+            tax_percent=terms.tax_percent,
         )
 
     @property
@@ -67,12 +69,20 @@ def settings_of(request: Request) -> Settings:
     return settings if isinstance(settings, Settings) else get_settings()
 
 
+def medal_terms_of(request: Request) -> MedalTerms:
+    terms = getattr(request.app.state, "medal_terms", None)
+    if not isinstance(terms, MedalTerms):
+        # Web cannot import payment: the app's composition (app.py, cli.py) must hand them in.
+        raise RuntimeError("app.state.medal_terms is not set by the composition root")
+    return terms
+
+
 def build_router(templates: Jinja2Templates) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def render(request: Request, name: str) -> HTMLResponse:
         context: dict[str, Any] = {
-            "operator": Operator.from_settings(settings_of(request)),
+            "operator": Operator.from_settings(settings_of(request), medal_terms_of(request)),
             "revised": LAST_REVISED,
             "no_cancel_notice": NO_CANCEL_NOTICE,
             "minors_notice": MINORS_NOTICE,

@@ -7,6 +7,7 @@ from typing import Any
 
 from koepon.kernel.money import yen_label
 from koepon.kernel.settings import Settings
+from koepon.payment.settings import PaymentSettings
 
 NO_CANCELLATION_NOTICE = "デジタルコンテンツの性質上、購入後のキャンセル・返品はできません"
 
@@ -67,10 +68,13 @@ def confirmation(
     }
 
 
-def disclosures(settings: Settings, *, purchasable: list[dict[str, int]]) -> dict[str, Any]:
-    """The 資金決済法 第13条 disclosures (M4) of 推しメダル."""
-    paid_days = settings.paid_medal_validity_days
-    free_days = settings.free_medal_validity_days
+def disclosures(
+    settings: Settings, own: PaymentSettings, *, purchasable: list[dict[str, int]]
+) -> dict[str, Any]:
+    """The 資金決済法 第13条 disclosures (M4) of 推しメダル: the operator's particulars from the
+    platform's settings, validity and spend order from payment's own."""
+    paid_days = own.paid_medal_validity_days
+    free_days = own.free_medal_validity_days
     return {
         "issuer_name": settings.issuer_name,
         "purchasable_amounts": purchasable,
@@ -88,7 +92,7 @@ def disclosures(settings: Settings, *, purchasable: list[dict[str, int]]) -> dic
             "推しメダルの換金・払戻しはできません（法令に定める場合を除きます）",
             "推しメダルを他のアカウントに譲渡することはできません",
             "無償メダルから先に使用されます"
-            if settings.spend_free_first
+            if own.spend_free_first
             else "有償メダルから先に使用されます",
         ],
         "balance_inquiry": (

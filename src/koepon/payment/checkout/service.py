@@ -67,10 +67,10 @@ class Checkouts:
         self.packs = packs
         self.providers = providers
         self.keys = keys
-        settings = ctx.settings
+        own = ctx.payment_settings
         self.age_caps = caps.AgeCaps(
-            under_16_jpy=settings.monthly_cap_under_16_jpy,
-            age_16_17_jpy=settings.monthly_cap_16_17_jpy,
+            under_16_jpy=own.monthly_cap_under_16_jpy,
+            age_16_17_jpy=own.monthly_cap_16_17_jpy,
         )
         self.settlement = Settlement(
             ctx, providers=providers, wallets=wallets, age_caps=self.age_caps
@@ -120,7 +120,9 @@ class Checkouts:
             created_at=_aware(checkout.created_at),
             confirmation=checkout.confirmation,
             disclosures=disclosures(
-                self.ctx.settings, purchasable=await self._purchasable(session)
+                self.ctx.settings,
+                self.ctx.payment_settings,
+                purchasable=await self._purchasable(session),
             ),
         )
 
@@ -243,7 +245,8 @@ class Checkouts:
                     ),
                     created_at=now,
                     updated_at=now,
-                    expires_at=now + timedelta(minutes=self.ctx.settings.checkout_expiry_minutes),
+                    expires_at=now
+                    + timedelta(minutes=self.ctx.payment_settings.checkout_expiry_minutes),
                 )
             )
             await session.flush()

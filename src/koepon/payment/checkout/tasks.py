@@ -81,8 +81,8 @@ class PaymentRecovery:
     def __init__(self, checkouts: Checkouts) -> None:
         self.checkouts = checkouts
         self.ctx = checkouts.ctx
-        self.quiet_minutes = self.ctx.settings.payment_recovery_quiet_minutes
-        self.every_seconds = self.ctx.settings.payment_recovery_every_seconds
+        self.quiet_minutes = self.ctx.payment_settings.payment_recovery_quiet_minutes
+        self.every_seconds = self.ctx.payment_settings.payment_recovery_every_seconds
         # Where the last pass stopped: each pass asks the next batch, so with more candidates
         # than a batch every checkout still gets its turn (the position wraps at the end).
         self._position: repository.Position | None = None

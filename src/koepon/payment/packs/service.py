@@ -75,7 +75,7 @@ class MedalPacks:
             price_jpy=price_jpy,
             paid_medals=paid_medals,
             bonus_medals=bonus_medals,
-            max_bonus_percent=self.ctx.settings.medal_pack_max_bonus_percent,
+            max_bonus_percent=self.ctx.payment_settings.medal_pack_max_bonus_percent,
         )
         if problems:
             raise Problem(422, "medal_pack_invalid", "; ".join(problems), problems=problems)
@@ -87,7 +87,7 @@ class MedalPacks:
             price_jpy=data.price_jpy, paid_medals=data.paid_medals, bonus_medals=data.bonus_medals
         )
         now = self.ctx.now()
-        rate = self.ctx.settings.consumption_tax_percent
+        rate = self.ctx.payment_settings.consumption_tax_percent
         pack = MedalPack(
             id=pack_id or str(uuid.uuid4()),
             name=data.name,
@@ -119,7 +119,7 @@ class MedalPacks:
         )
         for name, value in changes.items():
             setattr(pack, name, value)
-        pack.tax_rate_percent = self.ctx.settings.consumption_tax_percent
+        pack.tax_rate_percent = self.ctx.payment_settings.consumption_tax_percent
         pack.tax_jpy = tax_included_in(price, pack.tax_rate_percent)
         pack.updated_at = self.ctx.now()
         await session.flush()

@@ -52,6 +52,7 @@ from koepon.payment.providers.sandbox_webhooks import SIGNATURE_HEADER, Backoff,
 # Re-exported: callers build senders and sign test events through this module.
 from koepon.payment.providers.sandbox_webhooks import WebhookSender as WebhookSender
 from koepon.payment.providers.sandbox_webhooks import sign as sign
+from koepon.payment.settings import PaymentSettings
 
 log = structlog.get_logger(__name__)
 
@@ -83,10 +84,10 @@ _MOVES: dict[Outcome, tuple[frozenset[str], str, str]] = {
 _ENDINGS: frozenset[Outcome] = frozenset({"expired", "cancelled"})
 
 
-def load_sandbox_secret(settings: Settings) -> bytes:
+def load_sandbox_secret(settings: Settings, own: PaymentSettings) -> bytes:
     """The configured webhook secret; outside production one generated once under data_dir."""
-    if settings.sandbox_webhook_secret is not None:
-        return settings.sandbox_webhook_secret.get_secret_value().encode()
+    if own.sandbox_webhook_secret is not None:
+        return own.sandbox_webhook_secret.get_secret_value().encode()
     if settings.environment == "production":
         raise RuntimeError("KOEPON_SANDBOX_WEBHOOK_SECRET is required in production")
     path = settings.data_dir / DEV_SECRET_FILE

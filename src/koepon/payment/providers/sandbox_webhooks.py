@@ -20,9 +20,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel.db import Database
-from koepon.kernel.settings import Settings
 from koepon.payment.providers.base import hmac_sha256_hex
 from koepon.payment.providers.models import SandboxPayment, SandboxWebhook
+from koepon.payment.settings import PaymentSettings
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ class Backoff:
     max_attempts: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Backoff:
+    def from_settings(cls, settings: PaymentSettings) -> Backoff:
         return cls(
             first_seconds=settings.sandbox_webhook_retry_first_seconds,
             max_seconds=settings.sandbox_webhook_retry_max_seconds,

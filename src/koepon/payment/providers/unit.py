@@ -16,6 +16,7 @@ from koepon.payment.providers.komoju import KomojuProvider
 from koepon.payment.providers.sandbox import SandboxProvider, load_sandbox_secret
 from koepon.payment.providers.sandbox_webhooks import Backoff
 from koepon.payment.providers.stripe import StripeProvider
+from koepon.payment.settings import PaymentSettings
 
 Hook = Callable[[], Coroutine[Any, Any, None]]
 
@@ -35,11 +36,14 @@ def _secret(value: SecretStr | None, name: str, provider: str) -> str:
     return value.get_secret_value()
 
 
-def build(settings: Settings, db: Database, clock: Callable[[], Any]) -> Providers:
-    unknown = set(settings.payment_providers) - set(PROVIDERS)
+def build(
+    settings: Settings, own: PaymentSettings, db: Database, clock: Callable[[], Any]
+) -> Providers:
+    """The providers ``own`` (payment's settings) enables; ``settings`` are the platform's."""
+    unknown = set(own.payment_providers) - set(PROVIDERS)
     if unknown:
         raise RuntimeError(f"Unknown payment providers: {', '.join(sorted(unknown))}")
-    if settings.environment == "production" and "sandbox" in settings.payment_providers:
+    if settings.environment == "production" and "sandbox" in own.payment_providers:
         # Its hosted page lets anyone mark a payment as paid: medals for nothing.
         raise RuntimeError(
             "The sandbox provider never runs in production: set KOEPON_PAYMENT_PROVIDERS"
@@ -47,42 +51,38 @@ def build(settings: Settings, db: Database, clock: Callable[[], Any]) -> Provide
     guarded: dict[str, GuardedProvider] = {}
     sandbox: SandboxProvider | None = None
     on_shutdown: list[Hook] = []
-    for name in settings.payment_providers:
+    for name in own.payment_providers:
         inner: PaymentProvider
         if name == "sandbox":
             sandbox = SandboxProvider(
                 db=db,
-                secret=load_sandbox_secret(settings),
+                secret=load_sandbox_secret(settings, own),
                 public_url=settings.public_url,
-                tolerance_seconds=settings.webhook_tolerance_seconds,
+                tolerance_seconds=own.webhook_tolerance_seconds,
                 clock=clock,
-                backoff=Backoff.from_settings(settings),
+                backoff=Backoff.from_settings(own),
             )
             inner = sandbox
         elif name == "stripe":
             stripe = StripeProvider(
-                secret_key=_secret(settings.stripe_secret_key, "stripe_secret_key", name),
-                webhook_secret=_secret(
-                    settings.stripe_webhook_secret, "stripe_webhook_secret", name
-                ),
-                tolerance_seconds=settings.webhook_tolerance_seconds,
+                secret_key=_secret(own.stripe_secret_key, "stripe_secret_key", name),
+                webhook_secret=_secret(own.stripe_webhook_secret, "stripe_webhook_secret", name),
+                tolerance_seconds=own.webhook_tolerance_seconds,
             )
             on_shutdown.append(stripe._http.aclose)
             inner = stripe
         else:
             komoju = KomojuProvider(
-                secret_key=_secret(settings.komoju_secret_key, "komoju_secret_key", name),
-                webhook_secret=_secret(
-                    settings.komoju_webhook_secret, "komoju_webhook_secret", name
-                ),
-                api_base=settings.komoju_api_base,
+                secret_key=_secret(own.komoju_secret_key, "komoju_secret_key", name),
+                webhook_secret=_secret(own.komoju_webhook_secret, "komoju_webhook_secret", name),
+                api_base=own.komoju_api_base,
             )
             on_shutdown.append(komoju.http.aclose)
             inner = komoju
         guarded[name] = GuardedProvider(
             inner,
-            timeout_seconds=settings.provider_timeout_seconds,
-            failures=settings.provider_breaker_failures,
-            reset_seconds=settings.provider_breaker_reset_seconds,
+            timeout_seconds=own.provider_timeout_seconds,
+            failures=own.provider_breaker_failures,
+            reset_seconds=own.provider_breaker_reset_seconds,
         )
     return Providers(guarded, sandbox, on_shutdown)

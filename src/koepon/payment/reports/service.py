@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from koepon.kernel.db import Database
-from koepon.kernel.settings import Settings
 from koepon.payment.reports.prepaid import (
     LotAtBaseDate,
     Movement,
@@ -19,11 +18,14 @@ from koepon.payment.reports.prepaid import (
     period_start,
     unused_balance_report,
 )
+from koepon.payment.settings import PaymentSettings
 from koepon.payment.wallet import repository as lots_repository
 
 
 class PrepaidReports:
-    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, db: Database, settings: PaymentSettings, clock: Callable[[], datetime]
+    ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock

@@ -183,12 +183,8 @@ class WalletService:
                 raise TransferIdReused(f"{transfer_id} was used for another lot")
             return _issued(existing, await repo.moved_medals(session, f"{transfer_id}/settle"))
         if expires_at is None:
-            settings = self.ctx.settings
-            days = (
-                settings.paid_medal_validity_days
-                if kind == "paid"
-                else settings.free_medal_validity_days
-            )
+            own = self.ctx.payment_settings
+            days = own.paid_medal_validity_days if kind == "paid" else own.free_medal_validity_days
             expires_at = lot_rules.expiry_for(now, days)
         if expires_at <= now:
             raise InvalidExpiry("expires_at must be in the future")

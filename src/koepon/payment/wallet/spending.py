@@ -122,7 +122,7 @@ class Spending:
             ],
             medals,
             now=now,
-            free_first=self.ctx.settings.spend_free_first,
+            free_first=self.ctx.payment_settings.spend_free_first,
         )
         if takes is None:
             available = sum(r.remaining for r in rows)

@@ -94,7 +94,7 @@ class WalletSweeper:
     async def send_expiry_notices(self, *, limit: int = 1000) -> int:
         """Tell fans once about each lot expiring within the notice period (COMPLIANCE M2)."""
         now = self.ctx.now()
-        horizon = now + timedelta(days=self.ctx.settings.medal_expiry_notice_days)
+        horizon = now + timedelta(days=self.ctx.payment_settings.medal_expiry_notice_days)
         sent = 0
         async with self.ctx.db.transaction() as session:
             for row in await repo.lots_to_notify(session, now, horizon, limit):
@@ -126,7 +126,7 @@ class WalletSweeper:
         A round in progress is finished before the cancellation is honoured (up to 10 s), so a
         stopping process never abandons a fan's transaction half-way through the driver."""
         while True:
-            await asyncio.sleep(self.ctx.settings.wallet_sweep_seconds)
+            await asyncio.sleep(self.ctx.payment_settings.wallet_sweep_seconds)
             current = asyncio.ensure_future(self.sweep())
             try:
                 await asyncio.shield(current)

@@ -72,7 +72,7 @@ class WalletViews:
 
         The lots part comes from the cache when the wallet has not changed since it was cached
         (its version is read from the database now); the month's figures are always fresh."""
-        free_first = self.ctx.settings.spend_free_first
+        free_first = self.ctx.payment_settings.spend_free_first
         version = wallet_version(
             await self.ledger.balances(session, self.accounts(user_id)), free_first=free_first
         )
@@ -80,7 +80,7 @@ class WalletViews:
         if page is None:
             now = self.ctx.now()
             page = await self._page(session, user_id, free_first=free_first)
-            notice = timedelta(days=self.ctx.settings.medal_expiry_notice_days)
+            notice = timedelta(days=self.ctx.payment_settings.medal_expiry_notice_days)
             await self.pages.put(user_id, version, page, until=page_changes_at(page, now, notice))
         return page.model_copy(
             update={"month_spent_jpy": month.spent_jpy, "month_cap_jpy": month.cap_jpy}
@@ -90,7 +90,7 @@ class WalletViews:
         now = self.ctx.now()
         balance = await self.balance(session, user_id)
         rows = await repo.page_lots(session, user_id, now, PAGE_LOTS)
-        notice = timedelta(days=self.ctx.settings.medal_expiry_notice_days)
+        notice = timedelta(days=self.ctx.payment_settings.medal_expiry_notice_days)
         return WalletRead(
             user_id=user_id,
             paid_medals=balance.paid_medals,

@@ -36,7 +36,7 @@ def build_router(ctx: PaymentContext, webhooks: Webhooks) -> APIRouter:
     ) -> dict[str, Any]:
         """A provider's signed event. 2xx once verified (duplicates included); 4xx if forged,
         stale or malformed, and then nothing changes."""
-        body = await _raw_body(request, ctx.settings.webhook_max_body_bytes)
+        body = await _raw_body(request, ctx.payment_settings.webhook_max_body_bytes)
         return await webhooks.receive(provider, body=body, headers=request.headers)
 
     return router

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 import uvicorn
+from fastapi import FastAPI
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
@@ -91,6 +92,21 @@ def serve_settings(settings: Settings, *, host: str, port: int, service: str = "
     return served
 
 
+def gateway_app(settings: Settings) -> FastAPI:
+    """The gateway alone, in front of services reached over HTTP. Its legal pages state the
+    medal terms payment applies, read from the same environment (web imports no service)."""
+    from koepon.auth.client import HttpAuthClient
+    from koepon.gateway.proxy import create_proxy_app
+
+    # Sessions the cache lost (a Redis restart) are asked of the auth service.
+    internal = settings.internal_token.get_secret_value() if settings.internal_token else ""
+    auth_url = settings.service_urls.get("auth")
+    owner = HttpAuthClient(auth_url, internal, timeout=3.0) if auth_url else None
+    app = create_proxy_app(settings, session_owner=owner)
+    app.state.medal_terms = payment_settings.load(settings).medal_terms()
+    return app
+
+
 @asynccontextmanager
 async def _service_clients(settings: Settings) -> AsyncIterator[Clients]:
     """Clients of the other services for an operator command: the auth service built here
@@ -126,15 +142,7 @@ def serve(host: str, port: int, service: str, seed: bool) -> None:
     from koepon.app import Platform, create_app
 
     if service == "gateway":
-        from koepon.auth.client import HttpAuthClient
-        from koepon.gateway.proxy import create_proxy_app
-
-        # Sessions the cache lost (a Redis restart) are asked of the auth service.
-        internal = settings.internal_token.get_secret_value() if settings.internal_token else ""
-        auth_url = settings.service_urls.get("auth")
-        owner = HttpAuthClient(auth_url, internal, timeout=3.0) if auth_url else None
-        app = create_proxy_app(settings, session_owner=owner)
-        app.state.medal_terms = payment_settings.load(settings).medal_terms()
+        app = gateway_app(settings)
         click.echo(f"Koepon gateway listening on http://{host}:{port}/", err=True)
     else:
         if seed and settings.environment == "production":

@@ -4,11 +4,13 @@ terms, the privacy policy, and the pages the auth mails lead to."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 
 from koepon.app import Platform
+from koepon.cli import gateway_app
 from koepon.kernel.settings import Settings
 
 LEGAL = ["/terms", "/privacy", "/legal/tokushoho", "/legal/payment-services"]
@@ -90,3 +92,23 @@ async def test_mailed_link_pages_exist_and_are_never_stored(
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
     assert "/static/account.js" in page.text
+
+
+@pytest.mark.service_settings(payment={"paid_medal_validity_days": 120, "spend_free_first": False})
+async def test_the_notice_states_what_payment_applies(client: httpx.AsyncClient) -> None:
+    # Payment's own settings, not the platform's, are what the page states (web imports no
+    # service: the composition root hands it payment's MedalTerms).
+    text = (await _get(client, "/legal/payment-services")).text
+    assert "購入日から120日間" in text
+    assert "有償メダルから先に使用されます" in text
+
+
+async def test_the_gateway_alone_states_payments_terms_too(tmp_path: Path) -> None:
+    settings = Settings(environment="test", data_dir=tmp_path).with_service_settings(
+        "payment", paid_medal_validity_days=150
+    )
+    app = gateway_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        text = (await _get(client, "/legal/payment-services")).text
+    assert "購入日から150日間" in text

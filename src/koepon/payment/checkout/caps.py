@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from koepon.kernel.clock import JST, as_utc, jst_day, jst_day_bounds, jst_month_bounds
 
@@ -35,6 +35,28 @@ class Purchaser:
     birthdate: date | None
     self_cap_jpy: int | None = None
     cooling_off_until: datetime | None = None
+
+
+class SpendingLimits(Protocol):
+    """The fields of the auth service's spending profile that A1–A3 read."""
+
+    @property
+    def birthdate(self) -> date | None: ...
+
+    @property
+    def monthly_purchase_cap_jpy(self) -> int | None: ...
+
+    @property
+    def cooling_off_until(self) -> datetime | None: ...
+
+
+def purchaser(profile: SpendingLimits) -> Purchaser:
+    """The purchaser A1–A3 judge, from a fan's spending profile."""
+    return Purchaser(
+        birthdate=profile.birthdate,
+        self_cap_jpy=profile.monthly_purchase_cap_jpy,
+        cooling_off_until=profile.cooling_off_until,
+    )
 
 
 @dataclass(frozen=True)

@@ -88,11 +88,7 @@ class Refusals:
             excluding=checkout.id,
         )
         decision = caps.check_purchase(
-            caps.Purchaser(
-                birthdate=profile.birthdate,
-                self_cap_jpy=profile.monthly_purchase_cap_jpy,
-                cooling_off_until=profile.cooling_off_until,
-            ),
+            caps.purchaser(profile),
             price_jpy=checkout.price_jpy,
             month_spent_jpy=spent,
             now=now,

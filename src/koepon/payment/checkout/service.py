@@ -46,10 +46,6 @@ log = structlog.get_logger(__name__)
 RECORDED = "checkout_recorded"
 
 
-def _aware(moment: datetime) -> datetime:
-    return as_utc(moment)
-
-
 class Checkouts:
     """Medal pack checkouts of the payment service."""
 
@@ -116,8 +112,8 @@ class Checkouts:
             redirect_url=checkout.redirect_url,
             reason=checkout.failure_reason,
             refund_ground=checkout.refund_ground if checkout.credited_at is None else None,
-            expires_at=_aware(checkout.expires_at),
-            created_at=_aware(checkout.created_at),
+            expires_at=as_utc(checkout.expires_at),
+            created_at=as_utc(checkout.created_at),
             confirmation=checkout.confirmation,
             disclosures=disclosures(
                 self.ctx.settings,
@@ -177,9 +173,7 @@ class Checkouts:
         spend exact from the checkouts now, the cap from a profile at most seconds old."""
         now = self.ctx.now()
         profile = await self.display_profiles.get(user_id)
-        purchaser = caps.Purchaser(
-            profile.birthdate, profile.monthly_purchase_cap_jpy, profile.cooling_off_until
-        )
+        purchaser = caps.purchaser(profile)
         return {
             "month": caps.month_key(now),
             "month_spent_jpy": await self.month_spent_jpy(session, user_id=user_id, now=now),
@@ -198,11 +192,7 @@ class Checkouts:
             await repository.lock_purchases(session, user_id, now)
             spent = await self.month_spent_jpy(session, user_id=user_id, now=now)
             decision = caps.check_purchase(
-                caps.Purchaser(
-                    birthdate=profile.birthdate,
-                    self_cap_jpy=profile.monthly_purchase_cap_jpy,
-                    cooling_off_until=profile.cooling_off_until,
-                ),
+                caps.purchaser(profile),
                 price_jpy=pack.price_jpy,
                 month_spent_jpy=spent,
                 now=now,
@@ -296,7 +286,7 @@ class Checkouts:
                         ),
                         success_url=self._return_url(checkout.id, "success"),
                         cancel_url=self._return_url(checkout.id, "cancel"),
-                        expires_at=_aware(checkout.expires_at),
+                        expires_at=as_utc(checkout.expires_at),
                         confirmation=checkout.confirmation,
                     )
                 )

@@ -13,13 +13,14 @@ import structlog
 from koepon.kernel.errors import Conflict, Unavailable
 from koepon.payment.checkout.models import Checkout
 from koepon.payment.checkout.settlement import Settlement
+from koepon.payment.checkout.states import WAITING_FOR_FAN, CheckoutStatus
 from koepon.payment.context import PaymentContext
 from koepon.payment.providers.base import ProviderEvent, ProviderRejected, ProviderUnavailable
 from koepon.payment.providers.breaker import GuardedProvider
 
 log = structlog.get_logger(__name__)
 # Only a page still waiting for the fan can be given up (a konbini slip is paid or expires).
-CANCELLABLE = frozenset({"creating", "open"})
+CANCELLABLE = WAITING_FOR_FAN
 
 
 class CheckoutNotCancellable(Conflict):
@@ -62,7 +63,7 @@ class Cancellation:
     async def cancel(self, checkout: Checkout) -> None:
         """Cancel ``checkout`` (the caller checked it is the fan's own); cancelling a cancelled
         checkout is a no-op. Raises CheckoutNotCancellable when it is paid or ended otherwise."""
-        if checkout.status == "cancelled":
+        if checkout.status == CheckoutStatus.CANCELLED:
             return
         if checkout.status not in CANCELLABLE:
             raise CheckoutNotCancellable(
@@ -93,9 +94,9 @@ class Cancellation:
                 checkout_id=checkout.id,
             ),
         )
-        if result.get("status") not in (None, "cancelled"):
+        if result.status not in (None, CheckoutStatus.CANCELLED):
             # Money arrived first (a webhook between our read and the cancel): it stands.
             raise CheckoutNotCancellable(
-                f"A {result['status']} checkout cannot be cancelled",
-                checkout_status=result["status"],
+                f"A {result.status} checkout cannot be cancelled",
+                checkout_status=result.status,
             )

@@ -20,6 +20,7 @@ from koepon.kernel.errors import Unavailable
 from koepon.payment.checkout import caps, repository
 from koepon.payment.checkout.events import PurchaseRefused
 from koepon.payment.checkout.models import Checkout, CheckoutEvent
+from koepon.payment.checkout.states import CheckoutStatus
 from koepon.payment.context import PaymentContext
 from koepon.payment.providers.base import ProviderRejected, ProviderUnavailable
 from koepon.payment.providers.breaker import GuardedProvider
@@ -174,7 +175,7 @@ class Refusals:
 def is_refund_owed(checkout: Checkout) -> bool:
     """Money that arrived was refused at credit time and must go back to the fan."""
     return (
-        checkout.status == "refunded"
+        checkout.status == CheckoutStatus.REFUNDED
         and checkout.credited_at is None
         and (checkout.refund_ground or "").startswith("COMPLIANCE ")
     )

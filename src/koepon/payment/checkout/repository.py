@@ -1,8 +1,10 @@
 """Checkout queries: the month's spend under the caps, the per-fan purchase lock, payments left
-unsettled and refunds still owed (for the recovery job)."""
+unsettled and refunds still owed (for the recovery job), and the pages and look-ups receipts
+and operators read checkouts through."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select
@@ -11,7 +13,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.payment.checkout.models import Checkout, CheckoutEvent, PurchaseLock
-from koepon.payment.checkout.states import COUNTS_TOWARD_CAP, RESERVING_UNTIL_EXPIRY
+from koepon.payment.checkout.states import (
+    COUNTS_TOWARD_CAP,
+    RESERVING_UNTIL_EXPIRY,
+    CheckoutStatus,
+)
 
 
 async def lock_purchases(session: AsyncSession, user_id: str, now: datetime) -> None:
@@ -64,8 +70,9 @@ async def month_spent_jpy(
 # provider's) or a cancellation, a late success reported into a lost webhook; and a paid
 # checkout an operator asked the provider to refund, until the refund is heard of (the medals
 # are then taken back).
-WAITING = ("creating", "open", "pending")
-ENDED = ("failed", "expired", "cancelled")
+S = CheckoutStatus
+WAITING = (S.CREATING, S.OPEN, S.PENDING)
+ENDED = (S.FAILED, S.EXPIRED, S.CANCELLED)
 Position = tuple[datetime, str]
 
 
@@ -88,7 +95,7 @@ async def unsettled_checkouts(
         or_(
             Checkout.status.in_(WAITING),
             Checkout.status.in_(ENDED) & (Checkout.updated_at >= ended_after),
-            (Checkout.status == "succeeded")
+            (Checkout.status == S.SUCCEEDED)
             & Checkout.refund_ground.is_not(None)
             & Checkout.clawed_back_at.is_(None),
         ),
@@ -114,12 +121,75 @@ async def refunds_owed(session: AsyncSession, *, sent_event_prefix: str, limit: 
     rows = await session.scalars(
         select(Checkout.id)
         .where(
-            Checkout.status == "refunded",
+            Checkout.status == S.REFUNDED,
             Checkout.credited_at.is_(None),
             Checkout.refund_ground.like("COMPLIANCE %"),
             ~sent,
         )
         .order_by(Checkout.updated_at)
         .limit(limit)
+    )
+    return list(rows)
+
+
+# --- reads for receipts and operators -------------------------------------------------------
+
+
+async def checkout_page(
+    session: AsyncSession,
+    *,
+    before: Position | None,
+    limit: int,
+    user_id: str | None = None,
+    statuses: Collection[CheckoutStatus] | None = None,
+    provider: str | None = None,
+) -> list[Checkout]:
+    """Up to ``limit`` checkouts, newest first ((created_at, id) order), from just after
+    ``before``, narrowed to a fan, some statuses and a provider when given."""
+    query = select(Checkout)
+    if user_id is not None:
+        query = query.where(Checkout.user_id == user_id)
+    if statuses is not None:
+        query = query.where(Checkout.status.in_([str(s) for s in statuses]))
+    if provider is not None:
+        query = query.where(Checkout.provider == provider)
+    if before is not None:
+        created, checkout_id = before
+        query = query.where(
+            or_(
+                Checkout.created_at < created,
+                and_(Checkout.created_at == created, Checkout.id < checkout_id),
+            )
+        )
+    query = query.order_by(Checkout.created_at.desc(), Checkout.id.desc()).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def checkout_by_id(
+    session: AsyncSession, checkout_id: str, *, for_update: bool = False
+) -> Checkout | None:
+    return await session.get(Checkout, checkout_id, with_for_update=True if for_update else None)
+
+
+async def checkout_events(session: AsyncSession, checkout_id: str) -> list[CheckoutEvent]:
+    """Every provider event recorded for one checkout, in the order received."""
+    rows = await session.scalars(
+        select(CheckoutEvent)
+        .where(CheckoutEvent.checkout_id == checkout_id)
+        .order_by(CheckoutEvent.seq)
+    )
+    return list(rows)
+
+
+async def checkouts_created(
+    session: AsyncSession, *, provider: str, start: datetime, end: datetime
+) -> list[Checkout]:
+    """One provider's checkouts made in [start, end) (a day to reconcile)."""
+    rows = await session.scalars(
+        select(Checkout).where(
+            Checkout.provider == provider,
+            Checkout.created_at >= start,
+            Checkout.created_at < end,
+        )
     )
     return list(rows)

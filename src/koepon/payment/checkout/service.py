@@ -28,8 +28,9 @@ from koepon.payment.checkout.cancellation import Cancellation
 from koepon.payment.checkout.disclosures import confirmation, disclosures
 from koepon.payment.checkout.models import Checkout
 from koepon.payment.checkout.profiles import DisplayProfiles
-from koepon.payment.checkout.schemas import CheckoutCreate, CheckoutRead
+from koepon.payment.checkout.schemas import CheckoutCreate, CheckoutRead, EventApplied
 from koepon.payment.checkout.settlement import Settlement
+from koepon.payment.checkout.states import CheckoutStatus
 from koepon.payment.context import PaymentContext
 from koepon.payment.packs.service import MedalPacks
 from koepon.payment.providers.base import (
@@ -218,7 +219,7 @@ class Checkouts:
                     pack_name=pack.name,
                     provider=body.provider,
                     method=body.method,
-                    status="creating",
+                    status=CheckoutStatus.CREATING,
                     price_jpy=pack.price_jpy,
                     tax_jpy=pack.tax_jpy,
                     paid_medals=pack.paid_medals,
@@ -247,8 +248,8 @@ class Checkouts:
         """The provider could not open the page: the checkout fails and frees its reservation."""
         async with self.ctx.db.transaction() as session:
             checkout = await session.get(Checkout, checkout_id, with_for_update=True)
-            if checkout is not None and checkout.status == "creating":
-                checkout.status = "failed"
+            if checkout is not None and checkout.status == CheckoutStatus.CREATING:
+                checkout.status = CheckoutStatus.FAILED
                 checkout.failure_reason = reason
                 checkout.updated_at = self.ctx.now()
 
@@ -273,7 +274,7 @@ class Checkouts:
             checkout = await session.get(Checkout, checkout_id)
         assert checkout is not None
         session_id, redirect_url = checkout.provider_session_id, checkout.redirect_url
-        if checkout.status == "creating":
+        if checkout.status == CheckoutStatus.CREATING:
             try:
                 opened = await provider.create_session(
                     SessionRequest(
@@ -316,15 +317,16 @@ class Checkouts:
             if checkout.provider_session_id is None:
                 checkout.provider_session_id = session_id
                 checkout.redirect_url = redirect_url
-            if checkout.status == "creating":
-                checkout.status = "open"  # a webhook may already have moved it further
+            if checkout.status == CheckoutStatus.CREATING:
+                # A webhook may already have moved it further.
+                checkout.status = CheckoutStatus.OPEN
             checkout.updated_at = self.ctx.now()
             await session.flush()
             read = await self.read(session, checkout)
             stored = await self.keys.complete(
                 session, claim, status=201, body=read.model_dump(mode="json")
             )
-        if read.status == "cancelled" and session_id:
+        if read.status == CheckoutStatus.CANCELLED and session_id:
             # The fan cancelled while the page was being opened: end the page too.
             await self.cancellation.end_page(provider, session_id)
         return stored
@@ -345,9 +347,7 @@ class Checkouts:
 
     # --- provider events --------------------------------------------------------------------
 
-    async def apply_provider_event(
-        self, provider_name: str, event: ProviderEvent
-    ) -> dict[str, Any]:
+    async def apply_provider_event(self, provider_name: str, event: ProviderEvent) -> EventApplied:
         """Apply a provider's event once (webhooks, the recovery job): ``settlement.py``."""
         return await self.settlement.apply_provider_event(provider_name, event)
 

@@ -9,7 +9,7 @@ pages, webhooks and sweepers.
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
 import structlog
 from sqlalchemy import select
@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from koepon.payment.checkout import caps, repository
 from koepon.payment.checkout.models import Checkout, CheckoutEvent
 from koepon.payment.checkout.refusals import Refusals
-from koepon.payment.checkout.states import Status, Transition, transition
+from koepon.payment.checkout.schemas import EventApplied
+from koepon.payment.checkout.states import CheckoutStatus, Transition, transition
 from koepon.payment.context import PaymentContext
 from koepon.payment.providers.base import ProviderEvent
 from koepon.payment.providers.breaker import GuardedProvider
@@ -79,9 +80,7 @@ class Settlement:
             )
         return await session.get(Checkout, found.id, populate_existing=True)
 
-    async def apply_provider_event(
-        self, provider_name: str, event: ProviderEvent
-    ) -> dict[str, Any]:
+    async def apply_provider_event(self, provider_name: str, event: ProviderEvent) -> EventApplied:
         """The one path from a provider's word (a webhook, or the recovery job's question) to a
         checkout: the event id is claimed in the inbox and applied in one transaction; a refund
         owed for a refused payment is then asked of the provider."""
@@ -93,18 +92,19 @@ class Settlement:
                 topic=event.raw_type[:200],
             )
             if not fresh:
-                return {"duplicate": True, "event_id": event.event_id}
+                return EventApplied(event_id=event.event_id, duplicate=True)
             result = await self.apply_event(session, provider=provider_name, event=event)
-        if result.pop("refund_owed", False):
-            result["refund_sent"] = await self.refusals.send_refund_owed(result["checkout_id"])
-        return {"duplicate": False, "event_id": event.event_id, **result}
+        if result.refund_owed and result.checkout_id is not None:
+            sent = await self.refusals.send_refund_owed(result.checkout_id)
+            return dataclasses.replace(result, refund_sent=sent)
+        return result
 
     async def send_refund_owed(self, checkout_id: str) -> bool:
         return await self.refusals.send_refund_owed(checkout_id)
 
     async def apply_event(
         self, session: AsyncSession, *, provider: str, event: ProviderEvent
-    ) -> dict[str, Any]:
+    ) -> EventApplied:
         """Apply one verified, first-seen provider event to its checkout (caller's transaction,
         which also holds the inbox claim of the event id)."""
         checkout = await self._find(session, provider, event)
@@ -112,8 +112,8 @@ class Settlement:
             log.warning(
                 "payment.webhook.unknown_checkout", provider=provider, event_id=event.event_id
             )
-            return {"applied": False, "reason": "unknown_checkout"}
-        before: Status = checkout.status  # type: ignore[assignment]
+            return EventApplied(event_id=event.event_id, applied=False, reason="unknown_checkout")
+        before = CheckoutStatus(checkout.status)
         now = self.ctx.now()
         note: str | None = None
         applied = False
@@ -142,7 +142,7 @@ class Settlement:
             refusal = await self.refusals.check(session, checkout, now) if move.credit else None
             if refusal is not None:
                 await self.refusals.refuse(session, checkout, refusal, now)
-                move = Transition(status="refunded")
+                move = Transition(status=CheckoutStatus.REFUNDED)
                 refund_owed = True
                 note = f"refunded, not credited: {refusal.ground}"[:500]
             elif move.credit:
@@ -155,7 +155,7 @@ class Settlement:
             applied = move.changes(before)
             if not applied:
                 note = f"{event.kind} changes nothing for a {before} checkout"
-            if move.status == "failed" and before != "failed":
+            if move.status == CheckoutStatus.FAILED and before != CheckoutStatus.FAILED:
                 checkout.failure_reason = event.raw_type[:200]
             checkout.status = move.status
             checkout.updated_at = now
@@ -172,12 +172,13 @@ class Settlement:
             )
         )
         await session.flush()
-        return {
-            "applied": applied,
-            "checkout_id": checkout.id,
-            "status": checkout.status,
-            "refund_owed": refund_owed,
-        }
+        return EventApplied(
+            event_id=event.event_id,
+            applied=applied,
+            checkout_id=checkout.id,
+            status=CheckoutStatus(checkout.status),
+            refund_owed=refund_owed,
+        )
 
     async def expire_abandoned(self, *, limit: int = 500) -> int:
         """Mark hosted pages nobody paid before they expired as ``expired``.
@@ -190,7 +191,7 @@ class Settlement:
         async with self.ctx.db.transaction() as session:
             query = (
                 select(Checkout)
-                .where(Checkout.status == "open", Checkout.expires_at <= now)
+                .where(Checkout.status == CheckoutStatus.OPEN, Checkout.expires_at <= now)
                 .order_by(Checkout.expires_at)
                 .limit(limit)
             )
@@ -199,7 +200,7 @@ class Settlement:
             abandoned = list((await session.scalars(query)).all())
             for checkout in abandoned:
                 move = transition(
-                    "open",
+                    CheckoutStatus.OPEN,
                     "expired",
                     credited=checkout.credited_at is not None,
                     clawed_back=checkout.clawed_back_at is not None,
@@ -212,7 +213,7 @@ class Settlement:
                         provider=checkout.provider,
                         provider_event_id=f"koepon:expiry:{checkout.id}",
                         event_type="checkout.expired",
-                        status_before="open",
+                        status_before=CheckoutStatus.OPEN,
                         status_after=move.status,
                         note="nobody paid before the hosted page expired",
                         received_at=now,

@@ -12,32 +12,26 @@ if credited.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from enum import StrEnum
 
 from koepon.payment.providers.base import EventKind as EventKind  # re-exported
 
-Status = Literal[
-    "creating",  # our row exists; the provider session is being created
-    "open",  # the hosted page is waiting for the fan
-    "pending",  # paid later (konbini, bank transfer): waiting for the money
-    "succeeded",  # paid: medals credited
-    "failed",
-    "expired",
-    "cancelled",  # the fan gave up the hosted page (there, or through our API)
-    "refunded",
-    "charged_back",
-]
-STATUSES: tuple[Status, ...] = (
-    "creating",
-    "open",
-    "pending",
-    "succeeded",
-    "failed",
-    "expired",
-    "cancelled",
-    "refunded",
-    "charged_back",
-)
+
+class CheckoutStatus(StrEnum):
+    """``checkouts.status``; compare through these members, never bare strings."""
+
+    CREATING = "creating"  # our row exists; the provider session is being created
+    OPEN = "open"  # the hosted page is waiting for the fan
+    PENDING = "pending"  # paid later (konbini, bank transfer): waiting for the money
+    SUCCEEDED = "succeeded"  # paid: medals credited
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"  # the fan gave up the hosted page (there, or through our API)
+    REFUNDED = "refunded"
+    CHARGED_BACK = "charged_back"
+
+
+STATUSES: tuple[CheckoutStatus, ...] = tuple(CheckoutStatus)
 EVENT_KINDS: tuple[EventKind, ...] = (
     "pending",
     "succeeded",
@@ -48,66 +42,75 @@ EVENT_KINDS: tuple[EventKind, ...] = (
     "dispute_opened",
     "dispute_closed",
 )
+S = CheckoutStatus
 # Statuses whose price counts toward the month's spend (COMPLIANCE A2/A3): paid, or reserving
 # room (an unpaid hosted page reserves only until it expires).
-COUNTS_TOWARD_CAP: frozenset[Status] = frozenset({"creating", "open", "pending", "succeeded"})
-RESERVING_UNTIL_EXPIRY: frozenset[Status] = frozenset({"creating", "open"})
-FINAL: frozenset[Status] = frozenset({"refunded", "charged_back"})
-_UNPAID: frozenset[Status] = frozenset(
-    {"creating", "open", "pending", "failed", "expired", "cancelled"}
+COUNTS_TOWARD_CAP: frozenset[CheckoutStatus] = frozenset(
+    {S.CREATING, S.OPEN, S.PENDING, S.SUCCEEDED}
 )
+RESERVING_UNTIL_EXPIRY: frozenset[CheckoutStatus] = frozenset({S.CREATING, S.OPEN})
+FINAL: frozenset[CheckoutStatus] = frozenset({S.REFUNDED, S.CHARGED_BACK})
+_UNPAID: frozenset[CheckoutStatus] = frozenset(
+    {S.CREATING, S.OPEN, S.PENDING, S.FAILED, S.EXPIRED, S.CANCELLED}
+)
+# Purchases a fan sees in their history: money moved or is on its way.
+IN_HISTORY: frozenset[CheckoutStatus] = frozenset(
+    {S.PENDING, S.SUCCEEDED, S.REFUNDED, S.CHARGED_BACK}
+)
+# A hosted page still waiting for the fan: it can still be paid, given up or expire.
+WAITING_FOR_FAN: frozenset[CheckoutStatus] = frozenset({S.CREATING, S.OPEN})
 
 
 @dataclass(frozen=True)
 class Transition:
     """The checkout's next status and the medal movements the event calls for."""
 
-    status: Status
+    status: CheckoutStatus
     credit: bool = False
     claw_back: bool = False
 
-    def changes(self, status: Status) -> bool:
+    def changes(self, status: CheckoutStatus) -> bool:
         return self.status != status or self.credit or self.claw_back
 
 
-def _next_status(status: Status, event: EventKind) -> Status:
+def _next_status(status: CheckoutStatus, event: EventKind) -> CheckoutStatus:
     if status in FINAL:
         return status
     if event == "refunded":
-        return "refunded"
+        return S.REFUNDED
     if event == "dispute_opened":
-        return "charged_back"
+        return S.CHARGED_BACK
     if event == "dispute_closed":
         return status  # recorded; a won dispute is re-credited by an operator, not here
     if event == "succeeded":
-        return "succeeded"
-    if status == "succeeded":
+        return S.SUCCEEDED
+    if status == S.SUCCEEDED:
         return status  # never downgraded by pending/failed/expired arriving late
     if event == "pending":
         # Only an open page turns into a konbini/bank payment: a failed or expired checkout is
         # over and would otherwise take room under the monthly cap again without a check.
-        return "pending" if status in ("creating", "open") else status
+        return S.PENDING if status in WAITING_FOR_FAN else status
     if event == "failed":
-        return "failed" if status in ("creating", "open", "pending") else status
+        return S.FAILED if status in (S.CREATING, S.OPEN, S.PENDING) else status
     if event == "cancelled":
         # Only a page still waiting for the fan can be given up: a konbini slip already issued
         # is left to be paid or to expire, as the providers do.
-        return "cancelled" if status in ("creating", "open") else status
+        return S.CANCELLED if status in WAITING_FOR_FAN else status
     # expired
-    return "expired" if status in ("creating", "open", "pending") else status
+    return S.EXPIRED if status in (S.CREATING, S.OPEN, S.PENDING) else status
 
 
 def transition(
-    status: Status, event: EventKind, *, credited: bool, clawed_back: bool
+    status: CheckoutStatus, event: EventKind, *, credited: bool, clawed_back: bool
 ) -> Transition:
     """Apply one provider event to a checkout in ``status``."""
-    target = _next_status(status, event)
+    target = _next_status(CheckoutStatus(status), event)
     return Transition(
         status=target,
-        credit=target == "succeeded" and not credited,
+        credit=target == S.SUCCEEDED and not credited,
         claw_back=target in FINAL and credited and not clawed_back,
     )
 
 
-def is_unpaid(status: Status) -> bool:
-    return status in _UNPAID
+def is_unpaid(status: CheckoutStatus) -> bool:
+    return CheckoutStatus(status) in _UNPAID

@@ -116,13 +116,13 @@ class PaymentRecovery:
         except LimitsUnavailable:
             run.unanswered += 1  # the next pass asks again
             return False
-        if result.get("applied"):
+        if result.applied:
             run.applied.append(checkout.id)
             log.warning(
                 "payment.recovery.applied",
                 checkout_id=checkout.id,
                 provider_status=payment.status,
-                status=result.get("status"),
+                status=result.status,
             )
             return True
         return False

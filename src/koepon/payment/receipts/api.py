@@ -8,23 +8,13 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel.tokens import Principal
+from koepon.payment.checkout.states import CheckoutStatus
 from koepon.payment.context import PaymentContext, provide
 from koepon.payment.receipts.schemas import PaymentDetail, PaymentPage, ReceiptPage, RefundRequest
 from koepon.payment.receipts.service import Receipts
 
 PAYMENT_VIEWERS = ("admin", "support")
 REFUNDERS = ("admin",)
-StatusFilter = Literal[
-    "creating",
-    "open",
-    "pending",
-    "succeeded",
-    "failed",
-    "expired",
-    "cancelled",
-    "refunded",
-    "charged_back",
-]
 
 
 def build_router(ctx: PaymentContext, receipts: Receipts) -> APIRouter:
@@ -52,7 +42,7 @@ def build_router(ctx: PaymentContext, receipts: Receipts) -> APIRouter:
     async def list_payments(
         cursor: str | None = Query(None, max_length=200),
         limit: int = Query(50, ge=1, le=100),
-        status: StatusFilter | None = None,
+        status: CheckoutStatus | None = None,
         provider: Literal["sandbox", "stripe", "komoju"] | None = None,
         user_id: str | None = Query(None, max_length=64),
         _: Principal = viewer,

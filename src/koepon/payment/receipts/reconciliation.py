@@ -6,18 +6,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from koepon.payment.checkout.states import CheckoutStatus
+
 Difference = Literal["missing_at_provider", "missing_here", "status_mismatch", "amount_mismatch"]
+S = CheckoutStatus
 # Our checkout statuses and the provider payment statuses that mean the same money state.
-_SAME: dict[str, frozenset[str]] = {
-    "succeeded": frozenset({"succeeded"}),
-    "pending": frozenset({"pending"}),
-    "refunded": frozenset({"refunded"}),
-    "charged_back": frozenset({"disputed", "refunded"}),
-    "failed": frozenset({"failed", "open", "expired"}),
-    "expired": frozenset({"expired", "open", "failed"}),
-    "cancelled": frozenset({"cancelled", "expired", "open", "failed"}),
-    "open": frozenset({"open", "failed"}),
-    "creating": frozenset({"open"}),
+_SAME: dict[CheckoutStatus, frozenset[str]] = {
+    S.SUCCEEDED: frozenset({"succeeded"}),
+    S.PENDING: frozenset({"pending"}),
+    S.REFUNDED: frozenset({"refunded"}),
+    S.CHARGED_BACK: frozenset({"disputed", "refunded"}),
+    S.FAILED: frozenset({"failed", "open", "expired"}),
+    S.EXPIRED: frozenset({"expired", "open", "failed"}),
+    S.CANCELLED: frozenset({"cancelled", "expired", "open", "failed"}),
+    S.OPEN: frozenset({"open", "failed"}),
+    S.CREATING: frozenset({"open"}),
 }
 # Statuses in which money moved (or may have): these must exist on both sides.
 MONEY: frozenset[str] = frozenset({"succeeded", "pending", "refunded", "charged_back", "disputed"})
@@ -27,7 +30,7 @@ MONEY: frozenset[str] = frozenset({"succeeded", "pending", "refunded", "charged_
 class Ours:
     checkout_id: str
     reference: str | None  # the provider session id we stored
-    status: str
+    status: CheckoutStatus
     amount_jpy: int
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel.clock import as_utc
@@ -13,8 +11,10 @@ from koepon.kernel.money import yen_label
 from koepon.kernel.pagination import decode_keyset, encode_keyset
 from koepon.kernel.problems import Problem
 from koepon.payment.checkout import caps
-from koepon.payment.checkout.models import Checkout, CheckoutEvent
+from koepon.payment.checkout import repository as checkouts_repository
+from koepon.payment.checkout.models import Checkout
 from koepon.payment.checkout.service import Checkouts
+from koepon.payment.checkout.states import IN_HISTORY, CheckoutStatus
 from koepon.payment.context import PaymentContext
 from koepon.payment.providers.base import ProviderRejected, ProviderUnavailable
 from koepon.payment.receipts.reconciliation import Finding, Ours, Theirs, reconcile
@@ -27,8 +27,6 @@ from koepon.payment.receipts.schemas import (
     ReceiptPage,
 )
 
-# Purchases a fan sees in their history: money moved or is on its way.
-RECEIPT_STATUSES = ("pending", "succeeded", "refunded", "charged_back")
 MAX_LIMIT = 100
 
 
@@ -42,18 +40,6 @@ def encode_cursor(checkout: Checkout) -> str:
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return decode_keyset(cursor)  # a 422 problem for anything this API did not hand out
-
-
-def _page(query: Any, cursor: str | None) -> Any:
-    if cursor:
-        created, checkout_id = decode_cursor(cursor)
-        query = query.where(
-            or_(
-                Checkout.created_at < created,
-                and_(Checkout.created_at == created, Checkout.id < checkout_id),
-            )
-        )
-    return query.order_by(Checkout.created_at.desc(), Checkout.id.desc())
 
 
 def receipt(checkout: Checkout) -> Receipt:
@@ -99,13 +85,13 @@ class Receipts:
         self, session: AsyncSession, *, user_id: str, cursor: str | None, limit: int
     ) -> ReceiptPage:
         limit = max(1, min(limit, MAX_LIMIT))
-        query = _page(
-            select(Checkout).where(
-                Checkout.user_id == user_id, Checkout.status.in_(RECEIPT_STATUSES)
-            ),
-            cursor,
-        ).limit(limit + 1)
-        rows = list((await session.scalars(query)).all())
+        rows = await checkouts_repository.checkout_page(
+            session,
+            before=decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+            user_id=user_id,
+            statuses=IN_HISTORY,
+        )
         now = self.ctx.now()
         return ReceiptPage(
             items=[receipt(row) for row in rows[:limit]],
@@ -120,33 +106,29 @@ class Receipts:
         *,
         cursor: str | None,
         limit: int,
-        status: str | None = None,
+        status: CheckoutStatus | None = None,
         provider: str | None = None,
         user_id: str | None = None,
     ) -> PaymentPage:
         limit = max(1, min(limit, MAX_LIMIT))
-        query = select(Checkout)
-        if status:
-            query = query.where(Checkout.status == status)
-        if provider:
-            query = query.where(Checkout.provider == provider)
-        if user_id:
-            query = query.where(Checkout.user_id == user_id)
-        rows = list((await session.scalars(_page(query, cursor).limit(limit + 1))).all())
+        rows = await checkouts_repository.checkout_page(
+            session,
+            before=decode_cursor(cursor) if cursor else None,
+            limit=limit + 1,
+            user_id=user_id or None,
+            statuses=(status,) if status else None,
+            provider=provider or None,
+        )
         return PaymentPage(
             items=[payment(row) for row in rows[:limit]],
             next_cursor=encode_cursor(rows[limit - 1]) if len(rows) > limit else None,
         )
 
     async def payment_detail(self, session: AsyncSession, *, checkout_id: str) -> PaymentDetail:
-        checkout = await session.get(Checkout, checkout_id)
+        checkout = await checkouts_repository.checkout_by_id(session, checkout_id)
         if checkout is None:
             raise Problem(404, "payment_not_found", "No payment with this id")
-        events = await session.scalars(
-            select(CheckoutEvent)
-            .where(CheckoutEvent.checkout_id == checkout_id)
-            .order_by(CheckoutEvent.seq)
-        )
+        events = await checkouts_repository.checkout_events(session, checkout_id)
         return PaymentDetail(
             **payment(checkout).model_dump(),
             events=[
@@ -167,10 +149,12 @@ class Receipts:
         recorded legal ground). The medals are clawed back when the provider's refund webhook
         arrives, like any refund, so nothing is clawed back for a refund that did not happen."""
         async with self.ctx.db.transaction() as session:
-            checkout = await session.get(Checkout, checkout_id, with_for_update=True)
+            checkout = await checkouts_repository.checkout_by_id(
+                session, checkout_id, for_update=True
+            )
             if checkout is None:
                 raise Problem(404, "payment_not_found", "No payment with this id")
-            if checkout.status != "succeeded" or not checkout.provider_payment_id:
+            if checkout.status != CheckoutStatus.SUCCEEDED or not checkout.provider_payment_id:
                 raise Problem(
                     409,
                     "payment_not_refundable",
@@ -204,15 +188,12 @@ class Receipts:
         provider = self.checkouts.provider(provider_name)
         start, end = caps.day_bounds(day)
         async with self.ctx.db.sessionmaker() as session:
-            rows = await session.scalars(
-                select(Checkout).where(
-                    Checkout.provider == provider_name,
-                    Checkout.created_at >= start,
-                    Checkout.created_at < end,
-                )
+            rows = await checkouts_repository.checkouts_created(
+                session, provider=provider_name, start=start, end=end
             )
             ours = [
-                Ours(row.id, row.provider_session_id, row.status, row.price_jpy) for row in rows
+                Ours(row.id, row.provider_session_id, CheckoutStatus(row.status), row.price_jpy)
+                for row in rows
             ]
         theirs = [
             Theirs(p.reference, p.checkout_id, p.status, p.amount_jpy)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import structlog
 
@@ -28,7 +27,7 @@ class Webhooks:
 
     async def receive(
         self, provider_name: str, *, body: bytes, headers: Mapping[str, str]
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         provider = self.providers.get(provider_name)
         if provider is None:
             raise Problem(404, "provider_not_enabled", f"No webhooks for {provider_name!r} here")
@@ -45,6 +44,6 @@ class Webhooks:
             "payment.webhook.applied",
             provider=provider_name,
             event_type=event.raw_type,
-            **result,
+            **result.body(),
         )
-        return {"received": True, **result}
+        return {"received": True, **result.body()}

@@ -24,6 +24,7 @@ import uvicorn
 
 from koepon.app import Platform, create_app
 from koepon.auth.settings import AuthSettings
+from koepon.gacha.settings import GachaSettings
 from koepon.kernel.settings import Settings
 from koepon.payment.settings import PaymentSettings
 
@@ -38,7 +39,11 @@ TEST_INTERNAL_TOKEN = "test-internal-token-" + uuid.uuid4().hex
 
 
 # Each service's own settings, so tests can name any setting and have it reach its service.
-SERVICE_SETTINGS: dict[str, type[Any]] = {"auth": AuthSettings, "payment": PaymentSettings}
+SERVICE_SETTINGS: dict[str, type[Any]] = {
+    "auth": AuthSettings,
+    "payment": PaymentSettings,
+    "gacha": GachaSettings,
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:

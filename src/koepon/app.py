@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from koepon.auth import client as auth_client
 from koepon.auth import unit as auth_unit
 from koepon.contracts.clients import Clients
+from koepon.gacha import unit as gacha_unit
 from koepon.gateway import install_gateway
 from koepon.kernel.bus.inprocess import InProcessBus
 from koepon.kernel.bus.rabbitmq import RabbitMQBus
@@ -43,6 +44,7 @@ INBOX_RETENTION = timedelta(days=30)
 BUILDERS: dict[str, Callable[[Runtime, Clients], ServiceUnit]] = {
     "auth": auth_unit.build,
     "payment": payment_unit.build,
+    "gacha": gacha_unit.build,
 }
 REMOTE_CLIENTS: dict[str, Callable[[str, str], Any]] = {
     "auth": auth_client.HttpAuthClient,

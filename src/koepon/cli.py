@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings
 
 from koepon.auth import settings as auth_settings
 from koepon.contracts.clients import Clients
+from koepon.gacha import settings as gacha_settings
 from koepon.kernel.observability import configure_logging
 from koepon.kernel.settings import (
     SERVICES,
@@ -31,6 +32,7 @@ from koepon.payment import settings as payment_settings
 SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {
     "auth": auth_settings.AuthSettings,
     "payment": payment_settings.PaymentSettings,
+    "gacha": gacha_settings.GachaSettings,
 }
 
 SERVICE_CHOICE = click.Choice([*SERVICES, "gateway", "all"])

@@ -26,6 +26,13 @@ ROUTES: dict[str, str] = {
     "/api/v1/admin/wallets": "payment",
     "/api/v1/admin/medal-packs": "payment",
     "/api/v1/admin/ledger": "payment",
+    "/api/v1/gachas": "gacha",
+    "/api/v1/draws": "gacha",
+    "/api/v1/draw-log": "gacha",
+    "/api/v1/me/seeds": "gacha",
+    # Gacha drafts are authored under their VTuber until the VTuber service owns this prefix.
+    "/api/v1/vtubers": "gacha",
+    "/api/v1/admin/gachas": "gacha",
 }
 
 # Public GETs whose answers are the same for every anonymous caller, cached briefly at the edge,

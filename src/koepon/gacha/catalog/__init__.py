@@ -1,0 +1,1 @@
+"""Gachas and their odds versions: drafts, review, publication, box stock, the public catalogue."""

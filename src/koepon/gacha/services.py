@@ -1,0 +1,29 @@
+"""The typed, frozen set of the gacha service's services (built by ``unit.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from koepon.gacha.audit.service import Audits
+from koepon.gacha.audit.tasks import NightlyAudit
+from koepon.gacha.catalog.service import Catalog
+from koepon.gacha.fairness.service import Seeds
+from koepon.gacha.transparency.service import DrawLog
+from koepon.gacha.transparency.tasks import LogPublisher
+
+Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class GachaServices:
+    """Every service of the gacha service, built once (typed; no look-up by name)."""
+
+    catalog: Catalog
+    seeds: Seeds
+    draw_log: DrawLog
+    log_publisher: LogPublisher
+    audits: Audits
+    nightly_audit: NightlyAudit
+    on_shutdown: list[Job] = field(default_factory=list)

@@ -45,3 +45,17 @@ def configuration_refused(rule: str, detail: str, **extra: Any) -> Configuration
         kind = type(f"Refused{rule}", (ConfigurationRefused,), {"code": rule})
         _BY_RULE[rule] = kind
     return kind(detail, rule=rule, **extra)
+
+
+class GachaNotFound(DomainError):
+    """No such gacha, or not one the caller may see (drafts are their authors' only)."""
+
+    status = 404
+    code = "gacha_not_found"
+
+
+class GachaNotLive(DomainError):
+    """The gacha exists but cannot be drawn now (not started, ended, or not approved)."""
+
+    status = 409
+    code = "gacha_not_live"

@@ -1,0 +1,156 @@
+"""Gacha test fixtures: a desk that publishes gachas straight into the gacha database (so draw,
+log and audit tests do not depend on the authoring workflow), signed-in fans with medals bought
+through the sandbox provider, and the ledger audit after every platform test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from clocks import MovableClock
+from koepon.app import Platform
+from koepon.gacha.catalog.models import BoxStock, Gacha, OddsVersionRow
+from koepon.gacha.context import GachaContext
+from koepon.gacha.odds.model import GachaConfig
+from koepon.gacha.odds.versions import config_digest
+from koepon.gacha.services import GachaServices
+from koepon.gacha.unit import GachaUnit
+from koepon.payment.wallet.audit import audit_ledger
+from payment.fixtures.shop import Fan, Shop, shop_fixture  # noqa: F401 - the shop fixture
+
+
+def gacha_unit(platform: Platform) -> GachaUnit:
+    unit = platform.units["gacha"]
+    assert isinstance(unit, GachaUnit)
+    return unit
+
+
+def gacha_context(platform: Platform) -> GachaContext:
+    ctx = gacha_unit(platform).context
+    assert ctx is not None
+    return ctx
+
+
+def gacha_services(platform: Platform) -> GachaServices:
+    services = gacha_unit(platform).services
+    assert services is not None
+    return services
+
+
+@pytest.fixture
+async def platform(platform: Platform) -> AsyncIterator[Platform]:
+    """The root ``platform``, audited when the test ends: any broken invariant fails the test."""
+    yield platform
+    violations = await audit_ledger(platform.units["payment"].db)
+    assert not violations, "ledger audit failed:\n" + "\n".join(violations)
+
+
+def live_now(raw: dict[str, Any], *, days: int = 30) -> dict[str, Any]:
+    """``raw`` with a period that started an hour ago."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    raw = dict(raw)
+    raw["period"] = {
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(days=days)).isoformat(),
+    }
+    return raw
+
+
+@dataclass
+class Desk:
+    """Publishes gachas directly (approved, odds version 1 in force) and funds fans."""
+
+    client: httpx.AsyncClient
+    platform: Platform
+    shop: Shop
+
+    @property
+    def ctx(self) -> GachaContext:
+        return gacha_context(self.platform)
+
+    @property
+    def services(self) -> GachaServices:
+        return gacha_services(self.platform)
+
+    def freeze(self, now: datetime) -> MovableClock:
+        clock = MovableClock(now)
+        self.ctx.clock.use(clock)
+        return clock
+
+    async def publish(
+        self, raw: dict[str, Any], *, vtuber_id: str = "vt-demo", title: str = "テストガチャ"
+    ) -> str:
+        config = GachaConfig.model_validate(raw)
+        gacha_id = str(uuid.uuid4())
+        now = datetime.now(UTC)
+        async with self.ctx.db.transaction() as session:
+            session.add(
+                Gacha(
+                    id=gacha_id,
+                    vtuber_id=vtuber_id,
+                    title=title,
+                    description="",
+                    kind=config.kind,
+                    status="approved",
+                    draft=config.model_dump(mode="json"),
+                    current_version=1,
+                    created_by="test",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await session.flush()
+            session.add(
+                OddsVersionRow(
+                    gacha_id=gacha_id,
+                    version=1,
+                    config=config.model_dump(mode="json"),
+                    digest=config_digest(config),
+                    published_at=now - timedelta(hours=2),
+                    effective_at=now - timedelta(hours=2),
+                    change_note="",
+                    published_by="test",
+                )
+            )
+            for position, line in enumerate(config.box):
+                session.add(
+                    BoxStock(
+                        gacha_id=gacha_id,
+                        item_id=line.item_id,
+                        position=position,
+                        total=line.count,
+                        remaining=line.count,
+                    )
+                )
+        return gacha_id
+
+    async def fan(self, *, medals: int = 0, free: int = 0, **kwargs: Any) -> Fan:
+        """A signed-in fan holding ``medals`` paid medals (bought through the sandbox) and
+        ``free`` free medals (granted)."""
+        fan = await self.shop.fan(**kwargs)
+        if medals:
+            pack = await self.shop.pack(price_jpy=medals, paid_medals=medals)
+            await self.shop.buy(fan, pack)
+        if free:
+            async with self.shop.ctx.db.transaction() as session:
+                await self.shop.services.wallets.issue_lot(
+                    session,
+                    user_id=fan.id,
+                    kind="free",
+                    medals=free,
+                    price_jpy=0,
+                    source="test",
+                    transfer_id=f"test-free-{uuid.uuid4().hex}",
+                )
+        return fan
+
+
+@pytest.fixture
+async def desk(client: httpx.AsyncClient, platform: Platform, shop: Shop) -> Desk:
+    return Desk(client, platform, shop)

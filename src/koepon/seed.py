@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -38,6 +39,7 @@ async def seed_demo(platform: Any) -> None:
         raise RuntimeError("Demo data is never created in production settings")
     await seed_accounts(platform)
     await seed_medal_packs(platform)
+    await seed_gachas(platform)
 
 
 async def seed_accounts(platform: Any) -> None:
@@ -102,3 +104,165 @@ async def seed_medal_packs(platform: Any) -> None:
             )
             if created:
                 log.info("seed.medal_pack_created", name=name, price_jpy=price_jpy)
+
+
+# --- demo gachas (gacha catalogue) ------------------------------------------------------------
+# Created through the catalogue's own use cases (draft → submit → approve) by the demo VTuber,
+# with fixed ids so that seeding twice finds them. The periods start when first seeded and have
+# no end, so the demo gachas stay live.
+DEMO_VTUBER_EMAIL = "vtuber@demo.koepon.jp"
+DEMO_REVIEWER = "seed"
+
+
+def demo_gacha_id(slug: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"koepon:demo:gacha:{slug}"))
+
+
+def _demo_weighted(starts_at: str) -> dict[str, Any]:
+    """星宮ルナ's first gacha: 300 medals a draw, 10連 3,000 with an SR-or-better 10th slot,
+    a ceiling at 200 draws (天井) and exchange points (1 a paid draw, 200 buy the UR)."""
+    items = [
+        ("luna-voice-morning", "N", "おはようボイス", 300_000),
+        ("luna-voice-night", "N", "おやすみボイス", 300_000),
+        ("luna-wallpaper-spring", "R", "春の壁紙", 140_000),
+        ("luna-wallpaper-summer", "R", "夏の壁紙", 140_000),
+        ("luna-illust-stage", "SR", "ライブ衣装イラスト", 45_000),
+        ("luna-illust-casual", "SR", "私服イラスト", 45_000),
+        ("luna-video-birthday", "SSR", "誕生日メッセージ動画", 27_000),
+        ("luna-asmr-special", "UR", "特別ASMR", 3_000),
+    ]
+    return {
+        "kind": "weighted",
+        "price_medals": 300,
+        "price_jpy": 300,
+        "period": {"starts_at": starts_at, "ends_at": None},
+        "items": [
+            {"item_id": i, "content_id": f"demo-{i}", "rarity": r, "name": n}
+            for i, r, n, _ in items
+        ],
+        "main": [{"item_id": i, "weight": w} for i, _, _, w in items],
+        "multi": {
+            "count": 10,
+            "price_medals": 3000,
+            "price_jpy": 3000,
+            "guaranteed": {
+                "min_rarity": "SR",
+                "table": [
+                    {"item_id": "luna-illust-stage", "weight": 450},
+                    {"item_id": "luna-illust-casual", "weight": 450},
+                    {"item_id": "luna-video-birthday", "weight": 90},
+                    {"item_id": "luna-asmr-special", "weight": 10},
+                ],
+            },
+        },
+        "pity": {
+            "draws": 200,
+            "min_rarity": "UR",
+            "table": [{"item_id": "luna-asmr-special", "weight": 1}],
+        },
+        "exchange": {
+            "points_per_paid_draw": 1,
+            "offers": [{"item_id": "luna-asmr-special", "cost_points": 200}],
+        },
+        "limits": {"max_draws": None, "max_draws_per_day": 300},
+    }
+
+
+def _demo_box(starts_at: str) -> dict[str, Any]:
+    """A box of 30 with three serial-numbered signed cheki (limited stock: box only, G5)."""
+    return {
+        "kind": "box",
+        "price_medals": 500,
+        "price_jpy": 500,
+        "period": {"starts_at": starts_at, "ends_at": None},
+        "items": [
+            {
+                "item_id": "luna-cheki-signed",
+                "content_id": "demo-luna-cheki-signed",
+                "rarity": "UR",
+                "name": "直筆サイン入りチェキ(シリアル番号付き)",
+                "stock": 3,
+            },
+            {
+                "item_id": "luna-voice-box",
+                "content_id": "demo-luna-voice-box",
+                "rarity": "SR",
+                "name": "BOX限定ボイス",
+            },
+            {
+                "item_id": "luna-sticker",
+                "content_id": "demo-luna-sticker",
+                "rarity": "R",
+                "name": "デジタルステッカー",
+            },
+        ],
+        "box": [
+            {"item_id": "luna-cheki-signed", "count": 3},
+            {"item_id": "luna-voice-box", "count": 9},
+            {"item_id": "luna-sticker", "count": 18},
+        ],
+        "multi": {"count": 10, "price_medals": 5000, "price_jpy": 5000},
+    }
+
+
+DEMO_GACHAS: tuple[tuple[str, str, str, Any], ...] = (
+    (
+        "luna-first",
+        "星宮ルナ 1stガチャ",
+        "ボイス・イラスト・限定ASMR。10連はSR以上1枚確定、200連で天井。",
+        _demo_weighted,
+    ),
+    (
+        "luna-box",
+        "星宮ルナ 限定チェキBOX",
+        "30個入りのBOX。直筆サイン入りチェキ(シリアル番号付き)は3枚限定。",
+        _demo_box,
+    ),
+)
+
+
+async def _demo_vtuber_id(platform: Any) -> str | None:
+    """The demo VTuber account's user id (its VTuber id until the VTuber service exists)."""
+    auth = platform.units.get("auth")
+    if auth is None:
+        return None
+    from koepon.auth import repository as auth_repository
+    from koepon.auth.emails import email_key
+
+    service = auth.client.service
+    async with service.db.transaction(read_only=True) as session:
+        key = email_key(DEMO_VTUBER_EMAIL)
+        user = await auth_repository.user_by_email(session, key) if key else None
+    return None if user is None else str(user.id)
+
+
+async def seed_gachas(platform: Any) -> None:
+    gacha = platform.units.get("gacha")
+    vtuber_id = await _demo_vtuber_id(platform)
+    if gacha is None or vtuber_id is None:
+        log.info("seed.skipped", part="gachas", reason="gacha or auth service not in this process")
+        return
+    from koepon.gacha.catalog import repository as catalog_repository
+    from koepon.gacha.catalog.schemas import GachaDraftIn
+    from koepon.gacha.catalog.service import Actor
+
+    catalog = gacha.services.catalog
+    author = Actor(vtuber_id, frozenset({"vtuber"}))
+    starts_at = catalog.ctx.now().isoformat()
+    for slug, title, description, config in DEMO_GACHAS:
+        gacha_id = demo_gacha_id(slug)
+        async with catalog.ctx.db.transaction() as session:
+            row = await catalog_repository.gacha(session, gacha_id)
+            if row is None:
+                draft = GachaDraftIn(title=title, description=description, config=config(starts_at))
+                await catalog.create(session, author, vtuber_id, draft, gacha_id=gacha_id)
+                await catalog.submit(session, author, gacha_id)
+                created = True
+            else:
+                created = False
+                if row.status == "draft":
+                    await catalog.submit(session, author, gacha_id)
+        # Approving an approved gacha publishes nothing: a second seed changes nothing.
+        await catalog.approve(DEMO_REVIEWER, gacha_id)
+        if created:
+            log.info("seed.gacha_created", title=title, gacha_id=gacha_id)

@@ -59,3 +59,47 @@ class GachaNotLive(DomainError):
 
     status = 409
     code = "gacha_not_live"
+
+
+# --- the catalogue (drafts, review, odds versions) ---------------------------------------------
+
+
+class AuthoringForbidden(DomainError):
+    """The caller may not author gachas for this VTuber (a VTuber authors only their own)."""
+
+    status = 403
+    code = "authoring_forbidden"
+
+
+class GachaNotEditable(DomainError):
+    """Drafts are edited (and submitted) only while they are drafts or were rejected."""
+
+    status = 409
+    code = "gacha_not_editable"
+
+
+class GachaStatusConflict(DomainError):
+    """A review step that the gacha's status does not allow (approve a draft, end a draft…)."""
+
+    status = 409
+    code = "gacha_status_conflict"
+
+
+class GachaKindFixed(DomainError):
+    """A new odds version keeps the gacha's kind (weighted or box)."""
+
+    status = 422
+    code = "gacha_kind_fixed"
+
+
+class BoxCompositionLocked(DomainError):
+    """A box's contents (items and counts) are fixed once published: every version shares one
+    stock, and fans may already have drawn from it. Another box is another gacha."""
+
+    status = 409
+    code = "box_composition_locked"
+
+
+class OddsVersionNotFound(DomainError):
+    status = 404
+    code = "odds_version_not_found"

@@ -1,12 +1,227 @@
-"""Catalogue routes (INTERFACE STUB: the catalogue helper replaces it)."""
+"""Catalogue routes (API.md "Gachas", "VTuber studio", "Operators"): the public catalogue and
+disclosure, the VTuber team's drafts, and the operators' review and odds versions."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from koepon.gacha.catalog.service import Catalog
-from koepon.gacha.context import GachaContext
+from fastapi import APIRouter, Depends, Path, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from koepon.gacha.catalog.policy import AUTHOR_ROLES, REVIEWER_ROLES, GachaStatus
+from koepon.gacha.catalog.schemas import (
+    GachaDraft,
+    GachaDraftIn,
+    GachaDraftPage,
+    GachaPage,
+    GachaPublic,
+    OddsChangeLog,
+    OddsVersionDetail,
+    OddsVersionIn,
+    OddsVersionOut,
+    RejectionIn,
+)
+from koepon.gacha.catalog.service import Actor, Catalog
+from koepon.gacha.context import GachaContext, provide
+from koepon.kernel.pagination import KeysetCursor
+from koepon.kernel.tokens import Principal
+
+# Ids are UUIDs (a VTuber's is its account's, for now); anything else is refused by name.
+GachaId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,64}$")]
+VtuberId = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+_CONFIG_REFUSALS = {
+    "description": "The configuration breaks a COMPLIANCE rule: ``code`` is the rule id (G1, "
+    "G2, G3, G5, G6, G8, or G4 for an odds change) and ``violations`` lists every one"
+}
+
+
+def _actor(principal: Principal) -> Actor:
+    return Actor(principal.user_id, frozenset(principal.roles))
 
 
 def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
-    return APIRouter(tags=["gachas"])
+    router = APIRouter(tags=["gachas"])
+    session_dep = Depends(ctx.db.session_dependency, scope="function")
+    catalog_dep = Depends(provide(catalog))
+    author = Depends(ctx.authenticator.roles(*AUTHOR_ROLES))
+    reviewer = Depends(ctx.authenticator.roles(*REVIEWER_ROLES))
+
+    # --- public (no token) ------------------------------------------------------------
+
+    @router.get("/api/v1/gachas", response_model=GachaPage)
+    async def list_gachas(
+        session: AsyncSession = session_dep,
+        catalog: Catalog = catalog_dep,
+        cursor: KeysetCursor = None,
+        limit: Limit = 20,
+    ) -> GachaPage:
+        """Live and upcoming gachas, newest first (public)."""
+        return await catalog.catalogue(session, limit=limit, cursor=cursor)
+
+    @router.get(
+        "/api/v1/gachas/{gacha_id}",
+        response_model=GachaPublic,
+        responses={404: {"description": "gacha_not_found: unknown, or not approved"}},
+    )
+    async def get_gacha(
+        gacha_id: GachaId, session: AsyncSession = session_dep, catalog: Catalog = catalog_dep
+    ) -> GachaPublic:
+        """Everything shown before purchase (COMPLIANCE G6, G7, P2): prices in medals and yen,
+        period, rules, every table in the order draws use it with rates and expected costs,
+        rarity totals; a box's remaining stock is live."""
+        return await catalog.public_gacha(session, gacha_id)
+
+    @router.get("/api/v1/gachas/{gacha_id}/odds", response_model=OddsChangeLog)
+    async def odds_change_log(
+        gacha_id: GachaId, session: AsyncSession = session_dep, catalog: Catalog = catalog_dep
+    ) -> OddsChangeLog:
+        """The public change log of the odds (G4): every version with its publication and
+        effective times, change note and digest; an announced version shows when it applies."""
+        return await catalog.change_log(session, gacha_id)
+
+    @router.get("/api/v1/gachas/{gacha_id}/odds/{version}", response_model=OddsVersionDetail)
+    async def odds_version(
+        gacha_id: GachaId,
+        version: Annotated[int, Path(ge=1, le=1_000_000)],
+        session: AsyncSession = session_dep,
+        catalog: Catalog = catalog_dep,
+    ) -> OddsVersionDetail:
+        """Any published odds version, disclosed in full."""
+        return await catalog.odds_version(session, gacha_id, version)
+
+    # --- the VTuber's team ---------------------------------------------------------------
+
+    @router.post(
+        "/api/v1/vtubers/{vtuber_id}/gachas",
+        status_code=201,
+        response_model=GachaDraft,
+        responses={422: _CONFIG_REFUSALS, 403: {"description": "not this VTuber's team"}},
+    )
+    async def create_gacha(
+        vtuber_id: VtuberId,
+        body: GachaDraftIn,
+        principal: Principal = author,
+        session: AsyncSession = session_dep,
+        catalog: Catalog = catalog_dep,
+    ) -> GachaDraft:
+        """A new draft. A set-completion reward (G1) is refused at once; other violations are
+        listed in ``checks`` and refused at submission."""
+        return await catalog.create(session, _actor(principal), vtuber_id, body)
+
+    @router.get("/api/v1/vtubers/{vtuber_id}/gachas", response_model=GachaDraftPage)
+    async def team_gachas(
+        vtuber_id: VtuberId,
+        principal: Principal = author,
+        session: AsyncSession = session_dep,
+        catalog: Catalog = catalog_dep,
+        cursor: KeysetCursor = None,
+        limit: Limit = 20,
+    ) -> GachaDraftPage:
+        """The VTuber's own gachas in every status, drafts included, with their checks."""
+        return await catalog.team_gachas(
+            session, _actor(principal), vtuber_id, limit=limit, cursor=cursor
+        )
+
+    @router.put(
+        "/api/v1/gachas/{gacha_id}",
+        response_model=GachaDraft,
+        responses={409: {"description": "gacha_not_editable"}, 422: _CONFIG_REFUSALS},
+    )
+    async def edit_gacha(
+        gacha_id: GachaId,
+        body: GachaDraftIn,
+        principal: Principal = author,
+        session: AsyncSession = session_dep,
+        catalog: Catalog = catalog_dep,
+    ) -> GachaDraft:
+        """Replace a draft (or a rejected gacha, which becomes a draft again)."""
+        return await catalog.edit(session, _actor(principal), gacha_id, body)
+
+    @router.post(
+        "/api/v1/gachas/{gacha_id}/submit",
+        response_model=GachaDraft,
+        responses={409: {"description": "gacha_not_editable"}, 422: _CONFIG_REFUSALS},
+    )
+    async def submit_gacha(
+        gacha_id: GachaId,
+        principal: Principal = author,
+        session: AsyncSession = session_dep,
+        catalog: Catalog = catalog_dep,
+    ) -> GachaDraft:
+        """Send the draft to review; refused with the rule id when it breaks a rule."""
+        return await catalog.submit(session, _actor(principal), gacha_id)
+
+    # --- operators -----------------------------------------------------------------------
+
+    @router.get("/api/v1/admin/gachas", response_model=GachaDraftPage)
+    async def review_queue(
+        _: Principal = reviewer,
+        session: AsyncSession = session_dep,
+        catalog: Catalog = catalog_dep,
+        status: GachaStatus = GachaStatus.SUBMITTED,
+        cursor: KeysetCursor = None,
+        limit: Limit = 20,
+    ) -> GachaDraftPage:
+        """Gachas in a status (default: the review queue), oldest first, with their checks and
+        expected costs (G7 flags)."""
+        return await catalog.review_queue(session, status=status, limit=limit, cursor=cursor)
+
+    @router.post(
+        "/api/v1/admin/gachas/{gacha_id}/approve",
+        response_model=GachaDraft,
+        responses={409: {"description": "gacha_status_conflict"}, 422: _CONFIG_REFUSALS},
+    )
+    async def approve_gacha(
+        gacha_id: GachaId, principal: Principal = reviewer, catalog: Catalog = catalog_dep
+    ) -> GachaDraft:
+        """Publish odds version 1 (effective at the period's start, or now) and the box's
+        stock. Approving again answers the same and publishes nothing."""
+        return await catalog.approve(principal.user_id, gacha_id)
+
+    @router.post(
+        "/api/v1/admin/gachas/{gacha_id}/reject",
+        response_model=GachaDraft,
+        responses={409: {"description": "gacha_status_conflict"}},
+    )
+    async def reject_gacha(
+        gacha_id: GachaId,
+        body: RejectionIn,
+        principal: Principal = reviewer,
+        session: AsyncSession = session_dep,
+        catalog: Catalog = catalog_dep,
+    ) -> GachaDraft:
+        return await catalog.reject(session, principal.user_id, gacha_id, body.reason)
+
+    @router.post(
+        "/api/v1/admin/gachas/{gacha_id}/versions",
+        status_code=201,
+        response_model=OddsVersionOut,
+        responses={
+            409: {"description": "gacha_status_conflict, box_composition_locked"},
+            422: _CONFIG_REFUSALS,
+        },
+    )
+    async def publish_odds_version(
+        gacha_id: GachaId,
+        body: OddsVersionIn,
+        principal: Principal = reviewer,
+        catalog: Catalog = catalog_dep,
+    ) -> OddsVersionOut:
+        """Append the next odds version (G4): a live gacha's takes effect no sooner than the
+        notice period (KOEPON_ODDS_NOTICE_HOURS), and a change note is required."""
+        return await catalog.publish_version(principal.user_id, gacha_id, body)
+
+    @router.post(
+        "/api/v1/admin/gachas/{gacha_id}/end",
+        response_model=GachaDraft,
+        responses={409: {"description": "gacha_status_conflict"}},
+    )
+    async def end_gacha(
+        gacha_id: GachaId, principal: Principal = reviewer, catalog: Catalog = catalog_dep
+    ) -> GachaDraft:
+        """End an approved gacha now: no more draws; its page and odds stay readable."""
+        return await catalog.end(principal.user_id, gacha_id)
+
+    return router

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from koepon.gacha.audit import api as audit_api
 from koepon.gacha.catalog import api as catalog_api
 from koepon.gacha.context import GachaContext
+from koepon.gacha.draws import api as draws_api
 from koepon.gacha.fairness import api as fairness_api
 from koepon.gacha.services import GachaServices
 from koepon.gacha.transparency import api as transparency_api
@@ -18,5 +19,6 @@ def build_router(ctx: GachaContext, services: GachaServices) -> APIRouter:
     router.include_router(catalog_api.build_router(ctx, services.catalog))
     router.include_router(fairness_api.build_router(ctx, services.seeds))
     router.include_router(transparency_api.build_router(ctx, services.draw_log))
+    router.include_router(draws_api.build_router(ctx, services.draws, services.draw_worker))
     router.include_router(audit_api.build_router(ctx, services.audits))
     return router

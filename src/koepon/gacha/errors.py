@@ -61,6 +61,46 @@ class GachaNotLive(DomainError):
     code = "gacha_not_live"
 
 
+class DrawNotFound(DomainError):
+    """No such draw, or another fan's (never told apart)."""
+
+    status = 404
+    code = "draw_not_found"
+
+
+class InvalidDrawCount(DomainError):
+    status = 422
+    code = "invalid_count"
+
+
+class DrawCapReached(DomainError):
+    """The fan's self-set monthly draw cap (COMPLIANCE A3) would be passed."""
+
+    status = 403
+    code = "draw_cap_exceeded"
+
+
+class CoolingOff(DomainError):
+    """The fan chose a cooling-off pause (COMPLIANCE A3): no paid draws until it ends."""
+
+    status = 403
+    code = "cooling_off_active"
+
+
+class NotYetLogged(DomainError):
+    """The draw is not in the public log yet (it is sequenced within seconds)."""
+
+    status = 409
+    code = "not_yet_logged"
+
+
+class SeedNotRevealed(DomainError):
+    """The draw's server seed is still committed; rotate the seed pair to reveal it."""
+
+    status = 409
+    code = "seed_not_revealed"
+
+
 # --- the catalogue (drafts, review, odds versions) ---------------------------------------------
 
 
@@ -103,3 +143,19 @@ class BoxCompositionLocked(DomainError):
 class OddsVersionNotFound(DomainError):
     status = 404
     code = "odds_version_not_found"
+
+
+class KeyReused(DomainError):
+    """The same ``Idempotency-Key`` with a different request (DESIGN.md "Idempotency")."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+
+class DrawFailed(DomainError):
+    """A draw that ended without items, answered with its own refusal's status and code."""
+
+    def __init__(self, code: str, detail: str, status: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        # Per instance: the refusal that ended the draw (insufficient_medals, box_sold_out…).
+        vars(self).update(code=code, status=status)

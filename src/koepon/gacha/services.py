@@ -9,6 +9,10 @@ from typing import Any
 from koepon.gacha.audit.service import Audits
 from koepon.gacha.audit.tasks import NightlyAudit
 from koepon.gacha.catalog.service import Catalog
+from koepon.gacha.draws.saga import DrawSaga
+from koepon.gacha.draws.service import Draws
+from koepon.gacha.draws.tasks import DrawRecovery, DrawWorker
+from koepon.gacha.draws.wallets import GuardedWallets
 from koepon.gacha.fairness.service import Seeds
 from koepon.gacha.transparency.service import DrawLog
 from koepon.gacha.transparency.tasks import LogPublisher
@@ -24,6 +28,11 @@ class GachaServices:
     seeds: Seeds
     draw_log: DrawLog
     log_publisher: LogPublisher
+    wallets: GuardedWallets
+    saga: DrawSaga
+    draws: Draws
+    draw_worker: DrawWorker
+    draw_recovery: DrawRecovery
     audits: Audits
     nightly_audit: NightlyAudit
     on_shutdown: list[Job] = field(default_factory=list)

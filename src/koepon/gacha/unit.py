@@ -16,6 +16,12 @@ from koepon.gacha.audit.service import Audits
 from koepon.gacha.audit.tasks import NightlyAudit
 from koepon.gacha.catalog.service import Catalog
 from koepon.gacha.context import GachaContext
+from koepon.gacha.draws.events import DrawRequested
+from koepon.gacha.draws.profiles import Profiles
+from koepon.gacha.draws.saga import DrawSaga
+from koepon.gacha.draws.service import Draws
+from koepon.gacha.draws.tasks import DrawRecovery, DrawWorker
+from koepon.gacha.draws.wallets import GuardedWallets
 from koepon.gacha.fairness.service import Seeds
 from koepon.gacha.models import inbox, outbox
 from koepon.gacha.services import GachaServices
@@ -24,7 +30,7 @@ from koepon.gacha.transparency.tasks import LogPublisher
 from koepon.kernel.db import Database
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
-from koepon.kernel.runtime import Runtime, ServiceUnit
+from koepon.kernel.runtime import Consumer, Runtime, ServiceUnit
 
 # Enough connections for a spike of draws (each saga step holds one briefly).
 POOL_SIZE = 20
@@ -52,16 +58,35 @@ def build_context(runtime: Runtime, clients: Clients, db: Database) -> GachaCont
 
 
 def build_services(ctx: GachaContext) -> GachaServices:
+    own = ctx.gacha_settings
     catalog = Catalog(ctx)
+    seeds = Seeds(ctx)
     draw_log = DrawLog(ctx)
+    wallets = GuardedWallets(
+        ctx.payment,
+        timeout_seconds=own.gacha_payment_timeout_seconds,
+        failures=own.gacha_payment_breaker_failures,
+        reset_seconds=own.gacha_payment_breaker_reset_seconds,
+    )
+    profiles = Profiles(ctx.clients.auth)
+    saga = DrawSaga(
+        ctx, catalog=catalog, seeds=seeds, draw_log=draw_log, wallets=wallets, profiles=profiles
+    )
+    worker = DrawWorker(saga)
     audits = Audits(ctx, catalog)
     return GachaServices(
         catalog=catalog,
-        seeds=Seeds(ctx),
+        seeds=seeds,
         draw_log=draw_log,
         log_publisher=LogPublisher(draw_log),
+        wallets=wallets,
+        saga=saga,
+        draws=Draws(ctx, catalog=catalog, draw_log=draw_log, wallets=wallets, profiles=profiles),
+        draw_worker=worker,
+        draw_recovery=DrawRecovery(ctx, worker),
         audits=audits,
         nightly_audit=NightlyAudit(audits),
+        on_shutdown=[worker.close],
     )
 
 
@@ -77,8 +102,14 @@ def build(runtime: Runtime, clients: Clients) -> GachaUnit:
         outbox_table=outbox,
         inbox_table=inbox,
         router=api.build_router(ctx, services),
-        consumers=[],
-        background=[services.log_publisher.run_forever, services.nightly_audit.run_forever],
+        consumers=[
+            Consumer("gacha.draws", [DrawRequested.topic], services.draw_worker.handle),
+        ],
+        background=[
+            services.draw_recovery.run_forever,
+            services.log_publisher.run_forever,
+            services.nightly_audit.run_forever,
+        ],
         on_shutdown=services.on_shutdown,
         context=ctx,
         services=services,

@@ -16,9 +16,10 @@ from koepon.kernel.dbtypes import UtcDateTime
 class Draw(Base):
     """One paid draw (single, 10連 or a step-up step) and where its saga stands.
 
-    ``status``: accepted → reserved → drawn → completed; or refused (nothing was taken) or
-    voided (a reservation was released). The row is also the draw's idempotency record: one
-    row per (fan, ``Idempotency-Key``), bound to the request's ``fingerprint``.
+    ``status`` (``states.DrawStatus``): accepted → drawn → completed; or refused (no medals
+    were held) or voiding → voided (the held medals are being / were released). The row is also
+    the draw's idempotency record: one row per (fan, ``Idempotency-Key``), bound to the
+    request's ``fingerprint``.
     """
 
     __tablename__ = "draws"
@@ -54,7 +55,7 @@ class Draw(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "status IN ('accepted', 'reserved', 'drawn', 'completed', 'refused', 'voided')",
+            "status IN ('accepted', 'drawn', 'completed', 'refused', 'voiding', 'voided')",
             name="draws_status",
         ),
         CheckConstraint("count >= 1 AND price_medals >= 0", name="draws_amounts"),

@@ -78,6 +78,13 @@ async def stale(
     return list((await session.execute(query)).scalars())
 
 
+async def peek_fan_state(
+    session: AsyncSession, user_id: str, gacha_id: str
+) -> FanGachaState | None:
+    """The fan's state in a gacha if any, unlocked (early checks only)."""
+    return await session.get(FanGachaState, (user_id, gacha_id))
+
+
 async def fan_state(
     session: AsyncSession, user_id: str, gacha_id: str, *, lock: bool = False
 ) -> FanGachaState:

@@ -131,7 +131,7 @@ def upgrade() -> None:
         sa.Column("updated_at", UTC_TIME, nullable=False),
         sa.Column("completed_at", UTC_TIME, nullable=True),
         sa.CheckConstraint(
-            "status IN ('accepted', 'reserved', 'drawn', 'completed', 'refused', 'voided')",
+            "status IN ('accepted', 'drawn', 'completed', 'refused', 'voiding', 'voided')",
             name="draws_status",
         ),
         sa.CheckConstraint("count >= 1 AND price_medals >= 0", name="draws_amounts"),

@@ -1,0 +1,171 @@
+"""Draw routes (API.md "Gachas"): draw, read a draw, history, its log proof, the fan's standing
+in a gacha, and the fairness description."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from koepon.gacha.context import GachaContext, provide
+from koepon.gacha.draws.models import Draw
+from koepon.gacha.draws.schemas import (
+    DrawAccepted,
+    DrawCreate,
+    DrawPage,
+    DrawRead,
+    FairnessRead,
+    FanStanding,
+    InclusionProofRead,
+)
+from koepon.gacha.draws.service import Draws, read
+from koepon.gacha.draws.states import DrawStatus, ended_status
+from koepon.gacha.draws.tasks import DrawWorker
+from koepon.gacha.errors import DrawFailed, GachaNotLive
+from koepon.gacha.fairness.rng import ALGORITHM_VERSION
+from koepon.kernel.idempotency import idempotency_key, request_fingerprint
+from koepon.kernel.pagination import KeysetCursor
+from koepon.kernel.tokens import Principal
+
+Id = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+FAIRNESS = (
+    'Each slot is drawn with HMAC-SHA256(server seed, "{client_seed}:{nonce}:{round}"), read '
+    "as 32-bit big-endian integers; the first integer below 2^32 - (2^32 mod W) picks the item "
+    "whose cumulative weight exceeds it mod W (rejection sampling: no modulo bias, no floats). "
+    "The server seed's SHA-256 is shown before use and the seed is revealed when you rotate "
+    "your seed pair; every completed draw is a leaf of the public draw log."
+)
+
+
+def _answer(draw: Draw) -> JSONResponse:
+    """200 with the results once completed; the refusal that ended it; else 202 to poll."""
+    status = DrawStatus(draw.status)
+    if status is DrawStatus.COMPLETED:
+        return JSONResponse(read(draw).model_dump(mode="json"), status_code=200)
+    if status in (DrawStatus.REFUSED, DrawStatus.VOIDED):
+        raise DrawFailed(
+            draw.code or "draw_failed",
+            draw.detail or "the draw ended without items; nothing was spent",
+            ended_status(draw.code),
+            draw_id=draw.id,
+        )
+    accepted = DrawAccepted(id=draw.id, status=draw.status)
+    return JSONResponse(
+        accepted.model_dump(),
+        status_code=202,
+        headers={"Location": f"/api/v1/draws/{draw.id}", "Retry-After": "1"},
+    )
+
+
+def build_router(ctx: GachaContext, draws: Draws, worker: DrawWorker) -> APIRouter:
+    router = APIRouter(tags=["draws"])
+    user = Depends(ctx.authenticator.user)
+    session_dep = Depends(ctx.db.session_dependency, scope="function")
+    draws_dep = Depends(provide(draws))
+    required_key = Depends(idempotency_key())
+
+    @router.post(
+        "/api/v1/gachas/{gacha_id}/draws",
+        status_code=202,
+        response_model=DrawRead,
+        responses={
+            200: {"description": "the draw completed within the wait: its results"},
+            202: {"model": DrawAccepted, "description": "queued: poll GET /api/v1/draws/{id}"},
+            402: {"description": "insufficient_medals: nothing was spent"},
+            403: {"description": "draw_limit_reached, draw_cap_exceeded, cooling_off_active"},
+            404: {"description": "gacha_not_found"},
+            409: {"description": "gacha_not_live, box_sold_out, idempotency_in_flight"},
+            422: {"description": "invalid_count, idempotency_key_reused, validation"},
+            503: {"description": "payment_unavailable: nothing was spent (Retry-After)"},
+        },
+    )
+    async def draw(
+        gacha_id: Id,
+        body: DrawCreate,
+        request: Request,
+        principal: Principal = user,
+        key: str = required_key,
+        draws: Draws = draws_dep,
+    ) -> JSONResponse:
+        """Draw once or 10連 (COMPLIANCE P2: the page shows the final confirmation first).
+        Needs an ``Idempotency-Key``: the same key and body always mean the same draw."""
+        accepted = await draws.accept(
+            user_id=principal.user_id,
+            gacha_id=gacha_id,
+            count=body.count,
+            key=key,
+            fingerprint=await request_fingerprint(request),
+        )
+        running = worker.start(accepted.draw.id, accepted.draw) if accepted.created else None
+        wait = ctx.gacha_settings.draw_wait_ms / 1000
+        final = await draws.settle(accepted.draw.id, running, wait_seconds=wait)
+        response = _answer(final)
+        if not accepted.created:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    @router.get("/api/v1/draws/{draw_id}", response_model=DrawRead)
+    async def get_draw(
+        draw_id: Id,
+        principal: Principal = user,
+        session: AsyncSession = session_dep,
+        draws: Draws = draws_dep,
+    ) -> DrawRead:
+        """One of the caller's draws: status, results once completed, seeds and odds version."""
+        return read(await draws.get_own(session, user_id=principal.user_id, draw_id=draw_id))
+
+    @router.get("/api/v1/draws", response_model=DrawPage)
+    async def list_draws(
+        principal: Principal = user,
+        session: AsyncSession = session_dep,
+        draws: Draws = draws_dep,
+        cursor: KeysetCursor = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> DrawPage:
+        """The caller's draws, newest first (COMPLIANCE A4)."""
+        items, next_cursor = await draws.history(
+            session, user_id=principal.user_id, limit=limit, cursor=cursor
+        )
+        return DrawPage(items=items, next_cursor=next_cursor)
+
+    @router.get(
+        "/api/v1/draws/{draw_id}/proof",
+        response_model=InclusionProofRead,
+        responses={409: {"description": "not_yet_logged (Retry-After)"}},
+    )
+    async def draw_proof(
+        draw_id: Id,
+        principal: Principal = user,
+        session: AsyncSession = session_dep,
+        draws: Draws = draws_dep,
+    ) -> InclusionProofRead:
+        """The draw's place in the public draw log: its leaf, an inclusion proof and the signed
+        checkpoint it verifies against."""
+        return await draws.proof(session, user_id=principal.user_id, draw_id=draw_id)
+
+    @router.get("/api/v1/gachas/{gacha_id}/me", response_model=FanStanding)
+    async def standing(
+        gacha_id: Id,
+        principal: Principal = user,
+        session: AsyncSession = session_dep,
+        draws: Draws = draws_dep,
+    ) -> FanStanding:
+        """The caller's standing in a gacha: pity (天井) progress, exchange points, draws left."""
+        return await draws.standing(session, user_id=principal.user_id, gacha_id=gacha_id)
+
+    @router.get("/api/v1/gachas/{gacha_id}/fairness", response_model=FairnessRead)
+    async def fairness(gacha_id: Id, draws: Draws = draws_dep) -> FairnessRead:
+        """The provably fair algorithm this gacha's draws use (COMPLIANCE G9)."""
+        try:
+            await draws.catalog.live(gacha_id)
+        except GachaNotLive:
+            pass  # an upcoming or ended gacha is drawn (or was) with the same algorithm
+        return FairnessRead(
+            algorithm_version=ALGORITHM_VERSION,
+            description=FAIRNESS,
+            verifier="python3 verifier.py draw.json (docs/FAIRNESS.md)",
+        )
+
+    return router

@@ -11,6 +11,10 @@ from koepon.gacha.transparency.service import BATCH, DrawLog
 
 log = structlog.get_logger(__name__)
 
+# A failed sequencing round is retried this soon at the latest (records are waiting), whatever
+# the period.
+RETRY_SECONDS = 1.0
+
 
 class LogPublisher:
     """Sequences every ``draw_log_sequence_seconds`` (and at once after a submit committed in
@@ -24,33 +28,37 @@ class LogPublisher:
         self.checkpoint_seconds = settings.draw_log_checkpoint_seconds
         self.rounds = 0  # completed rounds (health checks and tests watch it move)
 
-    async def sequence_round(self) -> bool:
-        """One sequencing round; True when the queue is drained (or the round failed)."""
+    async def sequence_round(self) -> int | None:
+        """One sequencing round: how many records it appended, None if it failed."""
         try:
-            return await self.log.sequence() < BATCH
+            return await self.log.sequence()
         except Exception as exc:  # keep the job alive; the next round retries
             log.error("draw_log.sequence_failed", error=repr(exc))
-            return True
+            return None
 
-    async def checkpoint_round(self) -> None:
+    async def checkpoint_round(self) -> bool:
+        """One publishing round; False if it failed."""
         try:
             await self.log.publish_checkpoint()
         except Exception as exc:  # keep the job alive; the next round retries
             log.error("draw_log.checkpoint_failed", error=repr(exc))
+            return False
+        return True
 
     async def run_forever(self) -> None:
         loop = asyncio.get_running_loop()
         next_checkpoint = loop.time()  # at once: a new log gets its size-0 checkpoint
         while True:
             self.log.submitted.clear()  # a submit committing from now on wakes the next wait
-            drained = await self.sequence_round()
+            appended = await self.sequence_round()
             if loop.time() >= next_checkpoint:
-                await self.checkpoint_round()
+                await self.checkpoint_round()  # a failure is retried at the next period
                 next_checkpoint = loop.time() + self.checkpoint_seconds
             self.rounds += 1
-            if not drained:
+            if appended == BATCH:
                 continue  # a full batch: more records are waiting
-            wait = max(0.0, min(self.sequence_seconds, next_checkpoint - loop.time()))
+            period = self.sequence_seconds if appended is not None else RETRY_SECONDS
+            wait = max(0.0, min(self.sequence_seconds, period, next_checkpoint - loop.time()))
             try:
                 await asyncio.wait_for(self.log.submitted.wait(), timeout=wait)
             except TimeoutError:

@@ -376,6 +376,15 @@ async def test_rejected_gachas_go_back_to_their_team_and_steps_follow_the_status
         headers=studio.operator.headers,
     )
     assert late.status_code == 409
+    past = samples.weighted_raw()
+    past["period"] = {
+        "starts_at": "2020-01-01T00:00:00+09:00",
+        "ends_at": "2020-02-01T00:00:00+09:00",
+    }
+    over = (await studio.draft(past)).json()["id"]
+    assert (await studio.submit(over)).status_code == 200
+    too_late = await studio.approve(over)
+    assert too_late.status_code == 409 and "period ended" in too_late.json()["detail"]
     unknown = await studio.approve("00000000-0000-4000-8000-000000000000")
     assert unknown.status_code == 404 and unknown.json()["code"] == "gacha_not_found"
 

@@ -389,6 +389,13 @@ class Catalog:
                 )
             config = _validated(row.draft)
             now = self.ctx.now()
+            ends = config.period.ends_at
+            if ends is not None and as_utc(ends) <= now:
+                raise GachaStatusConflict(
+                    f"Gacha {gacha_id}'s period ended at {ends.isoformat()}; the team must "
+                    "give it a new period",
+                    status_now=row.status,
+                )
             effective = max(as_utc(config.period.starts_at), now)
             version = OddsVersion(1, now, effective, config_digest(config))
             error = refusal(check_new_version([], version, live=False))

@@ -1,4 +1,5 @@
-"""``python -m bench [NAME…]``: run the named benchmarks (``ledger``, ``http``), or every one;
+"""``python -m bench [NAME…]``: run the named benchmarks (``ledger``, ``http``, ``draws``), or
+every one;
 ``python -m bench outage [--src TREE]``: the outage run alone (about five minutes)."""
 
 from __future__ import annotations
@@ -7,11 +8,12 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from bench import http, ledger, outage
+from bench import draws, http, ledger, outage
 
 BENCHES: dict[str, Callable[[], None]] = {
     "ledger": lambda: asyncio.run(ledger.main()),
     "http": http.main,
+    "draws": draws.main,
     "outage": lambda: outage.main([]),
 }
 # Run only when named: it starts its own servers and breaks them on purpose.

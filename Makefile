@@ -42,7 +42,7 @@ test: setup services browser lint
 test-fast: setup
 	KOEPON_TEST_BACKENDS=embedded .venv/bin/pytest -q -x -m "not browser"
 
-# Every benchmark (ledger, http), or some: `make bench BENCH=http`.
+# Every benchmark (ledger, http, draws), or some: `make bench BENCH=http`.
 bench: setup services
 	.venv/bin/python -m bench $(BENCH)
 

@@ -57,6 +57,17 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/legal/tokushoho"): "legal page (特定商取引法に基づく表記)",
     ("GET", "/legal/payment-services"): "legal page (資金決済法に基づく表示)",
     ("GET", "/static/{path}"): "stylesheets and scripts of the pages",
+    ("GET", "/api/v1/gachas"): "the public catalogue of live and upcoming gachas",
+    ("GET", "/api/v1/gachas/{gacha_id}"): "the odds disclosure shown before purchase (G6, G7, P2)",
+    ("GET", "/api/v1/gachas/{gacha_id}/odds"): "the public change log of the odds (G4)",
+    ("GET", "/api/v1/gachas/{gacha_id}/odds/{version}"): "every published odds version (G4)",
+    ("GET", "/api/v1/gachas/{gacha_id}/fairness"): "the draw algorithm, public (G9)",
+    ("GET", "/api/v1/gachas/{gacha_id}/audit"): "declared vs observed rates, public (G9)",
+    ("GET", "/api/v1/draw-log/checkpoint"): "the public draw log's latest signed tree head",
+    ("GET", "/api/v1/draw-log/checkpoints"): "an earlier checkpoint, to check the log only grew",
+    ("GET", "/api/v1/draw-log/key"): "the public key that verifies the log's checkpoints",
+    ("GET", "/api/v1/draw-log/consistency"): "proof that the public log only grew",
+    ("GET", "/api/v1/draw-log/leaves"): "the log's entries, so monitors can recompute the tree",
 }
 
 # Public routes whose own credential is in the request: without it they refuse (4xx problem).
@@ -85,6 +96,17 @@ OPERATOR: dict[Route, frozenset[str]] = {
     ("GET", "/api/v1/admin/payments"): frozenset({"admin", "support"}),
     ("GET", "/api/v1/admin/payments/{checkout_id}"): frozenset({"admin", "support"}),
     ("POST", "/api/v1/admin/payments/{checkout_id}/refund"): frozenset({"admin"}),
+    ("GET", "/api/v1/admin/gachas"): frozenset({"admin", "compliance"}),
+    ("POST", "/api/v1/admin/gachas/{gacha_id}/approve"): frozenset({"admin", "compliance"}),
+    ("POST", "/api/v1/admin/gachas/{gacha_id}/reject"): frozenset({"admin", "compliance"}),
+    ("POST", "/api/v1/admin/gachas/{gacha_id}/versions"): frozenset({"admin", "compliance"}),
+    ("POST", "/api/v1/admin/gachas/{gacha_id}/end"): frozenset({"admin", "compliance"}),
+    # Gacha authoring: the VTuber role (for its own id only, tests/gacha/test_catalog.py) and,
+    # of the staff roles, admin; a fan is refused.
+    ("POST", "/api/v1/vtubers/{vtuber_id}/gachas"): frozenset({"admin"}),
+    ("GET", "/api/v1/vtubers/{vtuber_id}/gachas"): frozenset({"admin"}),
+    ("PUT", "/api/v1/gachas/{gacha_id}"): frozenset({"admin"}),
+    ("POST", "/api/v1/gachas/{gacha_id}/submit"): frozenset({"admin"}),
     # Outside /api/v1/admin:
     ("GET", "/metrics"): frozenset({"admin"}),
     ("GET", "/dev/mailbox"): frozenset({"admin"}),

@@ -39,6 +39,7 @@ from koepon.web import pages as web_pages
 
 log = structlog.get_logger(__name__)
 INBOX_RETENTION = timedelta(days=30)
+STOP_SECONDS = 5
 
 # In dependency order: a service is built after the services whose clients it takes.
 BUILDERS: dict[str, Callable[[Runtime, Clients], ServiceUnit]] = {
@@ -184,16 +185,24 @@ class Platform:
         self._stop.set()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # Bounded: a job that does not end when cancelled must not hold the process.
+            _done, stuck = await asyncio.wait(self._tasks, timeout=STOP_SECONDS)
+            for task in stuck:
+                log.warning("platform.job_did_not_stop", job=repr(task.get_coro()))
         self._tasks.clear()
         if isinstance(self.bus, RabbitMQBus):
             await self.bus.close()
         for unit in self.units.values():
             for hook in unit.on_shutdown:
-                await hook()
-            await unit.db.dispose()
+                try:
+                    await asyncio.wait_for(hook(), STOP_SECONDS)
+                except Exception as exc:
+                    log.warning("platform.shutdown_hook_failed", service=unit.name, error=repr(exc))
+            try:
+                await asyncio.wait_for(unit.db.dispose(), STOP_SECONDS)
+            except Exception as exc:
+                log.warning("platform.dispose_failed", service=unit.name, error=repr(exc))
         await self.runtime.authenticator.verifier.close()
         await self.cache.close()
 

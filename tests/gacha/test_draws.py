@@ -180,3 +180,42 @@ async def settle(desk: Desk) -> None:
     if running:
         await asyncio.wait(running)
     await desk.platform.drain()
+
+
+async def test_exchange_points_buy_the_chosen_item_once_per_key(desk: Desk) -> None:
+    raw = samples.weighted_raw()
+    raw["exchange"] = {
+        "points_per_paid_draw": 1,
+        "offers": [{"item_id": "signed-ur", "cost_points": 10}],
+    }
+    gacha_id = await desk.publish(live_now(raw))
+    fan = await desk.fan(medals=3000)
+    url = f"/api/v1/gachas/{gacha_id}/exchanges"
+    early = await desk.client.post(url, json={"item_id": "signed-ur"}, headers=fan.ik())
+    assert early.status_code == 409 and early.json()["code"] == "exchange_refused"
+    assert (await draw(desk, fan, gacha_id, count=10)).status_code == 200
+    key = uuid.uuid4().hex
+    made = await desk.client.post(url, json={"item_id": "signed-ur"}, headers=fan.ik(key))
+    assert made.status_code == 201, made.text
+    assert made.json()["points"] == 10 and made.json()["points_left"] == 0
+    again = await desk.client.post(url, json={"item_id": "signed-ur"}, headers=fan.ik(key))
+    assert again.status_code == 201 and again.json()["id"] == made.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = await desk.client.post(url, json={"item_id": "voice-n1"}, headers=fan.ik(key))
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused"
+    not_offered = await desk.client.post(url, json={"item_id": "voice-n1"}, headers=fan.ik())
+    assert not_offered.status_code == 409
+    anonymous = await desk.client.post(
+        url, json={"item_id": "signed-ur"}, headers={"Idempotency-Key": "k"}
+    )
+    assert anonymous.status_code == 401
+    standing = await desk.client.get(f"/api/v1/gachas/{gacha_id}/me", headers=fan.headers)
+    assert standing.json()["points"] == 0
+
+
+async def test_the_fairness_description_is_public(desk: Desk) -> None:
+    gacha_id = await desk.publish(live_now(samples.weighted_raw()))
+    answer = await desk.client.get(f"/api/v1/gachas/{gacha_id}/fairness")
+    assert answer.status_code == 200 and answer.json()["algorithm_version"] == 1
+    unknown = await desk.client.get(f"/api/v1/gachas/{uuid.uuid4()}/fairness")
+    assert unknown.status_code == 404

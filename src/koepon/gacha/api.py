@@ -19,6 +19,14 @@ def build_router(ctx: GachaContext, services: GachaServices) -> APIRouter:
     router.include_router(catalog_api.build_router(ctx, services.catalog))
     router.include_router(fairness_api.build_router(ctx, services.seeds))
     router.include_router(transparency_api.build_router(ctx, services.draw_log))
-    router.include_router(draws_api.build_router(ctx, services.draws, services.draw_worker))
+    router.include_router(
+        draws_api.build_router(
+            ctx,
+            services.draws,
+            services.draw_worker,
+            services.exchanges,
+            services.verifications,
+        )
+    )
     router.include_router(audit_api.build_router(ctx, services.audits))
     return router

@@ -9,9 +9,11 @@ from typing import Any
 from koepon.gacha.audit.service import Audits
 from koepon.gacha.audit.tasks import NightlyAudit
 from koepon.gacha.catalog.service import Catalog
+from koepon.gacha.draws.exchanges import Exchanges
 from koepon.gacha.draws.saga import DrawSaga
 from koepon.gacha.draws.service import Draws
 from koepon.gacha.draws.tasks import DrawRecovery, DrawWorker
+from koepon.gacha.draws.verification import Verifications
 from koepon.gacha.draws.wallets import GuardedWallets
 from koepon.gacha.fairness.service import Seeds
 from koepon.gacha.transparency.service import DrawLog
@@ -33,6 +35,8 @@ class GachaServices:
     draws: Draws
     draw_worker: DrawWorker
     draw_recovery: DrawRecovery
+    exchanges: Exchanges
+    verifications: Verifications
     audits: Audits
     nightly_audit: NightlyAudit
     on_shutdown: list[Job] = field(default_factory=list)

@@ -17,10 +17,12 @@ from koepon.gacha.audit.tasks import NightlyAudit
 from koepon.gacha.catalog.service import Catalog
 from koepon.gacha.context import GachaContext
 from koepon.gacha.draws.events import DrawRequested
+from koepon.gacha.draws.exchanges import Exchanges
 from koepon.gacha.draws.profiles import Profiles
 from koepon.gacha.draws.saga import DrawSaga
 from koepon.gacha.draws.service import Draws
 from koepon.gacha.draws.tasks import DrawRecovery, DrawWorker
+from koepon.gacha.draws.verification import Verifications
 from koepon.gacha.draws.wallets import GuardedWallets
 from koepon.gacha.fairness.service import Seeds
 from koepon.gacha.models import inbox, outbox
@@ -84,6 +86,8 @@ def build_services(ctx: GachaContext) -> GachaServices:
         draws=Draws(ctx, catalog=catalog, draw_log=draw_log, wallets=wallets, profiles=profiles),
         draw_worker=worker,
         draw_recovery=DrawRecovery(ctx, worker),
+        exchanges=Exchanges(ctx, catalog),
+        verifications=Verifications(catalog=catalog, seeds=seeds, draw_log=draw_log),
         audits=audits,
         nightly_audit=NightlyAudit(audits),
         on_shutdown=[worker.close],

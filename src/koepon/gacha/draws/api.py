@@ -3,19 +3,22 @@ in a gacha, and the fairness description."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.gacha.context import GachaContext, provide
+from koepon.gacha.draws.exchanges import Exchanges
 from koepon.gacha.draws.models import Draw
 from koepon.gacha.draws.schemas import (
     DrawAccepted,
     DrawCreate,
     DrawPage,
     DrawRead,
+    ExchangeCreate,
+    ExchangeRead,
     FairnessRead,
     FanStanding,
     InclusionProofRead,
@@ -23,6 +26,7 @@ from koepon.gacha.draws.schemas import (
 from koepon.gacha.draws.service import Draws, read
 from koepon.gacha.draws.states import DrawStatus, ended_status
 from koepon.gacha.draws.tasks import DrawWorker
+from koepon.gacha.draws.verification import Verifications
 from koepon.gacha.errors import DrawFailed, GachaNotLive
 from koepon.gacha.fairness.rng import ALGORITHM_VERSION
 from koepon.kernel.idempotency import idempotency_key, request_fingerprint
@@ -59,11 +63,19 @@ def _answer(draw: Draw) -> JSONResponse:
     )
 
 
-def build_router(ctx: GachaContext, draws: Draws, worker: DrawWorker) -> APIRouter:
+def build_router(
+    ctx: GachaContext,
+    draws: Draws,
+    worker: DrawWorker,
+    exchanges: Exchanges,
+    verifications: Verifications,
+) -> APIRouter:
     router = APIRouter(tags=["draws"])
     user = Depends(ctx.authenticator.user)
     session_dep = Depends(ctx.db.session_dependency, scope="function")
     draws_dep = Depends(provide(draws))
+    exchanges_dep = Depends(provide(exchanges))
+    verifications_dep = Depends(provide(verifications))
     required_key = Depends(idempotency_key())
 
     @router.post(
@@ -100,7 +112,12 @@ def build_router(ctx: GachaContext, draws: Draws, worker: DrawWorker) -> APIRout
         )
         running = worker.start(accepted.draw.id, accepted.draw) if accepted.created else None
         wait = ctx.gacha_settings.draw_wait_ms / 1000
-        final = await draws.settle(accepted.draw.id, running, wait_seconds=wait)
+        try:
+            final = await draws.settle(accepted.draw.id, running, wait_seconds=wait)
+        except Exception:
+            # The draw is accepted and will be made: never answer an error for it now (the
+            # fan would retry or give up on a draw that is going ahead). Poll it instead.
+            final = accepted.draw
         response = _answer(final)
         if not accepted.created:
             response.headers["Idempotent-Replayed"] = "true"
@@ -144,6 +161,47 @@ def build_router(ctx: GachaContext, draws: Draws, worker: DrawWorker) -> APIRout
         """The draw's place in the public draw log: its leaf, an inclusion proof and the signed
         checkpoint it verifies against."""
         return await draws.proof(session, user_id=principal.user_id, draw_id=draw_id)
+
+    @router.get(
+        "/api/v1/draws/{draw_id}/verification",
+        responses={409: {"description": "seed_not_revealed: rotate the seed pair first"}},
+    )
+    async def draw_verification(
+        draw_id: Id,
+        principal: Principal = user,
+        session: AsyncSession = session_dep,
+        draws: Draws = draws_dep,
+        verifications: Verifications = verifications_dep,
+    ) -> dict[str, Any]:
+        """The ``draw.json`` for the standalone verifier (docs/FAIRNESS.md): the revealed
+        server seed, the odds version's tables, the slots and the draw's log proof."""
+        draw = await draws.get_own(session, user_id=principal.user_id, draw_id=draw_id)
+        return await verifications.bundle(session, draw)
+
+    @router.post(
+        "/api/v1/gachas/{gacha_id}/exchanges",
+        status_code=201,
+        response_model=ExchangeRead,
+        responses={409: {"description": "exchange_refused: not offered, or too few points"}},
+    )
+    async def exchange(
+        gacha_id: Id,
+        body: ExchangeCreate,
+        request: Request,
+        principal: Principal = user,
+        key: str = required_key,
+        exchanges: Exchanges = exchanges_dep,
+    ) -> JSONResponse:
+        """Spend exchange points (交換ポイント) on a chosen item. Needs an ``Idempotency-Key``."""
+        made, created = await exchanges.exchange(
+            user_id=principal.user_id,
+            gacha_id=gacha_id,
+            item_id=body.item_id,
+            key=key,
+            fingerprint=await request_fingerprint(request),
+        )
+        headers = {} if created else {"Idempotent-Replayed": "true"}
+        return JSONResponse(made.model_dump(mode="json"), status_code=201, headers=headers)
 
     @router.get("/api/v1/gachas/{gacha_id}/me", response_model=FanStanding)
     async def standing(

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from koepon.gacha.draws.models import Draw, DrawSlot, FanGachaState, FanMonth
+from koepon.gacha.draws.models import Draw, DrawSlot, Exchange, FanGachaState, FanMonth
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
@@ -178,3 +178,8 @@ async def drawn_gacha_ids(session: AsyncSession, *, since: datetime) -> list[str
         .group_by(Draw.gacha_id)
     )
     return list((await session.execute(query)).scalars())
+
+
+async def exchange_by_key(session: AsyncSession, user_id: str, key: str) -> Exchange | None:
+    query = select(Exchange).where(Exchange.user_id == user_id, Exchange.idempotency_key == key)
+    return (await session.execute(query)).scalar_one_or_none()

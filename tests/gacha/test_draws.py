@@ -219,3 +219,20 @@ async def test_the_fairness_description_is_public(desk: Desk) -> None:
     assert answer.status_code == 200 and answer.json()["algorithm_version"] == 1
     unknown = await desk.client.get(f"/api/v1/gachas/{uuid.uuid4()}/fairness")
     assert unknown.status_code == 404
+
+
+async def test_an_empty_box_refuses_at_once_and_makes_no_draw(desk: Desk) -> None:
+    raw = samples.box_raw()
+    raw["multi"] = None
+    raw["items"][0]["stock"] = 1
+    raw["box"] = [{"item_id": "photo-signed", "count": 1}]
+    raw["items"] = raw["items"][:1]
+    gacha_id = await desk.publish(live_now(raw))
+    fan = await desk.fan(medals=1000)
+    first = await draw(desk, fan, gacha_id)
+    assert first.status_code == 200 and first.json()["results"][0]["item_id"] == "photo-signed"
+    second = await draw(desk, fan, gacha_id)
+    assert second.status_code == 409 and second.json()["code"] == "box_sold_out"
+    listed = await desk.client.get("/api/v1/draws", headers=fan.headers)
+    assert len(listed.json()["items"]) == 1
+    assert await desk.shop.medals(fan.id) == (500, 0)

@@ -1,5 +1,6 @@
 """The fan page in Chromium: sign in with the demo account, buy medals through the sandbox,
-come back, and see the paid medals in the wallet."""
+come back, see the paid medals in the wallet, and draw from a demo gacha after its final
+confirmation screen (COMPLIANCE P2)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
 from koepon.app import Platform
 from koepon.kernel.settings import Settings
@@ -56,7 +58,7 @@ async def test_demo_fan_buys_medals_from_the_home_page(
         await page.wait_for_selector("#wallet:not([hidden])")
         before = int(await page.locator("#paid-medals").inner_text())
 
-        await page.locator("#packs button").first.click()
+        await page.locator("#packs button").nth(2).click()  # 1,100 medals: enough for a draw
         await page.wait_for_url("**/sandbox/checkouts/**")
         await page.get_by_role("button", name="支払う").click()
         await page.wait_for_selector('#status[data-status="succeeded"]')
@@ -68,5 +70,18 @@ async def test_demo_fan_buys_medals_from_the_home_page(
         await page.wait_for_selector("#wallet:not([hidden])")
         after = int(await page.locator("#paid-medals").inner_text())
         assert after > before
+
+        await page.wait_for_selector("#gachas button")
+        await page.locator("#gachas button", has_text="1回引く").first.click()
+        await page.wait_for_selector("#confirm-draw[open]")
+        confirmation = await page.locator("#confirm-draw").inner_text()
+        assert "キャンセル・返品はできません" in confirmation and "メダル" in confirmation
+        await page.click("#confirm-go")
+        await page.wait_for_selector("#draw-result div")
+        drawn = await page.locator("#draw-result").inner_text()
+        assert any(rarity in drawn for rarity in ("N", "R", "SR", "SSR", "UR")), drawn
+        spent = page.locator("#paid-medals")
+        await expect(spent).not_to_have_text(str(after))
+        assert int(await spent.inner_text()) < after
     finally:
         await page.close()

@@ -179,6 +179,11 @@ class Catalog:
             self._configs[key] = config
         return config
 
+    async def box_left(self, session: AsyncSession, gacha_id: str) -> int:
+        """Items left in a box now, unlocked (an early check; the draw re-checks under lock)."""
+        rows = await repository.box_stock(session, gacha_id)
+        return sum(row.remaining for row in rows)
+
     async def take_from_box(self, session: AsyncSession, gacha_id: str) -> dict[str, int]:
         """The box's remaining counts in published order, rows locked (``FOR UPDATE``) until
         ``session`` ends: concurrent draws of one box take turns here. Empty for a gacha that

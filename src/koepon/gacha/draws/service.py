@@ -25,7 +25,7 @@ from koepon.gacha.draws.rules import check_account_limits
 from koepon.gacha.draws.schemas import DrawRead, FanStanding, InclusionProofRead, SlotResult
 from koepon.gacha.draws.states import DrawStatus
 from koepon.gacha.draws.wallets import GuardedWallets
-from koepon.gacha.errors import DrawNotFound, InvalidDrawCount, KeyReused, NotYetLogged
+from koepon.gacha.errors import BoxSoldOut, DrawNotFound, InvalidDrawCount, KeyReused, NotYetLogged
 from koepon.gacha.odds.limits import check_draw_limits, draws_left
 from koepon.gacha.transparency.service import DrawLog
 from koepon.kernel.clock import JST, jst_day
@@ -148,6 +148,12 @@ class Draws:
                 )
             used = await repository.month_medals(session, user_id, month)
             check_account_limits(profile, now=now, month_medals=used, price=price)
+            if live.config.kind == "box":
+                left = await self.catalog.box_left(session, gacha_id)
+                if left < count:
+                    raise BoxSoldOut(
+                        f"the box holds {left} items; {count} were asked for", remaining=left
+                    )
             if await repository.insert_draw(session, values):
                 await self.ctx.outbox.add(session, DrawRequested(draw_id=values["id"]))
                 return Accepted(Draw(**values), created=True)

@@ -62,6 +62,78 @@
     } catch (err) { say(err.message); }
   }
 
+  function cell(tag, text) { const el = document.createElement(tag); el.textContent = text; return el; }
+
+  async function loadGachas() {
+    const page = await api("/api/v1/gachas");
+    const list = $("gachas");
+    list.innerHTML = "";
+    for (const gacha of page.items.filter((g) => g.state === "live")) {
+      const item = document.createElement("li");
+      item.append(cell("div", gacha.title), cell("div", `1回 ${gacha.price_medals} メダル（${yen(gacha.price_jpy)}）`));
+      const odds = document.createElement("details");
+      odds.append(cell("summary", "提供割合 / Odds"));
+      odds.addEventListener("toggle", () => showOdds(gacha.id, odds), { once: true });
+      item.append(odds);
+      const single = cell("button", "1回引く");
+      single.dataset.gachaId = gacha.id;
+      single.addEventListener("click", () => confirmDraw(gacha, 1));
+      item.append(single);
+      if (gacha.multi_price_medals) {
+        const ten = cell("button", "10連");
+        ten.addEventListener("click", () => confirmDraw(gacha, 10));
+        item.append(ten);
+      }
+      list.append(item);
+    }
+  }
+
+  async function showOdds(gachaId, holder) {
+    const detail = await api(`/api/v1/gachas/${encodeURIComponent(gachaId)}`);
+    for (const [name, lines] of Object.entries(detail.odds.tables)) {
+      const table = document.createElement("table");
+      table.append(cell("caption", name));
+      for (const line of lines) {
+        const row = document.createElement("tr");
+        const left = line.remaining === null || line.remaining === undefined ? "" : `残り ${line.remaining}/${line.total}`;
+        row.append(cell("td", line.rarity), cell("td", line.item_id), cell("td", line.percent + "%"), cell("td", left));
+        table.append(row);
+      }
+      holder.append(table);
+    }
+  }
+
+  function confirmDraw(gacha, count) {
+    if (!store.getItem("access_token")) { say("ログインしてください / Please sign in"); return; }
+    const medals = count === 1 ? gacha.price_medals : gacha.multi_price_medals;
+    const jpy = count === 1 ? gacha.price_jpy : gacha.multi_price_jpy;
+    $("confirm-title").textContent = gacha.title;
+    $("confirm-count").textContent = count === 1 ? "1回" : "10連（10回）";
+    $("confirm-price").textContent = `${medals} メダル（${yen(jpy)}相当）`;
+    const dialog = $("confirm-draw");
+    dialog.onclose = () => { if (dialog.returnValue === "draw") drawNow(gacha.id, count); };
+    dialog.showModal();
+  }
+
+  async function drawNow(gachaId, count) {
+    const out = $("draw-result");
+    out.textContent = "抽選中… / Drawing…";
+    try {
+      const key = (crypto.randomUUID && crypto.randomUUID()) || String(Date.now()) + Math.random();
+      let draw = await api(`/api/v1/gachas/${encodeURIComponent(gachaId)}/draws`, {
+        method: "POST", headers: { "Idempotency-Key": key }, body: JSON.stringify({ count }),
+      });
+      for (let i = 0; i < 30 && draw.status !== "completed"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        draw = await api(`/api/v1/draws/${encodeURIComponent(draw.id)}`);
+        if (draw.status === "refused" || draw.status === "voided") throw new Error(draw.detail || draw.status);
+      }
+      out.innerHTML = "";
+      for (const slot of draw.results) out.append(cell("div", `${slot.rarity} ${slot.item_id}`));
+    } catch (err) { out.textContent = err.message; }
+    await refreshWallet();
+  }
+
   $("login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
@@ -89,5 +161,6 @@
   });
 
   loadPacks().catch((err) => say(err.message));
+  loadGachas().catch((err) => say(err.message));
   refreshWallet();
 })();

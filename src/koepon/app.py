@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from koepon.auth import unit as auth_unit
 from koepon.contracts.clients import Clients
 from koepon.gacha import unit as gacha_unit
 from koepon.gateway import install_gateway
+from koepon.kernel import jobs
 from koepon.kernel.bus.inprocess import InProcessBus
 from koepon.kernel.bus.rabbitmq import RabbitMQBus
 from koepon.kernel.cache import cache_from_settings
@@ -171,9 +172,7 @@ class Platform:
                     await inbox.purge(session, older_than=INBOX_RETENTION)
             except Exception as exc:
                 log.warning("inbox.purge_failed", service=unit.name, error=repr(exc))
-            with suppress(TimeoutError):
-                async with asyncio.timeout(3600):
-                    await self._stop.wait()
+            await jobs.pause(3600, self._stop)
 
     async def drain(self) -> None:
         """Relay everything committed so far (tests and shutdown)."""

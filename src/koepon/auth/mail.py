@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.auth.emails import email_key
 from koepon.auth.models import DevMailboxEntry, OutgoingMail
+from koepon.kernel import jobs
 from koepon.kernel.db import Database
 
 log = structlog.get_logger(__name__)
@@ -238,11 +239,6 @@ class MailDispatcher:
                 log.warning("mail.dispatch_error", error=repr(exc))
                 sent = 0
             if sent:
+                jobs.end_if_stopping()
                 continue
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-            # lands as the timeout fires, and this loop would then never stop.
-            try:
-                async with asyncio.timeout(self.poll_seconds):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+            await jobs.pause(self.poll_seconds, self._wake)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Sequence
-from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.contracts import Event
+from koepon.kernel import jobs
 from koepon.kernel.bus import Message, Publisher
 from koepon.kernel.clock import as_utc
 from koepon.kernel.db import Database
@@ -137,7 +137,8 @@ class OutboxRelay:
                 return len(published)
             # SQLite: hold no lock while publishing, because in-process handlers write to
             # these same files; a crash before the mark only republishes (inbox dedupes).
-            async with self.db.sessionmaker() as session:
+            # A read-only unit: it reads a snapshot and never waits for another writer's lock.
+            async with self.db.transaction(read_only=True) as session:
                 rows = (await session.execute(self._pending())).all()
             published, failure = await self._publish(rows)
             if published or failure:
@@ -203,6 +204,7 @@ class OutboxRelay:
         next_purge = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
+            jobs.end_if_stopping()
             self._wake.clear()  # before looking, so a commit during this pass is not missed
             try:
                 published = await self.relay_once()
@@ -220,16 +222,8 @@ class OutboxRelay:
                 delay = min(
                     self.poll_seconds * 2 ** min(self.failures, 16), self.max_backoff_seconds
                 )
-                await _wait(stop, delay)
+                await jobs.pause(delay, stop)
                 continue
             if published >= self.batch:
                 continue
-            await _wait(self._wake, self.poll_seconds)
-
-
-async def _wait(event: asyncio.Event, seconds: float) -> None:
-    """Wait for ``event`` at most ``seconds``. Not ``wait_for``: on Python 3.11 it can swallow
-    a cancellation that races with the event, leaving a task that never stops."""
-    with suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
+            await jobs.pause(self.poll_seconds, self._wake)

@@ -8,7 +8,6 @@ in-process client, the operators' commands and tests. Nothing looks a service up
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.contracts.clients import Clients
+from koepon.kernel import jobs
 from koepon.kernel.db import Database
 from koepon.kernel.errors import DomainError
 from koepon.kernel.idempotency import IdempotencyKeys
@@ -160,7 +160,7 @@ def _every(seconds: float, event: str, job: Callable[[], Coroutine[Any, Any, int
                     log.info(event, count=done)
             except Exception as exc:
                 log.warning(f"{event}_failed", error=repr(exc))
-            await asyncio.sleep(seconds)
+            await jobs.pause(seconds)
 
     return loop
 

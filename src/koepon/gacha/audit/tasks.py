@@ -9,13 +9,13 @@ table, test, JST day), so restarts and parallel processes never alert twice.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 
 import structlog
 
 from koepon.gacha.audit.schemas import NightlyRun
 from koepon.gacha.audit.service import Audits
+from koepon.kernel import jobs
 from koepon.kernel.clock import JST, as_utc
 
 log = structlog.get_logger(__name__)
@@ -76,4 +76,4 @@ class NightlyAudit:
                 await self.run_if_due()
             except Exception as exc:  # keep the job alive; the next look retries
                 log.error("gacha.audit.nightly_failed", error=repr(exc))
-            await asyncio.sleep(CHECK_SECONDS)
+            await jobs.pause(CHECK_SECONDS)

@@ -19,6 +19,7 @@ from koepon.gacha.draws import repository
 from koepon.gacha.draws.models import Draw
 from koepon.gacha.draws.saga import DrawSaga, WorkerCrashed, stale_before
 from koepon.gacha.draws.states import UNFINISHED
+from koepon.kernel import jobs
 from koepon.kernel.bus import Message
 
 log = structlog.get_logger(__name__)
@@ -114,4 +115,4 @@ class DrawRecovery:
                     log.info("gacha.draws.recovered", count=done)
             except Exception as exc:
                 log.warning("gacha.draws.recovery_failed", error=repr(exc))
-            await asyncio.sleep(self.ctx.gacha_settings.draw_recovery_seconds)
+            await jobs.pause(self.ctx.gacha_settings.draw_recovery_seconds)

@@ -8,6 +8,7 @@ import asyncio
 import structlog
 
 from koepon.gacha.transparency.service import BATCH, DrawLog
+from koepon.kernel import jobs
 
 log = structlog.get_logger(__name__)
 
@@ -56,10 +57,8 @@ class LogPublisher:
                 next_checkpoint = loop.time() + self.checkpoint_seconds
             self.rounds += 1
             if appended == BATCH:
+                jobs.end_if_stopping()
                 continue  # a full batch: more records are waiting
             period = self.sequence_seconds if appended is not None else RETRY_SECONDS
             wait = max(0.0, min(self.sequence_seconds, period, next_checkpoint - loop.time()))
-            try:
-                await asyncio.wait_for(self.log.submitted.wait(), timeout=wait)
-            except TimeoutError:
-                pass
+            await jobs.pause(wait, self.log.submitted)

@@ -9,12 +9,12 @@ resends refunds owed for payments refused at credit time (COMPLIANCE A1–A3).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
 
+from koepon.kernel import jobs
 from koepon.payment.checkout import repository
 from koepon.payment.checkout.refusals import REFUND_SENT_EVENT, LimitsUnavailable
 from koepon.payment.checkout.service import Checkouts
@@ -181,4 +181,4 @@ class PaymentRecovery:
                     )
             except Exception as exc:  # keep the job alive; the next pass retries
                 log.error("payment.recovery.failed", error=repr(exc))
-            await asyncio.sleep(self.every_seconds)
+            await jobs.pause(self.every_seconds)

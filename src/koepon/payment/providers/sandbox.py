@@ -249,7 +249,7 @@ class SandboxProvider:
             payment.status = "refunded"
             payment.updated_at = self.clock()
             owed = self.webhooks.owe(session, "payment.refunded", payment)
-        await self.webhooks.attempt(owed)
+        await self.webhooks.attempt(owed, leased=True)
 
     async def cancel_session(self, reference: str) -> None:
         """The platform ends an unpaid page for the fan: cancelled, reported by webhook."""
@@ -295,7 +295,7 @@ class SandboxProvider:
             payment.status = status
             payment.updated_at = now
             owed = self.webhooks.owe(session, event_type, payment)
-        webhook_status = await self.webhooks.attempt(owed)
+        webhook_status = await self.webhooks.attempt(owed, leased=True)
         return Completion(payment, event_type, webhook_status)
 
     async def dispute(self, checkout_id: str) -> Completion:
@@ -311,7 +311,7 @@ class SandboxProvider:
             payment.status = "disputed"
             payment.updated_at = self.clock()
             owed = self.webhooks.owe(session, "payment.disputed", payment)
-        webhook_status = await self.webhooks.attempt(owed)
+        webhook_status = await self.webhooks.attempt(owed, leased=True)
         return Completion(payment, "payment.disputed", webhook_status)
 
     # --- its webhooks (``sandbox_webhooks.py``) ------------------------------------------------
@@ -320,7 +320,7 @@ class SandboxProvider:
         """Owe a webhook about ``payment`` and try to send it now."""
         async with self.db.transaction() as session:
             event_id = self.webhooks.owe(session, event_type, payment)
-        return await self.webhooks.attempt(event_id)
+        return await self.webhooks.attempt(event_id, leased=True)
 
     async def deliver_due(self, *, limit: int = 50) -> int:
         return await self.webhooks.deliver_due(limit=limit)

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.kernel import jobs
 from koepon.kernel.db import Database
 from koepon.payment.providers.base import hmac_sha256_hex
 from koepon.payment.providers.models import SandboxPayment, SandboxWebhook
@@ -130,7 +131,12 @@ class SandboxWebhooks:
 
     def owe(self, session: AsyncSession, event_type: str, payment: SandboxPayment) -> str:
         """Record, in the caller's transaction, the webhook reporting ``payment``: it is then
-        delivered whatever happens to this process. Returns its event id."""
+        delivered whatever happens to this process. Returns its event id.
+
+        It is recorded already leased to the caller, which sends it at once with
+        ``attempt(event_id, leased=True)``: the background sender cannot take it in between (the
+        hosted page would then report no status for a webhook that is on its way); should this
+        process stop first, the lease runs out and the background sender delivers it."""
         now = self.clock()
         event_id = f"evt_sbx_{uuid.uuid4().hex}"
         body = event_body(
@@ -142,23 +148,31 @@ class SandboxWebhooks:
                 session_id=payment.session_id,
                 event_type=event_type,
                 body=body.decode(),
-                attempts=0,
-                next_attempt_at=now,
+                attempts=1,
+                next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
                 created_at=now,
             )
         )
         return event_id
 
-    async def attempt(self, event_id: str) -> int | None:
-        """Send one owed webhook if it is due and nobody else is sending it; the platform's
-        status code, or None when not sent or unreachable (it stays owed, retried later)."""
+    async def attempt(self, event_id: str, *, leased: bool = False) -> int | None:
+        """Send one owed webhook if it is due and nobody else is sending it (``leased``: the
+        caller holds its lease from ``owe``); the platform's status code, or None when not sent
+        or unreachable (it stays owed, retried later)."""
         if self.sender is None:
             log.warning("sandbox.no_webhook_sender", event_id=event_id)
             return None
+        if leased:
+            async with self.db.transaction(read_only=True) as session:
+                held = await session.get(SandboxWebhook, event_id)
+                if held is None or held.delivered_at is not None:
+                    return None
+                body, attempts, event_type = held.body.encode(), held.attempts, held.event_type
+            return await self._send(event_id, body, attempts, event_type)
         now = self.clock()
         async with self.db.transaction() as session:
             # Lease it: a conditional update, so of two senders only one wins the attempt.
-            leased = await session.execute(
+            won = await session.execute(
                 update(SandboxWebhook)
                 .where(
                     SandboxWebhook.event_id == event_id,
@@ -170,11 +184,15 @@ class SandboxWebhooks:
                     next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
                 )
             )
-            if leased.rowcount != 1:  # type: ignore[attr-defined]
+            if won.rowcount != 1:  # type: ignore[attr-defined]
                 return None
             owed = await session.get(SandboxWebhook, event_id, populate_existing=True)
             assert owed is not None
             body, attempts, event_type = owed.body.encode(), owed.attempts, owed.event_type
+        return await self._send(event_id, body, attempts, event_type)
+
+    async def _send(self, event_id: str, body: bytes, attempts: int, event_type: str) -> int | None:
+        assert self.sender is not None
         signed_at = int(self.clock().timestamp())
         status = await self.sender.send(body, sign(self.secret, body, signed_at))
         done = status is not None and 200 <= status < 300
@@ -235,4 +253,4 @@ class SandboxWebhooks:
         while True:
             with contextlib.suppress(Exception):
                 await self.deliver_due()
-            await asyncio.sleep(DELIVER_EVERY_SECONDS)
+            await jobs.pause(DELIVER_EVERY_SECONDS)

@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.contracts.payment import MedalLotExpired, MedalLotExpiringSoon, MedalsRefused
+from koepon.kernel import jobs
 from koepon.payment.ledger.accounts import system_account
 from koepon.payment.wallet import repository as repo
 from koepon.payment.wallet import transfers as plan
@@ -126,7 +127,7 @@ class WalletSweeper:
         A round in progress is finished before the cancellation is honoured (up to 10 s), so a
         stopping process never abandons a fan's transaction half-way through the driver."""
         while True:
-            await asyncio.sleep(self.ctx.payment_settings.wallet_sweep_seconds)
+            await jobs.pause(self.ctx.payment_settings.wallet_sweep_seconds)
             current = asyncio.ensure_future(self.sweep())
             try:
                 await asyncio.shield(current)

@@ -27,6 +27,7 @@ from koepon.auth.settings import AuthSettings
 from koepon.gacha.settings import GachaSettings
 from koepon.kernel.settings import Settings
 from koepon.payment.settings import PaymentSettings
+from koepon.rewards.settings import RewardsSettings
 
 PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
@@ -43,6 +44,7 @@ SERVICE_SETTINGS: dict[str, type[Any]] = {
     "auth": AuthSettings,
     "payment": PaymentSettings,
     "gacha": GachaSettings,
+    "rewards": RewardsSettings,
 }
 
 

@@ -36,6 +36,7 @@ from koepon.kernel.tokens import Authenticator, TokenVerifier
 from koepon.payment import client as payment_client
 from koepon.payment import settings as payment_settings
 from koepon.payment import unit as payment_unit
+from koepon.rewards import unit as rewards_unit
 from koepon.web import pages as web_pages
 
 log = structlog.get_logger(__name__)
@@ -47,6 +48,7 @@ BUILDERS: dict[str, Callable[[Runtime, Clients], ServiceUnit]] = {
     "auth": auth_unit.build,
     "payment": payment_unit.build,
     "gacha": gacha_unit.build,
+    "rewards": rewards_unit.build,
 }
 REMOTE_CLIENTS: dict[str, Callable[[str, str], Any]] = {
     "auth": auth_client.HttpAuthClient,

@@ -27,12 +27,14 @@ from koepon.kernel.settings import (
 )
 from koepon.payment import commands as payment_commands
 from koepon.payment import settings as payment_settings
+from koepon.rewards import settings as rewards_settings
 
 # Every service's own business settings, next to the platform's (kernel) settings.
 SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {
     "auth": auth_settings.AuthSettings,
     "payment": payment_settings.PaymentSettings,
     "gacha": gacha_settings.GachaSettings,
+    "rewards": rewards_settings.RewardsSettings,
 }
 
 SERVICE_CHOICE = click.Choice([*SERVICES, "gateway", "all"])

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 # Public path prefix → service. A prefix matches itself and everything below it at a segment
 # boundary, and the longest matching prefix wins, so a sub-resource can belong to another
-# service (``/api/v1/me`` is auth, ``/api/v1/me/seeds`` will be gacha).
+# service (``/api/v1/me`` is auth, ``/api/v1/me/seeds`` is gacha); a ``*`` segment matches any one
+# segment (a VTuber's contents belong to rewards, its other paths to gacha for now).
 ROUTES: dict[str, str] = {
     "/api/v1/auth": "auth",
     "/api/v1/me": "auth",
@@ -33,6 +34,11 @@ ROUTES: dict[str, str] = {
     # Gacha drafts are authored under their VTuber until the VTuber service owns this prefix.
     "/api/v1/vtubers": "gacha",
     "/api/v1/admin/gachas": "gacha",
+    "/api/v1/vtubers/*/contents": "rewards",
+    "/api/v1/contents": "rewards",
+    "/api/v1/collection": "rewards",
+    "/api/v1/downloads": "rewards",
+    "/api/v1/previews": "rewards",
 }
 
 # Public GETs whose answers are the same for every anonymous caller, cached briefly at the edge,
@@ -47,9 +53,17 @@ INTERNAL_PREFIX = "/internal"
 
 
 def under(path: str, prefix: str) -> bool:
-    """Whether ``path`` is ``prefix`` or below it (``/api/v1/me`` is not under ``/api/v1/m``)."""
+    """Whether ``path`` is ``prefix`` or below it (``/api/v1/me`` is not under ``/api/v1/m``).
+    A ``*`` segment of the prefix matches any one non-empty segment of the path
+    (``/api/v1/vtubers/*/contents``)."""
     prefix = prefix.rstrip("/")
-    return path == prefix or path.startswith(prefix + "/")
+    if "*" not in prefix:
+        return path == prefix or path.startswith(prefix + "/")
+    wanted = prefix.split("/")
+    parts = path.split("/")
+    if len(parts) < len(wanted):
+        return False
+    return all((w == "*" and p != "") or w == p for w, p in zip(wanted, parts, strict=False))
 
 
 def under_any(path: str, prefixes: tuple[str, ...]) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES: tuple[str, ...] = ("auth", "payment", "gacha")
+SERVICES: tuple[str, ...] = ("auth", "payment", "gacha", "rewards")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
 ServiceSettingsT = TypeVar("ServiceSettingsT", bound=BaseSettings)
@@ -65,6 +65,28 @@ class Settings(BaseSettings):
         None, description="KOEPON_AMQP_URL: amqp://… RabbitMQ for events. Unset: in-process bus"
     )
     amqp_exchange: str = Field("koepon.events", description="KOEPON_AMQP_EXCHANGE: topic exchange")
+    s3_bucket: str | None = Field(
+        None,
+        description="KOEPON_S3_BUCKET: the private bucket for content files (S3 or Cloudflare "
+        "R2). Unset: files on local disk under data_dir/objects",
+    )
+    s3_endpoint_url: str | None = Field(
+        None,
+        description="KOEPON_S3_ENDPOINT_URL: the S3 API endpoint; unset for AWS S3, "
+        "https://<account>.r2.cloudflarestorage.com for R2, any S3-compatible server",
+    )
+    s3_region: str = Field(
+        "auto", description="KOEPON_S3_REGION: the bucket's region (R2: auto; AWS: ap-northeast-1…)"
+    )
+    s3_access_key_id: SecretStr | None = Field(
+        None, description="KOEPON_S3_ACCESS_KEY_ID: the access key (least privilege: this bucket)"
+    )
+    s3_secret_access_key: SecretStr | None = Field(
+        None, description="KOEPON_S3_SECRET_ACCESS_KEY: its secret"
+    )
+    s3_prefix: str = Field(
+        "", description="KOEPON_S3_PREFIX: a key prefix inside the bucket (shared buckets, tests)"
+    )
     public_url: str = Field(
         "http://127.0.0.1:8000", description="KOEPON_PUBLIC_URL: where browsers reach the gateway"
     )

@@ -1,0 +1,20 @@
+"""The rewards service's HTTP routes: one router composed of its sub-domains' routers."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from koepon.rewards.contents import api as contents_api
+from koepon.rewards.context import RewardsContext
+from koepon.rewards.downloads import api as downloads_api
+from koepon.rewards.entitlements import api as entitlements_api
+from koepon.rewards.services import RewardsServices
+
+
+def build_router(ctx: RewardsContext, services: RewardsServices) -> APIRouter:
+    """Public routes under /api/v1: one line per sub-domain."""
+    router = APIRouter()
+    router.include_router(contents_api.build_router(ctx, services.contents))
+    router.include_router(entitlements_api.build_router(ctx, services.entitlements))
+    router.include_router(downloads_api.build_router(ctx, services.downloads))
+    return router

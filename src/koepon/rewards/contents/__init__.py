@@ -1,0 +1,1 @@
+"""Contents: a VTuber's files (originals private, previews public), uploaded and checked."""

@@ -1,0 +1,5 @@
+"""The downloads tables, on the rewards service's one ``Base``."""
+
+from __future__ import annotations
+
+from koepon.rewards.models import Base  # noqa: F401

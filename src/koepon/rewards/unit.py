@@ -1,0 +1,87 @@
+"""Builds the rewards service: its context, every sub-domain's service, routes, consumers, jobs.
+
+``build_services`` is the one place that knows every rewards service; each is built after the
+ones it takes (contents → entitlements → downloads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from koepon.contracts.clients import Clients
+from koepon.contracts.gacha import DrawCompleted, ItemExchanged
+from koepon.kernel.db import Database
+from koepon.kernel.inbox import Inbox
+from koepon.kernel.outbox import Outbox
+from koepon.kernel.runtime import Consumer, Runtime, ServiceUnit
+from koepon.kernel.storage.factory import storage_from_settings
+from koepon.rewards import api
+from koepon.rewards import settings as rewards_settings
+from koepon.rewards.contents.service import Contents
+from koepon.rewards.context import RewardsContext
+from koepon.rewards.downloads.service import Downloads
+from koepon.rewards.entitlements.service import Entitlements
+from koepon.rewards.models import inbox, outbox
+from koepon.rewards.services import RewardsServices
+
+
+@dataclass
+class RewardsUnit(ServiceUnit):
+    """The rewards ``ServiceUnit`` with its context and services (commands and tests use them)."""
+
+    context: RewardsContext | None = None
+    services: RewardsServices | None = None
+
+
+def build_context(runtime: Runtime, clients: Clients, db: Database) -> RewardsContext:
+    return RewardsContext(
+        settings=runtime.settings,
+        rewards_settings=rewards_settings.load(runtime.settings),
+        db=db,
+        outbox=Outbox(outbox),
+        inbox=Inbox(inbox),
+        cache=runtime.cache,
+        rate_limiter=runtime.rate_limiter,
+        authenticator=runtime.authenticator,
+        storage=storage_from_settings(runtime.settings, "rewards"),
+        clients=clients,
+    )
+
+
+def build_services(ctx: RewardsContext) -> RewardsServices:
+    contents = Contents(ctx)
+    entitlements = Entitlements(ctx, contents)
+    downloads = Downloads(ctx, entitlements, contents)
+    return RewardsServices(
+        contents=contents,
+        entitlements=entitlements,
+        downloads=downloads,
+        on_shutdown=[ctx.storage.close],
+    )
+
+
+def build(runtime: Runtime, clients: Clients) -> RewardsUnit:
+    url, schema = runtime.settings.database_url_for("rewards")
+    db = Database(url, schema)
+    ctx = build_context(runtime, clients, db)
+    services = build_services(ctx)
+    return RewardsUnit(
+        name="rewards",
+        db=db,
+        migrations=Path(__file__).parent / "migrations",
+        outbox_table=outbox,
+        inbox_table=inbox,
+        router=api.build_router(ctx, services),
+        consumers=[
+            Consumer(
+                "rewards.grants",
+                [DrawCompleted.topic, ItemExchanged.topic],
+                services.entitlements.handle,
+            ),
+        ],
+        background=[],
+        on_shutdown=services.on_shutdown,
+        context=ctx,
+        services=services,
+    )

@@ -73,3 +73,17 @@ class DrawAuditAlert(Event):
     p_value: str  # decimal string: events carry no floats
     draws: int
     checked_at: datetime
+
+
+class DrawReversed(Event):
+    """A completed draw was reversed (e.g. an operator's reversal after the chargeback of the
+    purchase that paid for it): rewards revokes the entitlements it granted.
+
+    Published by the gacha service's reversal flow (not built yet); rewards consumes it already.
+    """
+
+    topic = "gacha.draw.reversed.v1"
+    draw_id: str
+    user_id: str
+    reason: str
+    reversed_at: datetime

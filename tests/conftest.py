@@ -29,6 +29,9 @@ from koepon.kernel.settings import Settings
 from koepon.payment.settings import PaymentSettings
 from koepon.rewards.settings import RewardsSettings
 
+# The S3 server (moto on loopback) as the session fixture ``s3_server``: started on first use only.
+from s3_server import s3_server, unique_prefix  # noqa: F401
+
 PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("KOEPON_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
@@ -213,6 +216,9 @@ async def settings(  # type: ignore[no-untyped-def]
             shutil.copytree(embedded_template, tmp_path / "data")
         yield with_services(base_settings(data_dir=tmp_path / "data"), _marked_services(request))
         return
+    # Object storage: the distributed backend uses the S3 adapter against moto on loopback (its
+    # own key prefix per test), the embedded one local disk: the same tests pass on both.
+    s3 = request.getfixturevalue("s3_server").settings(unique_prefix())
     database = f"koepon_t_{uuid.uuid4().hex[:12]}"
     await create_database(database, template=pg_template)
     redis = aioredis.Redis.from_url(REDIS_URL)
@@ -226,6 +232,7 @@ async def settings(  # type: ignore[no-untyped-def]
                 redis_url=REDIS_URL,
                 amqp_url=AMQP_URL,
                 amqp_exchange=exchange,
+                **s3,
             ),
             _marked_services(request),
         )

@@ -243,26 +243,26 @@ async def seed_gachas(platform: Any) -> None:
         log.info("seed.skipped", part="gachas", reason="gacha or auth service not in this process")
         return
     from koepon.gacha.catalog import repository as catalog_repository
+    from koepon.gacha.catalog.checks import Actor
     from koepon.gacha.catalog.schemas import GachaDraftIn
-    from koepon.gacha.catalog.service import Actor
 
-    catalog = gacha.services.catalog
+    authoring, reviews = gacha.services.authoring, gacha.services.reviews
     author = Actor(vtuber_id, frozenset({"vtuber"}))
-    starts_at = catalog.ctx.now().isoformat()
+    starts_at = authoring.ctx.now().isoformat()
     for slug, title, description, config in DEMO_GACHAS:
         gacha_id = demo_gacha_id(slug)
-        async with catalog.ctx.db.transaction() as session:
+        async with authoring.ctx.db.transaction() as session:
             row = await catalog_repository.gacha(session, gacha_id)
             if row is None:
                 draft = GachaDraftIn(title=title, description=description, config=config(starts_at))
-                await catalog.create(session, author, vtuber_id, draft, gacha_id=gacha_id)
-                await catalog.submit(session, author, gacha_id)
+                await authoring.create(session, author, vtuber_id, draft, gacha_id=gacha_id)
+                await authoring.submit(session, author, gacha_id)
                 created = True
             else:
                 created = False
                 if row.status == "draft":
-                    await catalog.submit(session, author, gacha_id)
+                    await authoring.submit(session, author, gacha_id)
         # Approving an approved gacha publishes nothing: a second seed changes nothing.
-        await catalog.approve(DEMO_REVIEWER, gacha_id)
+        await reviews.approve(DEMO_REVIEWER, gacha_id)
         if created:
             log.info("seed.gacha_created", title=title, gacha_id=gacha_id)

@@ -16,7 +16,9 @@ from koepon.gacha.transparency import api as transparency_api
 def build_router(ctx: GachaContext, services: GachaServices) -> APIRouter:
     """Public routes under /api/v1: one line per sub-domain."""
     router = APIRouter()
-    router.include_router(catalog_api.build_router(ctx, services.catalog))
+    router.include_router(
+        catalog_api.build_router(ctx, services.authoring, services.reviews, services.public_catalog)
+    )
     router.include_router(fairness_api.build_router(ctx, services.seeds))
     router.include_router(transparency_api.build_router(ctx, services.draw_log))
     router.include_router(

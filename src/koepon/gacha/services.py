@@ -8,6 +8,9 @@ from typing import Any
 
 from koepon.gacha.audit.service import Audits
 from koepon.gacha.audit.tasks import NightlyAudit
+from koepon.gacha.catalog.authoring import Authoring
+from koepon.gacha.catalog.public import PublicCatalog
+from koepon.gacha.catalog.reviews import Reviews
 from koepon.gacha.catalog.service import Catalog
 from koepon.gacha.draws.exchanges import Exchanges
 from koepon.gacha.draws.saga import DrawSaga
@@ -27,6 +30,9 @@ class GachaServices:
     """Every service of the gacha service, built once (typed; no look-up by name)."""
 
     catalog: Catalog
+    authoring: Authoring
+    reviews: Reviews
+    public_catalog: PublicCatalog
     seeds: Seeds
     draw_log: DrawLog
     log_publisher: LogPublisher

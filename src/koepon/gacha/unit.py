@@ -14,6 +14,9 @@ from koepon.gacha import api
 from koepon.gacha import settings as gacha_settings
 from koepon.gacha.audit.service import Audits
 from koepon.gacha.audit.tasks import NightlyAudit
+from koepon.gacha.catalog.authoring import Authoring
+from koepon.gacha.catalog.public import PublicCatalog
+from koepon.gacha.catalog.reviews import Reviews
 from koepon.gacha.catalog.service import Catalog
 from koepon.gacha.context import GachaContext
 from koepon.gacha.draws.events import DrawRequested
@@ -78,6 +81,9 @@ def build_services(ctx: GachaContext) -> GachaServices:
     audits = Audits(ctx, catalog)
     return GachaServices(
         catalog=catalog,
+        authoring=Authoring(ctx),
+        reviews=Reviews(ctx, catalog),
+        public_catalog=PublicCatalog(ctx, catalog),
         seeds=seeds,
         draw_log=draw_log,
         log_publisher=LogPublisher(draw_log),

@@ -8,7 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.gacha.catalog.authoring import Authoring
+from koepon.gacha.catalog.checks import Actor
 from koepon.gacha.catalog.policy import AUTHOR_ROLES, REVIEWER_ROLES, GachaStatus
+from koepon.gacha.catalog.public import PublicCatalog
+from koepon.gacha.catalog.reviews import Reviews
 from koepon.gacha.catalog.schemas import (
     GachaDraft,
     GachaDraftIn,
@@ -21,7 +25,6 @@ from koepon.gacha.catalog.schemas import (
     OddsVersionOut,
     RejectionIn,
 )
-from koepon.gacha.catalog.service import Actor, Catalog
 from koepon.gacha.context import GachaContext, provide
 from koepon.kernel.pagination import KeysetCursor
 from koepon.kernel.tokens import Principal
@@ -41,10 +44,14 @@ def _actor(principal: Principal) -> Actor:
     return Actor(principal.user_id, frozenset(principal.roles))
 
 
-def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
+def build_router(
+    ctx: GachaContext, authoring: Authoring, reviews: Reviews, public: PublicCatalog
+) -> APIRouter:
     router = APIRouter(tags=["gachas"])
     session_dep = Depends(ctx.db.session_dependency, scope="function")
-    catalog_dep = Depends(provide(catalog))
+    authoring_dep = Depends(provide(authoring))
+    reviews_dep = Depends(provide(reviews))
+    public_dep = Depends(provide(public))
     author = Depends(ctx.authenticator.roles(*AUTHOR_ROLES))
     reviewer = Depends(ctx.authenticator.roles(*REVIEWER_ROLES))
 
@@ -53,12 +60,12 @@ def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
     @router.get("/api/v1/gachas", response_model=GachaPage)
     async def list_gachas(
         session: AsyncSession = session_dep,
-        catalog: Catalog = catalog_dep,
+        public: PublicCatalog = public_dep,
         cursor: KeysetCursor = None,
         limit: Limit = 20,
     ) -> GachaPage:
         """Live and upcoming gachas, newest first (public)."""
-        return await catalog.catalogue(session, limit=limit, cursor=cursor)
+        return await public.catalogue(session, limit=limit, cursor=cursor)
 
     @router.get(
         "/api/v1/gachas/{gacha_id}",
@@ -66,30 +73,30 @@ def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
         responses={404: {"description": "gacha_not_found: unknown, or not approved"}},
     )
     async def get_gacha(
-        gacha_id: GachaId, session: AsyncSession = session_dep, catalog: Catalog = catalog_dep
+        gacha_id: GachaId, session: AsyncSession = session_dep, public: PublicCatalog = public_dep
     ) -> GachaPublic:
         """Everything shown before purchase (COMPLIANCE G6, G7, P2): prices in medals and yen,
         period, rules, every table in the order draws use it with rates and expected costs,
         rarity totals; a box's remaining stock is live."""
-        return await catalog.public_gacha(session, gacha_id)
+        return await public.public_gacha(session, gacha_id)
 
     @router.get("/api/v1/gachas/{gacha_id}/odds", response_model=OddsChangeLog)
     async def odds_change_log(
-        gacha_id: GachaId, session: AsyncSession = session_dep, catalog: Catalog = catalog_dep
+        gacha_id: GachaId, session: AsyncSession = session_dep, public: PublicCatalog = public_dep
     ) -> OddsChangeLog:
         """The public change log of the odds (G4): every version with its publication and
         effective times, change note and digest; an announced version shows when it applies."""
-        return await catalog.change_log(session, gacha_id)
+        return await public.change_log(session, gacha_id)
 
     @router.get("/api/v1/gachas/{gacha_id}/odds/{version}", response_model=OddsVersionDetail)
     async def odds_version(
         gacha_id: GachaId,
         version: Annotated[int, Path(ge=1, le=1_000_000)],
         session: AsyncSession = session_dep,
-        catalog: Catalog = catalog_dep,
+        public: PublicCatalog = public_dep,
     ) -> OddsVersionDetail:
         """Any published odds version, disclosed in full."""
-        return await catalog.odds_version(session, gacha_id, version)
+        return await public.odds_version(session, gacha_id, version)
 
     # --- the VTuber's team ---------------------------------------------------------------
 
@@ -104,23 +111,23 @@ def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
         body: GachaDraftIn,
         principal: Principal = author,
         session: AsyncSession = session_dep,
-        catalog: Catalog = catalog_dep,
+        authoring: Authoring = authoring_dep,
     ) -> GachaDraft:
         """A new draft. A set-completion reward (G1) is refused at once; other violations are
         listed in ``checks`` and refused at submission."""
-        return await catalog.create(session, _actor(principal), vtuber_id, body)
+        return await authoring.create(session, _actor(principal), vtuber_id, body)
 
     @router.get("/api/v1/vtubers/{vtuber_id}/gachas", response_model=GachaDraftPage)
     async def team_gachas(
         vtuber_id: VtuberId,
         principal: Principal = author,
         session: AsyncSession = session_dep,
-        catalog: Catalog = catalog_dep,
+        authoring: Authoring = authoring_dep,
         cursor: KeysetCursor = None,
         limit: Limit = 20,
     ) -> GachaDraftPage:
         """The VTuber's own gachas in every status, drafts included, with their checks."""
-        return await catalog.team_gachas(
+        return await authoring.team_gachas(
             session, _actor(principal), vtuber_id, limit=limit, cursor=cursor
         )
 
@@ -134,10 +141,10 @@ def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
         body: GachaDraftIn,
         principal: Principal = author,
         session: AsyncSession = session_dep,
-        catalog: Catalog = catalog_dep,
+        authoring: Authoring = authoring_dep,
     ) -> GachaDraft:
         """Replace a draft (or a rejected gacha, which becomes a draft again)."""
-        return await catalog.edit(session, _actor(principal), gacha_id, body)
+        return await authoring.edit(session, _actor(principal), gacha_id, body)
 
     @router.post(
         "/api/v1/gachas/{gacha_id}/submit",
@@ -148,10 +155,10 @@ def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
         gacha_id: GachaId,
         principal: Principal = author,
         session: AsyncSession = session_dep,
-        catalog: Catalog = catalog_dep,
+        authoring: Authoring = authoring_dep,
     ) -> GachaDraft:
         """Send the draft to review; refused with the rule id when it breaks a rule."""
-        return await catalog.submit(session, _actor(principal), gacha_id)
+        return await authoring.submit(session, _actor(principal), gacha_id)
 
     # --- operators -----------------------------------------------------------------------
 
@@ -159,14 +166,14 @@ def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
     async def review_queue(
         _: Principal = reviewer,
         session: AsyncSession = session_dep,
-        catalog: Catalog = catalog_dep,
+        reviews: Reviews = reviews_dep,
         status: GachaStatus = GachaStatus.SUBMITTED,
         cursor: KeysetCursor = None,
         limit: Limit = 20,
     ) -> GachaDraftPage:
         """Gachas in a status (default: the review queue), oldest first, with their checks and
         expected costs (G7 flags)."""
-        return await catalog.review_queue(session, status=status, limit=limit, cursor=cursor)
+        return await reviews.review_queue(session, status=status, limit=limit, cursor=cursor)
 
     @router.post(
         "/api/v1/admin/gachas/{gacha_id}/approve",
@@ -174,11 +181,11 @@ def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
         responses={409: {"description": "gacha_status_conflict"}, 422: _CONFIG_REFUSALS},
     )
     async def approve_gacha(
-        gacha_id: GachaId, principal: Principal = reviewer, catalog: Catalog = catalog_dep
+        gacha_id: GachaId, principal: Principal = reviewer, reviews: Reviews = reviews_dep
     ) -> GachaDraft:
         """Publish odds version 1 (effective at the period's start, or now) and the box's
         stock. Approving again answers the same and publishes nothing."""
-        return await catalog.approve(principal.user_id, gacha_id)
+        return await reviews.approve(principal.user_id, gacha_id)
 
     @router.post(
         "/api/v1/admin/gachas/{gacha_id}/reject",
@@ -190,9 +197,9 @@ def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
         body: RejectionIn,
         principal: Principal = reviewer,
         session: AsyncSession = session_dep,
-        catalog: Catalog = catalog_dep,
+        reviews: Reviews = reviews_dep,
     ) -> GachaDraft:
-        return await catalog.reject(session, principal.user_id, gacha_id, body.reason)
+        return await reviews.reject(session, principal.user_id, gacha_id, body.reason)
 
     @router.post(
         "/api/v1/admin/gachas/{gacha_id}/versions",
@@ -207,11 +214,11 @@ def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
         gacha_id: GachaId,
         body: OddsVersionIn,
         principal: Principal = reviewer,
-        catalog: Catalog = catalog_dep,
+        reviews: Reviews = reviews_dep,
     ) -> OddsVersionOut:
         """Append the next odds version (G4): a live gacha's takes effect no sooner than the
         notice period (KOEPON_ODDS_NOTICE_HOURS), and a change note is required."""
-        return await catalog.publish_version(principal.user_id, gacha_id, body)
+        return await reviews.publish_version(principal.user_id, gacha_id, body)
 
     @router.post(
         "/api/v1/admin/gachas/{gacha_id}/end",
@@ -219,9 +226,9 @@ def build_router(ctx: GachaContext, catalog: Catalog) -> APIRouter:
         responses={409: {"description": "gacha_status_conflict"}},
     )
     async def end_gacha(
-        gacha_id: GachaId, principal: Principal = reviewer, catalog: Catalog = catalog_dep
+        gacha_id: GachaId, principal: Principal = reviewer, reviews: Reviews = reviews_dep
     ) -> GachaDraft:
         """End an approved gacha now: no more draws; its page and odds stay readable."""
-        return await catalog.end(principal.user_id, gacha_id)
+        return await reviews.end(principal.user_id, gacha_id)
 
     return router

@@ -18,6 +18,7 @@ from koepon.gacha.catalog.schemas import (
     ExchangeOut,
     ExpectedCost,
     GachaDraft,
+    GachaDraftPage,
     LimitsOut,
     MultiDrawOut,
     Odds,
@@ -38,6 +39,7 @@ from koepon.gacha.odds.validation import validate_configuration
 from koepon.gacha.odds.versions import OddsVersion, version_in_force
 from koepon.gacha.odds.violations import Violation, refusing
 from koepon.kernel.clock import as_utc
+from koepon.kernel.pagination import encode_keyset
 
 
 @dataclass(frozen=True)
@@ -320,4 +322,15 @@ def version_out(header: Header, version: Scheduled, now: datetime) -> OddsVersio
         change_note=version.change_note,
         digest=version.digest,
         state=header.version_state(version, now),
+    )
+
+
+def draft_page(rows: list[Gacha], limit: int) -> GachaDraftPage:
+    """A page of drafts (``rows`` holds one more than ``limit`` when there is a next page)."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if more and rows else None
+    return GachaDraftPage(
+        items=[draft_view(row) for row in rows],
+        next_cursor=encode_keyset(as_utc(last.created_at), last.id) if last else None,
     )

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from PIL import Image, ImageFilter, ImageStat
 
+from clocks import MovableClock
 from koepon.app import Platform
 from koepon.kernel.storage import PresignedUpload
 from koepon.rewards.context import RewardsContext
@@ -260,6 +261,7 @@ async def test_audio_and_documents(studio: Studio) -> None:
     voice = await studio.upload(wav(), filename="ボイス.wav", title="おはようボイス")
     assert voice.status_code == 201, voice.text
     assert (voice.json()["kind"], voice.json()["mime_type"]) == ("audio", "audio/wav")
+    assert voice.json()["duration_ms"] == 500
     waveform = await studio.client.get(voice.json()["preview_url"])
     assert waveform.status_code == 200 and waveform.headers["content-type"] == "image/png"
     with Image.open(io.BytesIO(waveform.content)) as image:
@@ -451,3 +453,27 @@ async def test_direct_upload_is_checked_on_completion(studio: Studio, signing_st
     problem(await complete(content_id), 413, "content_too_large")
     assert await storage.keys(prefix) == []
     assert [c["status"] for c in await studio.listed()] == ["ready"]
+
+
+async def test_abandoned_direct_uploads_are_swept(studio: Studio, signing_store: None) -> None:
+    from rewards.conftest import rewards_services
+
+    clock = MovableClock(datetime.now(UTC))
+    studio.ctx.clock.use(clock)
+    contents = rewards_services(studio.platform).contents
+    body = {"title": "途中で止まった動画", "content_type": "video/mp4", "size_bytes": 100}
+    base = f"/api/v1/vtubers/{studio.vtuber.id}/contents/uploads"
+    started = await studio.client.post(base, json=body, headers=studio.vtuber.headers)
+    assert started.status_code == 201, started.text
+    content_id = started.json()["content"]["id"]
+    key = f"contents/{studio.vtuber.id}/{content_id}/original"
+    await studio.ctx.storage.put(key, b"\x00" * 50, content_type="video/mp4")
+    ready = await studio.upload(png((16, 16)))
+    assert ready.status_code == 201, ready.text
+
+    assert await contents.sweep_abandoned_uploads() == 0  # its URL still works
+    clock.advance(seconds=studio.ctx.rewards_settings.upload_url_seconds, hours=1, minutes=1)
+    assert await contents.sweep_abandoned_uploads() == 1
+    assert await studio.ctx.storage.keys(f"contents/{studio.vtuber.id}/{content_id}/") == []
+    assert [c["id"] for c in await studio.listed()] == [ready.json()["id"]]
+    assert await contents.sweep_abandoned_uploads() == 0

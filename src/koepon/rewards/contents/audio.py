@@ -18,6 +18,16 @@ from PIL import Image, ImageDraw
 MAX_FRAMES = 48_000 * 60 * 10
 
 
+def wav_duration_ms(data: bytes) -> int | None:
+    """How long a WAV file plays, in milliseconds (None if it cannot be read)."""
+    try:
+        with wave.open(io.BytesIO(data)) as reader:
+            rate = reader.getframerate()
+            return reader.getnframes() * 1000 // rate if rate > 0 else None
+    except (wave.Error, EOFError, ValueError):
+        return None
+
+
 def wav_waveform(data: bytes, *, side: int) -> bytes | None:
     """A PNG of the waveform (``side`` wide, a quarter as tall), or None if not plain PCM."""
     try:

@@ -60,3 +60,14 @@ def add(session: AsyncSession, row: Content) -> None:
 
 async def remove(session: AsyncSession, content_id: str) -> None:
     await session.execute(delete(Content).where(Content.id == content_id))
+
+
+async def abandoned(session: AsyncSession, *, before: datetime, limit: int) -> list[Content]:
+    """Contents still processing that were created before ``before`` (uploads never completed)."""
+    query = (
+        select(Content)
+        .where(Content.status == "processing", Content.created_at < before)
+        .order_by(Content.created_at)
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())

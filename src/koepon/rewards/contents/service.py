@@ -12,10 +12,13 @@ import hashlib
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.kernel import jobs
 from koepon.kernel.errors import DomainError
 from koepon.kernel.pagination import decode_keyset, encode_keyset
 from koepon.rewards.contents import audio, images, repository, sniff
@@ -49,7 +52,13 @@ from koepon.rewards.errors import (
     UploadNotFinished,
 )
 
+log = structlog.get_logger(__name__)
+
 MAX_TITLE = 200
+# Direct uploads not completed this long after their URL expired are removed.
+SWEEP_GRACE = timedelta(hours=1)
+SWEEP_BATCH = 100
+SWEEP_EVERY_SECONDS = 600.0
 IMAGE_REFUSALS: dict[str, type[DomainError]] = {
     "image_too_large": ImageTooLarge,
     "decompression_bomb": DecompressionBomb,
@@ -66,6 +75,7 @@ class Checked:
     checksum_sha256: str
     width: int | None = None
     height: int | None = None
+    duration_ms: int | None = None
     preview: bytes | None = None
     preview_name: str | None = None  # e.g. preview.webp
     thumbnail: bytes | None = None
@@ -201,14 +211,14 @@ class Contents:
             return self._image(found, data)
         if found == sniff.WAV:
             waveform = audio.wav_waveform(data, side=self.ctx.rewards_settings.preview_side)
-            if waveform is not None:
-                return Checked(
-                    found,
-                    data,
-                    hashlib.sha256(data).hexdigest(),
-                    preview=waveform,
-                    preview_name="preview.png",
-                )
+            return Checked(
+                found,
+                data,
+                hashlib.sha256(data).hexdigest(),
+                duration_ms=audio.wav_duration_ms(data),
+                preview=waveform,
+                preview_name="preview.png" if waveform is not None else None,
+            )
         return Checked(found, data, hashlib.sha256(data).hexdigest())
 
     def _image(self, found: sniff.FileType, data: bytes) -> Checked:
@@ -262,7 +272,7 @@ class Contents:
             status=ContentStatus.PROCESSING,
             width=checked.width,
             height=checked.height,
-            duration_ms=None,
+            duration_ms=checked.duration_ms,
             created_by=actor.user_id,
             created_at=now,
             updated_at=now,
@@ -299,6 +309,7 @@ class Contents:
             row.checksum_sha256 = checked.checksum_sha256
             row.width = checked.width
             row.height = checked.height
+            row.duration_ms = checked.duration_ms
             row.preview_key = preview_key
             row.thumbnail_key = thumbnail_key
             row.updated_at = self.ctx.now()
@@ -461,6 +472,32 @@ class Contents:
         row.status = ContentStatus.RETIRED
         row.updated_at = self.ctx.now()
         return _out(row)
+
+    # --- abandoned direct uploads ------------------------------------------------------------
+
+    async def sweep_abandoned_uploads(self) -> int:
+        """Remove contents still processing well after their upload URL expired (the client
+        never completed them): their objects, then their rows. Returns how many."""
+        grace = timedelta(seconds=self.ctx.rewards_settings.upload_url_seconds) + SWEEP_GRACE
+        async with self.ctx.db.transaction(read_only=True) as session:
+            rows = await repository.abandoned(
+                session, before=self.ctx.now() - grace, limit=SWEEP_BATCH
+            )
+            found = [(row.id, _prefix(row.vtuber_id, row.id)) for row in rows]
+        for content_id, prefix in found:
+            await self._discard(content_id, prefix)
+        return len(found)
+
+    async def sweep_forever(self) -> None:
+        """The background loop of ``sweep_abandoned_uploads`` (a failed round is logged)."""
+        while True:
+            try:
+                removed = await self.sweep_abandoned_uploads()
+                if removed:
+                    log.info("contents.abandoned_uploads_removed", count=removed)
+            except Exception as exc:
+                log.warning("contents.sweep_failed", error=repr(exc))
+            await jobs.pause(SWEEP_EVERY_SECONDS)
 
     # --- public previews -------------------------------------------------------------------
 

@@ -5,13 +5,18 @@ cursor pages, filters, counts and serial numbers; a content not known shows with
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.app import Platform
+from koepon.rewards.contents.schemas import ContentView
+from koepon.rewards.entitlements.service import Entitlements
 from payment.fixtures.shop import signed_in
+from rewards.conftest import rewards_context
 from rewards.test_entitlements import (
     T0,
     completed,
@@ -151,3 +156,60 @@ async def test_only_the_owner_sees_an_entitlement(
     for caller in (other, admin):
         listed = await client.get(COLLECTION, headers=caller.headers)
         assert listed.status_code == 200 and listed.json()["items"] == []
+
+
+class KnownContents:
+    """A contents sub-domain that knows some of the contents (what ``get_many`` promises)."""
+
+    def __init__(self, *known: ContentView) -> None:
+        self.known = {c.id: c for c in known}
+        self.asked: list[set[str]] = []
+
+    async def get_many(
+        self, session: AsyncSession, content_ids: Collection[str]
+    ) -> dict[str, ContentView]:
+        self.asked.append(set(content_ids))
+        return {i: self.known[i] for i in content_ids if i in self.known}
+
+
+def content(content_id: str, *, status: str = "ready", preview: bool = True) -> ContentView:
+    return ContentView(
+        id=content_id,
+        vtuber_id="vtuber-1",
+        kind="audio",
+        title=f"Title of {content_id}",
+        mime_type="audio/ogg",
+        status=status,
+        size_bytes=1234,
+        checksum_sha256="0" * 64,
+        storage_key=f"originals/{content_id}",
+        preview_key=f"previews/{content_id}" if preview else None,
+        thumbnail_key=None,
+        created_at=T0,
+    )
+
+
+async def test_items_show_what_is_known_of_their_contents(platform: Platform) -> None:
+    ctx = rewards_context(platform)
+    known = KnownContents(
+        content("content-voice-n1"),
+        content("content-voice-r1", status="processing"),
+        content("content-voice-sr1", preview=False),
+    )
+    entitlements = Entitlements(ctx, known)  # type: ignore[arg-type]
+    user = str(uuid.uuid4())
+    items = [item(0, "voice-n1"), item(1, "voice-r1"), item(2, "voice-sr1"), item(3, "gone")]
+    await entitlements.apply(message(completed(user, items)))
+
+    async with ctx.db.transaction(read_only=True) as session:
+        page = await entitlements.collection(session, user, limit=10)
+        one = await entitlements.one(session, user, page.items[0].id)
+    shown = {i.item_id: (i.title, i.kind, i.preview_url) for i in page.items}
+    assert shown == {
+        "voice-n1": ("Title of content-voice-n1", "audio", "/api/v1/previews/content-voice-n1"),
+        "voice-r1": ("Title of content-voice-r1", "audio", None),  # no preview until ready
+        "voice-sr1": ("Title of content-voice-sr1", "audio", None),
+        "gone": (None, None, None),
+    }
+    assert known.asked[0] == {f"content-{i}" for i in ("voice-n1", "voice-r1", "voice-sr1", "gone")}
+    assert one == page.items[0]

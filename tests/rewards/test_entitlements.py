@@ -20,7 +20,7 @@ from koepon.contracts import Event
 from koepon.contracts.gacha import DrawCompleted, DrawnItem, DrawReversed, ItemExchanged
 from koepon.kernel.bus import Message
 from koepon.kernel.outbox import Outbox
-from koepon.rewards.entitlements.grants import serial_label
+from koepon.rewards.entitlements.grants import from_draw, serial_label
 from koepon.rewards.entitlements.models import (
     Entitlement,
     EntitlementGrant,
@@ -285,6 +285,14 @@ async def test_a_limited_item_won_twice_is_two_numbered_copies(platform: Platfor
     other = completed(fan, [item(0, photo, limited=True)], gacha_id=f"box-{uuid.uuid4().hex[:8]}")
     await entitlements.apply(message(other))
     assert await serials(platform, other.gacha_id, photo) == [1]
+
+
+def test_slots_are_written_in_lock_order_and_a_repeated_slot_once() -> None:
+    draw = completed(
+        "u",
+        [item(0, "b"), item(1, "a"), item(2, "b"), item(1, "c")],
+    )
+    assert [(g.item_id, g.slot) for g in from_draw(draw)] == [("a", 1), ("b", 0), ("b", 2)]
 
 
 def test_serial_labels() -> None:

@@ -58,8 +58,9 @@ class Malformed(Exception):
 
 
 def preview_url(content: ContentView | None) -> str | None:
-    """The public preview of a content (previews are public; originals never are)."""
-    if content is None or content.preview_key is None:
+    """The public preview of a ready content (previews are public; originals never are): the
+    contents sub-domain's ``GET /api/v1/previews/{content_id}``."""
+    if content is None or content.preview_key is None or content.status != "ready":
         return None
     return f"/api/v1/previews/{content.id}"
 

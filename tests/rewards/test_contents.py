@@ -18,6 +18,7 @@ from PIL import Image, ImageFilter, ImageStat
 from clocks import MovableClock
 from koepon.app import Platform
 from koepon.kernel.storage import PresignedUpload
+from koepon.rewards.contents import excerpts
 from koepon.rewards.context import RewardsContext
 from payment.fixtures.shop import Fan, signed_in
 from rewards.conftest import rewards_context
@@ -257,7 +258,8 @@ async def test_an_oversized_upload_is_cut_off_while_streaming(studio: Studio) ->
         settings.max_image_bytes = saved
 
 
-async def test_audio_and_documents(studio: Studio) -> None:
+async def test_audio_and_documents(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(excerpts, "available", lambda: False)  # the path without ffmpeg
     voice = await studio.upload(wav(), filename="ボイス.wav", title="おはようボイス")
     assert voice.status_code == 201, voice.text
     assert (voice.json()["kind"], voice.json()["mime_type"]) == ("audio", "audio/wav")
@@ -477,3 +479,67 @@ async def test_abandoned_direct_uploads_are_swept(studio: Studio, signing_store:
     assert await studio.ctx.storage.keys(f"contents/{studio.vtuber.id}/{content_id}/") == []
     assert [c["id"] for c in await studio.listed()] == [ready.json()["id"]]
     assert await contents.sweep_abandoned_uploads() == 0
+
+
+def ffmpeg_made(*args: str) -> bytes:
+    """A media file made by ffmpeg from its test sources."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as directory:
+        target = Path(directory) / "out"
+        subprocess.run(
+            ["ffmpeg", "-nostdin", "-loglevel", "error", *args, "-y", str(target)],
+            check=True,
+            timeout=60,
+        )
+        return target.read_bytes()
+
+
+@pytest.mark.skipif(not excerpts.available(), reason="ffmpeg is not installed")
+async def test_with_ffmpeg_audio_gets_an_excerpt_and_video_a_blurred_frame(
+    studio: Studio,
+) -> None:
+    song = ffmpeg_made(
+        "-f", "lavfi", "-i", "sine=frequency=440:duration=40", "-metadata", "title=secret-tag",
+        "-b:a", "128k", "-f", "mp3",
+    )  # fmt: skip
+    made = await studio.upload(song, filename="歌.mp3", title="歌ってみた")
+    assert made.status_code == 201, made.text
+    content = made.json()
+    assert content["status"] == "ready" and 39_000 <= content["duration_ms"] <= 41_000
+    excerpt = await studio.client.get(content["preview_url"])
+    assert excerpt.status_code == 200 and excerpt.headers["content-type"] == "audio/mpeg"
+    assert b"secret-tag" not in excerpt.content
+    # 15 s of 64 kbit/s mono: far smaller than the 40 s original
+    assert len(excerpt.content) < 200_000 and len(excerpt.content) < len(song) / 2
+    probed = await excerpts.duration_ms(excerpt.content, "mp3")
+    assert probed is not None and probed <= 15_500
+
+    voice = await studio.upload(wav(), filename="a.wav")
+    assert voice.status_code == 201, voice.text
+    keys = await studio.ctx.storage.keys(f"contents/{studio.vtuber.id}/{voice.json()['id']}/")
+    assert [k.rsplit("/", 1)[1] for k in keys] == ["original", "preview.mp3", "thumbnail.png"]
+
+    movie = ffmpeg_made(
+        "-f", "lavfi", "-i", "testsrc=size=640x360:rate=10:duration=2",
+        "-pix_fmt", "yuv420p", "-f", "mp4",
+    )  # fmt: skip
+    made = await studio.upload(movie, filename="live.mp4", title="ライブ")
+    assert made.status_code == 201, made.text
+    content = made.json()
+    assert (content["kind"], content["mime_type"]) == ("video", "video/mp4")
+    assert 1_500 <= content["duration_ms"] <= 2_500
+    preview = await studio.client.get(content["preview_url"])
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/webp"
+    prefix = f"contents/{studio.vtuber.id}/{content['id']}/"
+    thumbnail = await studio.ctx.storage.get(prefix + "thumbnail.webp")
+    with Image.open(io.BytesIO(preview.content)) as image:
+        assert max(image.size) <= studio.ctx.rewards_settings.preview_side
+    assert edges(preview.content) * 1.5 < edges(thumbnail), "the frame is not blurred"
+
+    # Bytes ffmpeg cannot read: still a checked, ready content, without a preview.
+    broken = await studio.upload(b"OggS\x00\x02" + b"\x00" * 200, filename="x.ogg")
+    assert broken.status_code == 201, broken.text
+    assert broken.json()["preview_url"] is None

@@ -297,7 +297,7 @@ def build_router(ctx: RewardsContext, contents: Contents) -> APIRouter:
         "/api/v1/previews/{content_id}",
         response_class=Response,
         responses={
-            200: {"content": {"image/webp": {}, "image/png": {}}},
+            200: {"content": {"image/webp": {}, "image/png": {}, "audio/mpeg": {}}},
             404: {"description": "content_not_found: unknown, not ready, or no preview"},
         },
     )
@@ -307,8 +307,8 @@ def build_router(ctx: RewardsContext, contents: Contents) -> APIRouter:
         session: AsyncSession = session_dep,
         contents: Contents = contents_dep,
     ) -> Response:
-        """A ready content's public preview (blurred for images; a waveform for WAV audio).
-        Originals are never public."""
+        """A ready content's public preview: a blurred image (images, a video's frame), a short
+        audio excerpt (with ffmpeg) or a WAV's waveform. Originals are never public."""
         data, media_type, digest = await contents.preview(session, content_id)
         etag = f'"{digest}"'
         headers = {

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from koepon.kernel import jobs
 from koepon.kernel.errors import DomainError
 from koepon.kernel.pagination import decode_keyset, encode_keyset
-from koepon.rewards.contents import audio, images, repository, sniff
+from koepon.rewards.contents import audio, excerpts, images, repository, sniff
 from koepon.rewards.contents.models import Content
 from koepon.rewards.contents.policy import may_manage
 from koepon.rewards.contents.schemas import (
@@ -59,6 +59,8 @@ MAX_TITLE = 200
 SWEEP_GRACE = timedelta(hours=1)
 SWEEP_BATCH = 100
 SWEEP_EVERY_SECONDS = 600.0
+# The public excerpt of an audio content (with ffmpeg).
+EXCERPT_SECONDS = 15
 IMAGE_REFUSALS: dict[str, type[DomainError]] = {
     "image_too_large": ImageTooLarge,
     "decompression_bomb": DecompressionBomb,
@@ -246,6 +248,42 @@ class Contents:
             thumbnail_name="thumbnail.webp",
         )
 
+    async def media_previews(self, checked: Checked) -> Checked:
+        """With ffmpeg: an audio excerpt as the public preview (a WAV's waveform becomes the
+        thumbnail), a video's blurred frame and sharp thumbnail, and the duration. Without it,
+        or when ffmpeg cannot read the file, the checked file as it is."""
+        kind = checked.file_type.kind
+        if kind not in ("audio", "video") or not excerpts.available():
+            return checked
+        extension = checked.file_type.extension
+        duration = checked.duration_ms or await excerpts.duration_ms(checked.original, extension)
+        checked = replace(checked, duration_ms=duration)
+        side = self.ctx.rewards_settings.preview_side
+        if kind == "audio":
+            clip = await excerpts.audio_excerpt(
+                checked.original, extension, seconds=EXCERPT_SECONDS
+            )
+            if clip is None:
+                return checked
+            return replace(
+                checked,
+                preview=clip,
+                preview_name="preview.mp3",
+                thumbnail=checked.preview,
+                thumbnail_name="thumbnail.png" if checked.preview is not None else None,
+            )
+        frame = await excerpts.video_frame(checked.original, extension, side=side)
+        if frame is None:
+            return checked
+        made = await asyncio.to_thread(images.previews, frame, "image/png", side=side)
+        return replace(
+            checked,
+            preview=made.preview,
+            preview_name="preview.webp",
+            thumbnail=made.thumbnail,
+            thumbnail_name="thumbnail.webp",
+        )
+
     # --- uploads -------------------------------------------------------------------------
 
     async def upload(self, actor: Actor, vtuber_id: str, upload: Upload) -> ContentOut:
@@ -255,6 +293,7 @@ class Contents:
         checked = await asyncio.to_thread(
             self.check, upload.data, upload.content_type, upload.filename
         )
+        checked = await self.media_previews(checked)
         content_id = str(uuid.uuid4())
         now = self.ctx.now()
         prefix = _prefix(vtuber_id, content_id)
@@ -294,7 +333,8 @@ class Contents:
         if checked.preview is not None and checked.preview_name is not None:
             preview_key = prefix + checked.preview_name
             await storage.put(preview_key, checked.preview, content_type=_mime(preview_key))
-            thumbnail_key = preview_key  # a waveform shows nothing to hide
+            if preview_key.endswith(".png"):
+                thumbnail_key = preview_key  # a waveform shows nothing to hide
         if checked.thumbnail is not None and checked.thumbnail_name is not None:
             thumbnail_key = prefix + checked.thumbnail_name
             await storage.put(thumbnail_key, checked.thumbnail, content_type=_mime(thumbnail_key))
@@ -425,6 +465,7 @@ class Contents:
             if len(data) > limit:
                 raise ContentTooLarge(f"At most {limit} bytes are allowed", max_bytes=limit)
             checked = await asyncio.to_thread(self.check, data, declared_mime, None)
+            checked = await self.media_previews(checked)
             return await self._store_and_ready(content_id, prefix, checked)
         except BaseException:
             await self._discard(content_id, prefix)
@@ -511,4 +552,6 @@ class Contents:
 
 
 def _mime(key: str) -> str:
+    if key.endswith(".mp3"):
+        return "audio/mpeg"
     return "image/png" if key.endswith(".png") else "image/webp"

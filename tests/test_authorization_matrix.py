@@ -101,6 +101,8 @@ OPERATOR: dict[Route, frozenset[str]] = {
     ("POST", "/api/v1/admin/gachas/{gacha_id}/reject"): frozenset({"admin", "compliance"}),
     ("POST", "/api/v1/admin/gachas/{gacha_id}/versions"): frozenset({"admin", "compliance"}),
     ("POST", "/api/v1/admin/gachas/{gacha_id}/end"): frozenset({"admin", "compliance"}),
+    # Takes a fan's items away (rewards revokes them): admin only.
+    ("POST", "/api/v1/admin/draws/{draw_id}/reverse"): frozenset({"admin"}),
     # Gacha authoring: the VTuber role (for its own id only, tests/gacha/test_catalog.py) and,
     # of the staff roles, admin; a fan is refused.
     ("POST", "/api/v1/vtubers/{vtuber_id}/gachas"): frozenset({"admin"}),

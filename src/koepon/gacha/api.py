@@ -30,5 +30,6 @@ def build_router(ctx: GachaContext, services: GachaServices) -> APIRouter:
             services.verifications,
         )
     )
+    router.include_router(draws_api.build_admin_router(ctx, services.reversals))
     router.include_router(audit_api.build_router(ctx, services.audits))
     return router

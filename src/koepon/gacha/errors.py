@@ -159,3 +159,10 @@ class DrawFailed(DomainError):
         super().__init__(detail, **extra)
         # Per instance: the refusal that ended the draw (insufficient_medals, box_sold_out…).
         vars(self).update(code=code, status=status)
+
+
+class DrawNotReversible(DomainError):
+    """Only a completed draw is reversed (others never gave the fan anything)."""
+
+    status = 409
+    code = "draw_not_reversible"

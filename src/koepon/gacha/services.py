@@ -13,6 +13,7 @@ from koepon.gacha.catalog.public import PublicCatalog
 from koepon.gacha.catalog.reviews import Reviews
 from koepon.gacha.catalog.service import Catalog
 from koepon.gacha.draws.exchanges import Exchanges
+from koepon.gacha.draws.reversals import Reversals
 from koepon.gacha.draws.saga import DrawSaga
 from koepon.gacha.draws.service import Draws
 from koepon.gacha.draws.tasks import DrawRecovery, DrawWorker
@@ -42,6 +43,7 @@ class GachaServices:
     draw_worker: DrawWorker
     draw_recovery: DrawRecovery
     exchanges: Exchanges
+    reversals: Reversals
     verifications: Verifications
     audits: Audits
     nightly_audit: NightlyAudit

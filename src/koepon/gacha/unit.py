@@ -22,6 +22,7 @@ from koepon.gacha.context import GachaContext
 from koepon.gacha.draws.events import DrawRequested
 from koepon.gacha.draws.exchanges import Exchanges
 from koepon.gacha.draws.profiles import Profiles
+from koepon.gacha.draws.reversals import Reversals
 from koepon.gacha.draws.saga import DrawSaga
 from koepon.gacha.draws.service import Draws
 from koepon.gacha.draws.tasks import DrawRecovery, DrawWorker
@@ -93,6 +94,7 @@ def build_services(ctx: GachaContext) -> GachaServices:
         draw_worker=worker,
         draw_recovery=DrawRecovery(ctx, worker),
         exchanges=Exchanges(ctx, catalog),
+        reversals=Reversals(ctx),
         verifications=Verifications(catalog=catalog, seeds=seeds, draw_log=draw_log),
         audits=audits,
         nightly_audit=NightlyAudit(audits),

@@ -34,6 +34,7 @@ ROUTES: dict[str, str] = {
     # Gacha drafts are authored under their VTuber until the VTuber service owns this prefix.
     "/api/v1/vtubers": "gacha",
     "/api/v1/admin/gachas": "gacha",
+    "/api/v1/admin/draws": "gacha",
     "/api/v1/vtubers/*/contents": "rewards",
     "/api/v1/contents": "rewards",
     "/api/v1/collection": "rewards",

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from koepon.gacha.context import GachaContext, provide
 from koepon.gacha.draws.exchanges import Exchanges
 from koepon.gacha.draws.models import Draw
+from koepon.gacha.draws.reversals import Reversals
 from koepon.gacha.draws.schemas import (
     DrawAccepted,
     DrawCreate,
@@ -22,6 +23,8 @@ from koepon.gacha.draws.schemas import (
     FairnessRead,
     FanStanding,
     InclusionProofRead,
+    ReversalCreate,
+    ReversalRead,
 )
 from koepon.gacha.draws.service import Draws, read
 from koepon.gacha.draws.states import DrawStatus, ended_status
@@ -225,5 +228,35 @@ def build_router(
             description=FAIRNESS,
             verifier="python3 verifier.py draw.json (docs/FAIRNESS.md)",
         )
+
+    return router
+
+
+def build_admin_router(ctx: GachaContext, reversals: Reversals) -> APIRouter:
+    """Operators' draw routes (``admin`` only: a reversal takes items away from a fan)."""
+    router = APIRouter(tags=["draws"])
+    admin = Depends(ctx.authenticator.roles("admin"))
+    session_dep = Depends(ctx.db.session_dependency, scope="function")
+    reversals_dep = Depends(provide(reversals))
+
+    @router.post(
+        "/api/v1/admin/draws/{draw_id}/reverse",
+        response_model=ReversalRead,
+        responses={
+            404: {"description": "draw_not_found"},
+            409: {"description": "draw_not_reversible: the draw is not completed"},
+        },
+    )
+    async def reverse(
+        draw_id: Id,
+        body: ReversalCreate,
+        principal: Principal = admin,
+        session: AsyncSession = session_dep,
+        reversals: Reversals = reversals_dep,
+    ) -> ReversalRead:
+        """Reverse a completed draw (e.g. its purchase was charged back): the rewards service
+        revokes the items it granted; the draw stays in the history and the public log.
+        Reversing again answers the first reversal."""
+        return await reversals.reverse(session, principal.user_id, draw_id, body.reason)
 
     return router

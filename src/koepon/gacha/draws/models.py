@@ -132,3 +132,17 @@ class Exchange(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
     __table_args__ = (Index("ux_exchanges_user_key", "user_id", "idempotency_key", unique=True),)
+
+
+class DrawReversal(Base):
+    """An operator's reversal of a completed draw (e.g. after the chargeback of the purchase
+    that paid for it): the draw stays in its history and in the public log; the rewards service
+    revokes what it granted (``gacha.draw.reversed.v1``). One per draw."""
+
+    __tablename__ = "draw_reversals"
+
+    draw_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    reversed_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    reversed_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)

@@ -11,7 +11,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from koepon.gacha.draws.models import Draw, DrawSlot, Exchange, FanGachaState, FanMonth
+from koepon.gacha.draws.models import (
+    Draw,
+    DrawReversal,
+    DrawSlot,
+    Exchange,
+    FanGachaState,
+    FanMonth,
+)
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
@@ -183,3 +190,11 @@ async def drawn_gacha_ids(session: AsyncSession, *, since: datetime) -> list[str
 async def exchange_by_key(session: AsyncSession, user_id: str, key: str) -> Exchange | None:
     query = select(Exchange).where(Exchange.user_id == user_id, Exchange.idempotency_key == key)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def reversal(session: AsyncSession, draw_id: str) -> DrawReversal | None:
+    return await session.get(DrawReversal, draw_id)
+
+
+def add_reversal(session: AsyncSession, row: DrawReversal) -> None:
+    session.add(row)

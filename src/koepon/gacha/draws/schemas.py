@@ -99,3 +99,20 @@ class FairnessRead(BaseModel):
     algorithm_version: int
     description: str
     verifier: str
+
+
+class ReversalCreate(BaseModel):
+    """``POST /api/v1/admin/draws/{id}/reverse``: why (kept and shown to operators)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(
+        min_length=1, max_length=2000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"
+    )
+
+
+class ReversalRead(BaseModel):
+    draw_id: str
+    user_id: str
+    reason: str
+    reversed_by: str
+    reversed_at: datetime

@@ -442,6 +442,7 @@ async def test_for_download_answers_only_the_owner_and_refuses_a_revoked_item(
         (DrawCompleted.topic, {"draw_id": "d-1"}),  # fields missing
         (DrawCompleted.topic, {**completed("u", [item(0)]).model_dump(mode="json"), "items": "x"}),
         (DrawCompleted.topic, completed("u" * 65, [item(0)]).model_dump(mode="json")),  # too long
+        (DrawCompleted.topic, completed("u\x00", [item(0)]).model_dump(mode="json")),  # NUL
         (ItemExchanged.topic, {"exchange_id": 7}),
         (DrawReversed.topic, {"draw_id": "d-1", "user_id": "u", "reason": "r"}),
         ("gacha.draw.unknown.v1", {"draw_id": "d-1"}),

@@ -267,7 +267,7 @@ class Entitlements:
             session,
             draw_id=event.draw_id,
             user_id=event.user_id,
-            reason=event.reason[:2000],
+            reason=event.reason.replace("\x00", "")[:2000],  # PostgreSQL text holds no NUL
             at=at,
             now=now,
         )

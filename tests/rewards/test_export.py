@@ -52,10 +52,11 @@ async def test_the_archive_holds_every_live_file_and_a_manifest(kit: Kit) -> Non
         f"exports/{owner.id}/{body['export_id']}.zip"
     ]
 
-    served = await kit.http.get(body["url"])
+    served = await kit.get(body["url"])
     assert served.status_code == 200, served.text
     assert served.headers["content-type"] == "application/zip"
-    assert served.headers["content-disposition"].startswith('attachment; filename="koepon-')
+    assert served.headers["content-disposition"].startswith("attachment; filename")
+    assert "koepon-collection-" in served.headers["content-disposition"]
     assert hashlib.sha256(served.content).hexdigest() == body["checksum_sha256"]
     archive = zipfile.ZipFile(io.BytesIO(served.content))
     manifest = json.loads(archive.read("manifest.json"))
@@ -98,7 +99,7 @@ async def test_only_the_owner_gets_the_archive(kit: Kit) -> None:
     assert bad.status_code == 422
     again = await kit.http.post(relink, headers=owner.headers)
     assert again.status_code == 200 and again.json()["export_id"] == made["export_id"]
-    assert (await kit.http.get(again.json()["url"])).status_code == 200
+    assert (await kit.get(again.json()["url"])).status_code == 200
 
     # The export's URL re-bound to another fan (even with the real key) is refused.
     token = made["url"].rsplit("/", 1)[1]
@@ -121,7 +122,7 @@ async def test_the_url_and_the_archive_expire(kit: Kit) -> None:
     relink = f"/api/v1/collection/exports/{made['export_id']}/download"
     fresh = await kit.http.post(relink, headers=owner.headers)
     assert fresh.status_code == 200
-    assert (await kit.http.get(fresh.json()["url"])).status_code == 200
+    assert (await kit.get(fresh.json()["url"])).status_code == 200
 
     # Past the keep time the archive is gone: a URL still within its minutes is refused, no
     # new URL is issued, and the sweeper deletes the file.

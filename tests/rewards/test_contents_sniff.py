@@ -108,3 +108,17 @@ def test_states_move_forward_only() -> None:
     assert not may_move("processing", ContentStatus.RETIRED)
     assert not may_move("retired", ContentStatus.READY)
     assert not may_move("ready", ContentStatus.PROCESSING)
+
+
+def test_an_icc_profile_is_applied_then_dropped() -> None:
+    from PIL import ImageCms
+
+    # An embedded profile is applied, then removed: the pixels keep their colours.
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 40, 90)).save(out, "JPEG", icc_profile=profile, quality=95)
+    clean = images.clean(out.getvalue(), "image/jpeg", max_pixels=10**8, max_side=12_000)
+    with Image.open(io.BytesIO(clean.data)) as image:
+        assert "icc_profile" not in image.info
+        red, green, blue = image.convert("RGB").getpixel((20, 15))
+    assert abs(red - 200) < 8 and abs(green - 40) < 8 and abs(blue - 90) < 8

@@ -11,9 +11,10 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 
 FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
 class ImageRefused(Exception):
@@ -84,7 +85,7 @@ def clean(data: bytes, mime_type: str, *, max_pixels: int, max_side: int) -> Cle
             upright = ImageOps.exif_transpose(image)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning) as exc:
         raise ImageRefused("image_unreadable", f"The image cannot be decoded: {exc}") from exc
-    pixels = _plain_copy(upright, mime_type)
+    pixels = _plain_copy(_to_srgb(upright), mime_type)
     out = io.BytesIO()
     fmt = FORMATS[mime_type]
     if fmt == "JPEG":
@@ -94,6 +95,21 @@ def clean(data: bytes, mime_type: str, *, max_pixels: int, max_side: int) -> Cle
     else:
         pixels.save(out, "PNG", optimize=False)
     return CleanImage(out.getvalue(), pixels.width, pixels.height)
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    """The image in sRGB when it carries another ICC profile, so dropping the profile keeps
+    its colours; unchanged when it has none or the profile cannot be used."""
+    icc = image.info.get("icc_profile")
+    if not icc or image.mode not in ("RGB", "RGBA", "CMYK"):
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        mode = "RGBA" if image.mode == "RGBA" else "RGB"
+        converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=mode)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image
+    return converted if converted is not None else image
 
 
 def _plain_copy(image: Image.Image, mime_type: str) -> Image.Image:

@@ -554,3 +554,26 @@ async def test_with_ffmpeg_audio_gets_an_excerpt_and_video_a_blurred_frame(
     broken = await studio.upload(b"OggS\x00\x02" + b"\x00" * 200, filename="x.ogg")
     assert broken.status_code == 201, broken.text
     assert broken.json()["preview_url"] is None
+
+
+async def test_a_store_failing_midway_is_a_503_and_leaves_nothing(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from koepon.kernel.storage import StorageError
+
+    storage = studio.ctx.storage
+    real_put = storage.put
+    calls = 0
+
+    async def flaky_put(key: str, data: bytes, *, content_type: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # the original is stored, the preview is not
+            raise StorageError("the store went away")
+        await real_put(key, data, content_type=content_type)
+
+    monkeypatch.setattr(storage, "put", flaky_put)
+    refused = problem(await studio.upload(png((32, 32))), 503, "unavailable")
+    assert refused["status"] == 503
+    assert await studio.stored() == []
+    assert await studio.listed() == []

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -19,8 +20,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel import jobs
-from koepon.kernel.errors import DomainError
+from koepon.kernel.errors import DomainError, Unavailable
 from koepon.kernel.pagination import decode_keyset, encode_keyset
+from koepon.kernel.storage import ObjectNotFound, StorageError
 from koepon.rewards.contents import audio, excerpts, images, repository, sniff
 from koepon.rewards.contents.models import Content
 from koepon.rewards.contents.policy import may_manage
@@ -82,6 +84,17 @@ class Checked:
     preview_name: str | None = None  # e.g. preview.webp
     thumbnail: bytes | None = None
     thumbnail_name: str | None = None
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """The object store failing is a 503 to retry, not a server error."""
+    try:
+        yield
+    except ObjectNotFound:
+        raise
+    except StorageError as exc:
+        raise Unavailable("The file store cannot be reached; try again", retry_after=5) from exc
 
 
 def _prefix(vtuber_id: str, content_id: str) -> str:
@@ -319,8 +332,11 @@ class Contents:
         async with self.ctx.db.transaction() as session:
             repository.add(session, row)
         try:
-            return await self._store_and_ready(content_id, prefix, checked)
+            with _store_errors():
+                return await self._store_and_ready(content_id, prefix, checked)
         except BaseException:
+            # If the store is down this fails too and the row stays processing: the sweeper
+            # removes it (and whatever was stored) later.
             await self._discard(content_id, prefix)
             raise
 
@@ -451,7 +467,8 @@ class Contents:
             limit = self.kind_limit(row.kind)
         storage = self.ctx.storage
         prefix = _prefix(vtuber_id, content_id)
-        size = await storage.size(key)
+        with _store_errors():
+            size = await storage.size(key)
         if size is None:
             raise UploadNotFinished("The file has not reached the store yet: PUT it first")
         try:
@@ -461,12 +478,14 @@ class Contents:
                     "were announced and allowed",
                     max_bytes=min(limit, declared_size),
                 )
-            data = await storage.get(key)
+            with _store_errors():
+                data = await storage.get(key)
             if len(data) > limit:
                 raise ContentTooLarge(f"At most {limit} bytes are allowed", max_bytes=limit)
             checked = await asyncio.to_thread(self.check, data, declared_mime, None)
             checked = await self.media_previews(checked)
-            return await self._store_and_ready(content_id, prefix, checked)
+            with _store_errors():
+                return await self._store_and_ready(content_id, prefix, checked)
         except BaseException:
             await self._discard(content_id, prefix)
             raise
@@ -547,7 +566,11 @@ class Contents:
         row = await repository.content(session, content_id)
         if row is None or row.status != ContentStatus.READY or row.preview_key is None:
             raise ContentNotFound("No preview for this content")
-        data = await self.ctx.storage.get(row.preview_key)
+        try:
+            with _store_errors():
+                data = await self.ctx.storage.get(row.preview_key)
+        except ObjectNotFound as exc:
+            raise ContentNotFound("No preview for this content") from exc
         return data, _mime(row.preview_key), hashlib.sha256(data).hexdigest()[:32]
 
 

@@ -41,6 +41,7 @@ KIND_ENTITLEMENT = "entitlement"
 KIND_EXPORT = "export"
 KIND_EXPORT_ITEM = "export_item"
 ARCHIVE_MIME = "application/zip"
+MARKING_AT_ONCE = 2
 _EXTENSIONS = {
     "image/png": "png",
     "image/jpeg": "jpg",
@@ -100,6 +101,8 @@ class Downloads:
         self.token_key = tokens.derive_key(master, "token")
         self.watermark_key = tokens.derive_key(master, "watermark")
         self.ip_key = tokens.derive_key(master, "ip")
+        # Watermarking a large image holds a few copies of it in memory: a few at a time.
+        self._marking = asyncio.Semaphore(MARKING_AT_ONCE)
 
     # --- shared by downloads and exports ------------------------------------------------------
 
@@ -131,7 +134,10 @@ class Downloads:
 
     async def mark(self, original: bytes, watermark_id: str) -> watermark.Marked:
         """The image with the fan's marks (CPU work off the event loop)."""
-        return await asyncio.to_thread(watermark.embed, original, self.watermark_key, watermark_id)
+        async with self._marking:
+            return await asyncio.to_thread(
+                watermark.embed, original, self.watermark_key, watermark_id
+            )
 
     # --- issuing ------------------------------------------------------------------------------
 

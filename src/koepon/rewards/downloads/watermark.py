@@ -31,6 +31,7 @@ MIN_CELL_PIXELS = 4
 AMPLITUDE = 3.0
 THRESHOLD = 0.25
 HASH_SIDE = 8
+BAND_ROWS = 256
 Floats = NDArray[np.float64]
 
 # Output format per input format; anything else becomes PNG.
@@ -88,11 +89,6 @@ def _cell_index(size: int, cells: int) -> NDArray[np.intp]:
     return (np.arange(size) * cells) // size
 
 
-def _field(cells: Floats, width: int, height: int) -> Floats:
-    rows, cols = cells.shape
-    return cells[_cell_index(height, rows)][:, _cell_index(width, cols)]
-
-
 def short_id(watermark_id: str) -> str:
     return watermark_id[:8]
 
@@ -124,21 +120,23 @@ def mark_box(width: int, height: int) -> tuple[int, int, int, int]:
 
 
 def _draw_visible(image: Image.Image, watermark_id: str) -> Image.Image:
+    """``image`` (RGBA) with the label composited into its corner (only the corner is copied)."""
     width, height = image.size
     size = max(10, round(min(width, height) * 0.035))
     font = _font(size)
-    _, _, right, bottom = mark_box(width, height)
+    left, top, right, bottom = mark_box(width, height)
     margin = max(4, size // 2)
-    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    overlay = Image.new("RGBA", (right - left, bottom - top), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     text = _label(watermark_id)
     tb = draw.textbbox((0, 0), text, font=font)
-    x = right - margin - (tb[2] - tb[0]) - tb[0]
-    y = bottom - margin - (tb[3] - tb[1]) - tb[1]
+    x = (right - left) - margin - (tb[2] - tb[0]) - tb[0]
+    y = (bottom - top) - margin - (tb[3] - tb[1]) - tb[1]
     draw.text((x + 1, y + 1), text, font=font, fill=(0, 0, 0, 110))
     draw.text((x, y), text, font=font, fill=(255, 255, 255, 150))
-    base = image.convert("RGBA")
-    return Image.alpha_composite(base, overlay)
+    corner = Image.alpha_composite(image.crop((left, top, right, bottom)), overlay)
+    image.paste(corner, (left, top))
+    return image
 
 
 def embed(data: bytes, key: bytes, watermark_id: str) -> Marked:
@@ -150,11 +148,18 @@ def embed(data: bytes, key: bytes, watermark_id: str) -> Marked:
         image.mode == "P" and "transparency" in image.info
     )
     rgba = image.convert("RGBA")
-    pixels = np.asarray(rgba, dtype=np.float64)
-    rows, cols = grid_shape(rgba.width, rgba.height)
-    field = _field(pattern(key, watermark_id, rows, cols), rgba.width, rgba.height) * AMPLITUDE
-    pixels[..., :3] = np.clip(pixels[..., :3] + field[..., None], 0, 255)
-    marked = Image.fromarray(np.rint(pixels).astype(np.uint8), "RGBA")
+    pixels = np.array(rgba, dtype=np.uint8)
+    width, height = rgba.size
+    rows, cols = grid_shape(width, height)
+    cells = np.rint(pattern(key, watermark_id, rows, cols) * AMPLITUDE).astype(np.int16)
+    row_cells, col_cells = _cell_index(height, rows), _cell_index(width, cols)
+    # Band by band, in 16-bit integers: memory stays near one copy of the image in bytes.
+    for start in range(0, height, BAND_ROWS):
+        stop = min(height, start + BAND_ROWS)
+        field = cells[row_cells[start:stop]][:, col_cells]
+        band = pixels[start:stop, :, :3].astype(np.int16) + field[..., None]
+        pixels[start:stop, :, :3] = np.clip(band, 0, 255).astype(np.uint8)
+    marked = Image.fromarray(pixels, "RGBA")
     marked = _draw_visible(marked, watermark_id)
     save_format, mime, options = _SAVE.get(fmt, _SAVE["PNG"])
     if save_format == "JPEG" or not has_alpha:

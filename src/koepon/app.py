@@ -36,6 +36,7 @@ from koepon.kernel.tokens import Authenticator, TokenVerifier
 from koepon.payment import client as payment_client
 from koepon.payment import settings as payment_settings
 from koepon.payment import unit as payment_unit
+from koepon.rewards import client as rewards_client
 from koepon.rewards import unit as rewards_unit
 from koepon.web import pages as web_pages
 
@@ -53,6 +54,7 @@ BUILDERS: dict[str, Callable[[Runtime, Clients], ServiceUnit]] = {
 REMOTE_CLIENTS: dict[str, Callable[[str, str], Any]] = {
     "auth": auth_client.HttpAuthClient,
     "payment": payment_client.HttpMedalWallets,
+    "rewards": rewards_client.HttpRewardsContents,
 }
 
 

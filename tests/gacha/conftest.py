@@ -4,6 +4,7 @@ through the sandbox provider, and the ledger audit after every platform test."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from clocks import MovableClock
+from gacha import samples
 from koepon.app import Platform
 from koepon.gacha.catalog.models import BoxStock, Gacha, OddsVersionRow
 from koepon.gacha.context import GachaContext
@@ -154,3 +156,41 @@ class Desk:
 @pytest.fixture
 async def desk(client: httpx.AsyncClient, platform: Platform, shop: Shop) -> Desk:
     return Desk(client, platform, shop)
+
+
+# The content ids the sample configurations use (tests/gacha/samples.py).
+SAMPLE_CONTENT_IDS = frozenset(
+    item["content_id"]
+    for raw in (samples.weighted_raw(), samples.box_raw())
+    for item in raw["items"]
+)
+
+
+async def upload_content(platform: Platform, vtuber_id: str, title: str) -> str:
+    """A real, ready content of ``vtuber_id`` (a small picture through the rewards upload)."""
+    from koepon.demo_files import demo_picture
+    from koepon.rewards.contents.schemas import Actor, Upload
+
+    contents = platform.units["rewards"].services.contents  # type: ignore[attr-defined]
+    picture = demo_picture(title[:40], 200, size=(64, 64))
+    made = await contents.upload(
+        Actor(vtuber_id, frozenset({"vtuber"})),
+        vtuber_id,
+        Upload(title, picture, "image/png", "sample.png"),
+    )
+    return str(made.id)
+
+
+async def with_real_contents(
+    platform: Platform, vtuber_id: str, raw: dict[str, Any], known: dict[str, str]
+) -> dict[str, Any]:
+    """``raw`` whose sample content ids point at real contents of ``vtuber_id`` (uploaded once
+    into ``known``), as G8 wants at submission; any other content id is left as the test set it."""
+    raw = copy.deepcopy(raw)
+    for item in raw.get("items", []):
+        sample = item.get("content_id") if isinstance(item, dict) else None
+        if sample in SAMPLE_CONTENT_IDS:
+            if sample not in known:
+                known[sample] = await upload_content(platform, vtuber_id, sample)
+            item["content_id"] = known[sample]
+    return raw

@@ -3,7 +3,7 @@ disclosure (COMPLIANCE G1–G8), on both backends."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from clocks import MovableClock
 from gacha import samples
-from gacha.conftest import gacha_context, gacha_services, live_now
+from gacha.conftest import gacha_context, gacha_services, live_now, with_real_contents
 from koepon.app import Platform
 from koepon.gacha.errors import GachaNotLive
 from koepon.gacha.odds.disclosure import disclose
@@ -33,16 +33,24 @@ class Studio:
     platform: Platform
     vtuber: Fan
     operator: Fan
+    contents: dict[str, dict[str, str]] = field(default_factory=dict)  # vtuber → sample → real
 
     async def draft(
         self, config: dict[str, Any], *, title: str = "テストガチャ", who: Fan | None = None
     ) -> httpx.Response:
         who = who or self.vtuber
+        config = await self.real(config, who)
         return await self.client.post(
             f"/api/v1/vtubers/{who.id}/gachas",
             json={"title": title, "description": "説明", "config": config},
             headers=who.headers,
         )
+
+    async def real(self, config: dict[str, Any], who: Fan | None = None) -> dict[str, Any]:
+        """``config`` whose sample contents are real contents of ``who`` (G8 at submission)."""
+        who = who or self.vtuber
+        known = self.contents.setdefault(who.id, {})
+        return await with_real_contents(self.platform, who.id, config, known)
 
     async def submit(self, gacha_id: str) -> httpx.Response:
         return await self.client.post(
@@ -70,7 +78,7 @@ class Studio:
         return await self.client.post(
             f"/api/v1/admin/gachas/{gacha_id}/versions",
             json={
-                "config": config,
+                "config": await self.real(config),
                 "effective_at": effective_at.isoformat(),
                 "change_note": note,
             },
@@ -94,8 +102,8 @@ async def account(client: httpx.AsyncClient, platform: Platform, *roles: str) ->
     return Fan(*await signed_in(client, platform, roles=list(roles) or None))
 
 
-@pytest.fixture
-async def studio(client: httpx.AsyncClient, platform: Platform) -> Studio:
+@pytest.fixture(name="studio")
+async def studio_fixture(client: httpx.AsyncClient, platform: Platform) -> Studio:
     return Studio(
         client,
         platform,
@@ -161,7 +169,7 @@ async def test_draft_refused_fixed_submitted_approved_and_disclosed_as_the_pure_
 
     fixed = await client.put(
         f"/api/v1/gachas/{gacha_id}",
-        json={"title": "星空ガチャ", "description": "", "config": good},
+        json={"title": "星空ガチャ", "description": "", "config": await studio.real(good)},
         headers=studio.vtuber.headers,
     )
     assert fixed.status_code == 200, fixed.text
@@ -217,7 +225,7 @@ async def test_draft_refused_fixed_submitted_approved_and_disclosed_as_the_pure_
 
     catalog = gacha_services(platform).catalog
     live = await catalog.live(gacha_id)
-    assert live.version == 1 and live.config == GachaConfig.model_validate(good)
+    assert live.version == 1 and live.config == GachaConfig.model_validate(await studio.real(good))
     async with gacha_context(platform).db.transaction() as session:
         assert (await catalog.in_force(session, gacha_id)).version == 1
 
@@ -298,12 +306,12 @@ async def test_bad_input_is_refused_naming_the_field_and_nothing_is_stored(
         "config": {"title": "ok", "config": "not an object"},
         "odds_boost": {"title": "ok", "config": config, "odds_boost": 2},
     }
-    for field, body in bodies.items():
+    for name, body in bodies.items():
         refused = await client.post(url, json=body, headers=studio.vtuber.headers)
         assert refused.status_code == 422, refused.text
         problem = refused.json()
         assert problem["code"] == "validation_failed"
-        assert field in problem["detail"] or any(field in e["loc"] for e in problem["errors"])
+        assert name in problem["detail"] or any(name in e["loc"] for e in problem["errors"])
     no_kind = dict(config, kind="lottery")
     refused = await client.post(
         url, json={"title": "ok", "config": no_kind}, headers=studio.vtuber.headers
@@ -356,7 +364,7 @@ async def test_rejected_gachas_go_back_to_their_team_and_steps_follow_the_status
 
     edited = await client.put(
         f"/api/v1/gachas/{gacha_id}",
-        json={"title": "再提出", "config": config},
+        json={"title": "再提出", "config": await studio.real(config)},
         headers=studio.vtuber.headers,
     )
     assert edited.status_code == 200 and edited.json()["status"] == "draft"

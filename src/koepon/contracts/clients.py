@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from koepon.contracts.auth import AuthAccounts
 from koepon.contracts.payment import MedalWallets
+from koepon.contracts.rewards import RewardsContents
 
 
 @dataclass
@@ -15,3 +16,4 @@ class Clients:
 
     auth: AuthAccounts | None = None
     payment: MedalWallets | None = None
+    rewards: RewardsContents | None = None

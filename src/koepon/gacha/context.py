@@ -14,6 +14,7 @@ from typing import TypeVar
 from koepon.contracts.auth import AuthAccounts
 from koepon.contracts.clients import Clients
 from koepon.contracts.payment import MedalWallets
+from koepon.contracts.rewards import RewardsContents
 from koepon.gacha.settings import GachaSettings
 from koepon.kernel.cache import Cache
 from koepon.kernel.clock import Clock
@@ -52,6 +53,15 @@ class GachaContext:
                 "The gacha service needs the payment service: set KOEPON_SERVICE_URLS"
             )
         return self.clients.payment
+
+    @property
+    def rewards(self) -> RewardsContents:
+        """The rewards service's client; its absence is a deployment error."""
+        if self.clients.rewards is None:
+            raise RuntimeError(
+                "The gacha service needs the rewards service: set KOEPON_SERVICE_URLS"
+            )
+        return self.clients.rewards
 
     @property
     def auth(self) -> AuthAccounts:

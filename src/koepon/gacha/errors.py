@@ -166,3 +166,10 @@ class DrawNotReversible(DomainError):
 
     status = 409
     code = "draw_not_reversible"
+
+
+class ContentsUnavailable(DomainError):
+    """The rewards service could not say whether the items' contents exist: try again."""
+
+    status = 503
+    code = "contents_unavailable"

@@ -15,6 +15,7 @@ from koepon.gacha import settings as gacha_settings
 from koepon.gacha.audit.service import Audits
 from koepon.gacha.audit.tasks import NightlyAudit
 from koepon.gacha.catalog.authoring import Authoring
+from koepon.gacha.catalog.contents import ContentCheck
 from koepon.gacha.catalog.public import PublicCatalog
 from koepon.gacha.catalog.reviews import Reviews
 from koepon.gacha.catalog.service import Catalog
@@ -66,6 +67,7 @@ def build_context(runtime: Runtime, clients: Clients, db: Database) -> GachaCont
 def build_services(ctx: GachaContext) -> GachaServices:
     own = ctx.gacha_settings
     catalog = Catalog(ctx)
+    content_check = ContentCheck(ctx)
     seeds = Seeds(ctx)
     draw_log = DrawLog(ctx)
     wallets = GuardedWallets(
@@ -82,8 +84,8 @@ def build_services(ctx: GachaContext) -> GachaServices:
     audits = Audits(ctx, catalog)
     return GachaServices(
         catalog=catalog,
-        authoring=Authoring(ctx),
-        reviews=Reviews(ctx, catalog),
+        authoring=Authoring(ctx, content_check),
+        reviews=Reviews(ctx, catalog, content_check),
         public_catalog=PublicCatalog(ctx, catalog),
         seeds=seeds,
         draw_log=draw_log,

@@ -15,8 +15,9 @@ from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
 from koepon.kernel.runtime import Consumer, Runtime, ServiceUnit
 from koepon.kernel.storage.factory import storage_from_settings
-from koepon.rewards import api
+from koepon.rewards import api, internal_api
 from koepon.rewards import settings as rewards_settings
+from koepon.rewards.client import InProcessRewardsContents
 from koepon.rewards.contents.service import Contents
 from koepon.rewards.context import RewardsContext
 from koepon.rewards.downloads.service import Downloads
@@ -65,6 +66,7 @@ def build(runtime: Runtime, clients: Clients) -> RewardsUnit:
     db = Database(url, schema)
     ctx = build_context(runtime, clients, db)
     services = build_services(ctx)
+    client = InProcessRewardsContents(db, services.contents)
     return RewardsUnit(
         name="rewards",
         db=db,
@@ -72,6 +74,8 @@ def build(runtime: Runtime, clients: Clients) -> RewardsUnit:
         outbox_table=outbox,
         inbox_table=inbox,
         router=api.build_router(ctx, services),
+        internal_router=internal_api.build_internal_router(ctx, client),
+        client=client,
         consumers=[
             Consumer(CONSUMER, list(TOPICS), services.entitlements.handle),
         ],

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.gacha.catalog import repository
 from koepon.gacha.catalog.checks import Actor, draft_kind, page_cursor, refuse_g1, validated
+from koepon.gacha.catalog.contents import ContentCheck
 from koepon.gacha.catalog.models import Gacha
 from koepon.gacha.catalog.policy import EDITABLE, GachaStatus, may_author
 from koepon.gacha.catalog.schemas import (
@@ -28,8 +29,9 @@ from koepon.gacha.errors import (
 
 
 class Authoring:
-    def __init__(self, ctx: GachaContext) -> None:
+    def __init__(self, ctx: GachaContext, contents: ContentCheck) -> None:
         self.ctx = ctx
+        self.contents = contents
 
     async def create(
         self,
@@ -109,7 +111,7 @@ class Authoring:
             return draft_view(row)
         if row.status not in EDITABLE:
             raise GachaNotEditable(f"Gacha {gacha_id} is {row.status}", status_now=row.status)
-        validated(row.draft)
+        await self.contents.refuse_missing(row.vtuber_id, validated(row.draft))
         now = self.ctx.now()
         row.status = GachaStatus.SUBMITTED
         row.submitted_at = now

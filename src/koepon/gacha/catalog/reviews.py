@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.gacha.catalog import repository
 from koepon.gacha.catalog.checks import page_cursor, refuse_g1, validated
+from koepon.gacha.catalog.contents import ContentCheck
 from koepon.gacha.catalog.models import BoxStock, Gacha, OddsVersionRow
 from koepon.gacha.catalog.policy import GachaStatus
 from koepon.gacha.catalog.schemas import (
@@ -45,9 +46,10 @@ from koepon.kernel.clock import as_utc
 
 
 class Reviews:
-    def __init__(self, ctx: GachaContext, catalog: Catalog) -> None:
+    def __init__(self, ctx: GachaContext, catalog: Catalog, contents: ContentCheck) -> None:
         self.ctx = ctx
         self.catalog = catalog
+        self.contents = contents
 
     async def review_queue(
         self, session: AsyncSession, *, status: GachaStatus, limit: int, cursor: str | None
@@ -82,6 +84,7 @@ class Reviews:
                     status_now=row.status,
                 )
             config = validated(row.draft)
+            await self.contents.refuse_missing(row.vtuber_id, config)
             now = self.ctx.now()
             ends = config.period.ends_at
             if ends is not None and as_utc(ends) <= now:
@@ -177,6 +180,7 @@ class Reviews:
                 )
             refuse_g1(data.config)
             config = validated(data.config)
+            await self.contents.refuse_missing(row.vtuber_id, config)
             if config.kind != row.kind:
                 raise GachaKindFixed(f"Gacha {gacha_id} is a {row.kind} gacha; it stays one")
             if config.kind == "box":

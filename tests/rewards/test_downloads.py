@@ -212,6 +212,8 @@ async def test_an_expired_url_is_refused_with_410(kit: Kit) -> None:
     assert_problem(await kit.http.get(url), 410, "download_link_expired")
     clock.advance(days=30)
     assert_problem(await kit.http.get(url), 410, "download_link_expired")
+    # A genuine link's late fetches are logged too.
+    assert [f.outcome for f in await fetch_rows(kit)] == ["served", "expired", "expired"]
 
 
 @pytest.mark.parametrize(
@@ -262,6 +264,29 @@ async def test_download_urls_are_rate_limited_per_fan(kit: Kit) -> None:
     assert len(await rows(kit)) == 3
     # Another fan has their own allowance.
     assert (await kit.issue(other, kit.entitlements.grant(other.id, content))).status_code == 200
+
+
+@pytest.mark.service_settings(rewards={"downloads_per_minute": 1})
+async def test_fetches_are_rate_limited_per_fan(kit: Kit) -> None:
+    owner = await kit.fan()
+    url = await kit.url_for(owner, kit.entitlements.grant(owner.id, await kit.contents.audio()))
+    for _ in range(3):  # three fetches per URL a fan may ask for
+        assert (await kit.http.get(url)).status_code in (200, 302)
+    refused = await kit.http.get(url)
+    assert_problem(refused, 429, "downloads_rate_limited")
+    assert int(refused.headers["retry-after"]) >= 1
+
+
+async def test_a_content_still_processing_is_not_served(kit: Kit) -> None:
+    owner = await kit.fan()
+    content = await kit.contents.audio()
+    entitlement = kit.entitlements.grant(owner.id, content)
+    url = await kit.url_for(owner, entitlement)
+    kit.contents.views[content.id] = replace(content, status="processing")
+    assert_problem(await kit.http.get(url), 404, "content_not_found")
+    assert_problem(await kit.issue(owner, entitlement), 404, "content_not_found")
+    kit.contents.views[content.id] = replace(content, status="retired")
+    assert (await kit.get(url)).status_code == 200  # a retired content stays its owners'
 
 
 async def test_trace_leak_names_the_fan_whose_copy_leaked(kit: Kit) -> None:

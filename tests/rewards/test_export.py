@@ -13,11 +13,13 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from clocks import MovableClock
 from koepon.rewards.downloads import tokens
 from koepon.rewards.downloads.commands import trace_leak
 from koepon.rewards.downloads.exports import ARCHIVE_KEEP
+from koepon.rewards.downloads.models import DownloadFetchRow
 from payment.fixtures.shop import shop_fixture  # noqa: F401 - the shop fixture
 from rewards.test_downloads_fakes import Kit, kit_fixture, leak  # noqa: F401 - the kit fixture
 
@@ -131,6 +133,12 @@ async def test_the_url_and_the_archive_expire(kit: Kit) -> None:
     assert late.status_code == 200
     clock.advance(seconds=100)
     assert_problem(await kit.http.get(late.json()["url"]), 410, "download_link_expired")
+    async with kit.ctx.db.transaction(read_only=True) as session:
+        outcomes = [
+            f.outcome
+            for f in await session.scalars(select(DownloadFetchRow).order_by(DownloadFetchRow.id))
+        ]
+    assert outcomes == ["expired", "served", "refused"]
     assert_problem(await kit.http.post(relink, headers=owner.headers), 410, "download_link_expired")
     assert await kit.exports.sweep() == 1
     assert await kit.ctx.storage.keys(f"exports/{owner.id}/") == []

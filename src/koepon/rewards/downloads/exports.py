@@ -31,6 +31,7 @@ from koepon.rewards.downloads.service import (
     IMAGE,
     KIND_EXPORT,
     KIND_EXPORT_ITEM,
+    SERVABLE,
     Downloads,
     file_name,
     new_watermark_id,
@@ -199,7 +200,7 @@ class Exports:
         used: set[str] = set()
         for entitlement in owned:
             content = contents.get(entitlement.content_id)
-            if content is None:
+            if content is None or content.status not in SERVABLE:
                 continue
             original = await self.downloads.contents.original(content)
             data, mime, watermarked = original, content.mime_type, False

@@ -25,7 +25,7 @@ from koepon.rewards.contents.schemas import ContentView
 from koepon.rewards.context import RewardsContext
 from koepon.rewards.downloads import repository, tokens, watermark
 from koepon.rewards.downloads.keys import load_signing_key
-from koepon.rewards.downloads.models import DownloadRow
+from koepon.rewards.downloads.models import DownloadRow, ExportRow
 from koepon.rewards.downloads.schemas import DownloadLink, Served
 from koepon.rewards.entitlements.schemas import EntitlementView
 from koepon.rewards.errors import (
@@ -42,6 +42,10 @@ KIND_EXPORT = "export"
 KIND_EXPORT_ITEM = "export_item"
 ARCHIVE_MIME = "application/zip"
 MARKING_AT_ONCE = 2
+# Fetches a fan may make per minute, as a multiple of the URLs they may ask for.
+FETCHES_PER_URL = 3
+# Content states whose file is still delivered to its owners (a retired content stays theirs).
+SERVABLE = frozenset({"ready", "retired"})
 _EXTENSIONS = {
     "image/png": "png",
     "image/jpeg": "jpg",
@@ -155,7 +159,7 @@ class Downloads:
         content = (await self.contents.get_many(session, [entitlement.content_id])).get(
             entitlement.content_id
         )
-        if content is None:
+        if content is None or content.status not in SERVABLE:
             raise ContentNotFound("The file of this entitlement is not available")
         now = self.ctx.now()
         row = DownloadRow(
@@ -187,48 +191,61 @@ class Downloads:
     # --- fetching -----------------------------------------------------------------------------
 
     def claims(self, token: str) -> tokens.DownloadClaims:
+        """The token's claims, even past their expiry (``fetch`` logs an expired fetch);
+        ``DownloadLinkInvalid`` for anything not signed by us as it is."""
         try:
             return tokens.verify(token, self.token_key, self.ctx.now())
         except tokens.TokenInvalid:
             raise DownloadLinkInvalid(
                 "This download link is not valid (altered or not issued by Koepon)"
             ) from None
-        except tokens.TokenExpired:
-            raise DownloadLinkExpired(
-                "This download link has expired; ask for a new one from your collection"
-            ) from None
+        except tokens.TokenExpired as expired:
+            return expired.claims
 
     async def fetch(self, token: str, ip: str) -> Served:
         """What a download URL serves, after re-checking it is still the owner's and live.
-        Every fetch of a genuine link is logged, refused ones too."""
+        Every fetch of a genuine link is logged, refused and expired ones too."""
         claims = self.claims(token)
+        expired = self.ctx.now().timestamp() >= claims.expires_at
+        if not expired:
+            await self.throttle(
+                f"{self.ctx.rewards_settings.downloads_per_minute * FETCHES_PER_URL}/minute",
+                "rewards-fetch",
+                claims.user_id,
+                "downloads",
+            )
         refusal: DomainError | None = None
         content: ContentView | None = None
+        export: ExportRow | None = None
         async with self.ctx.db.transaction() as session:
             row = await repository.get_download(session, claims.download_id)
             if row is None or not _matches(row, claims):
                 raise DownloadLinkInvalid("This download link is not valid")
-            if claims.kind is tokens.Kind.EXPORT:
-                return await self._export_fetch(session, row, claims, ip)
             try:
-                await self.entitlements.for_download(session, claims.user_id, claims.subject_id)
-                content = (await self.contents.get_many(session, [claims.content_id])).get(
-                    claims.content_id
-                )
-                if content is None:
-                    raise ContentNotFound("The file of this entitlement is not available")
+                if expired:
+                    raise DownloadLinkExpired(
+                        "This download link has expired; ask for a new one from your collection"
+                    )
+                if claims.kind is tokens.Kind.EXPORT:
+                    export = await self._kept_export(session, claims)
+                else:
+                    await self.entitlements.for_download(session, claims.user_id, claims.subject_id)
+                    content = (await self.contents.get_many(session, [claims.content_id])).get(
+                        claims.content_id
+                    )
+                    if content is None or content.status not in SERVABLE:
+                        raise ContentNotFound("The file of this entitlement is not available")
             except DomainError as error:
                 refusal = error
+            outcome = "expired" if expired else "refused" if refusal else "served"
             await repository.record_fetch(
-                session,
-                row,
-                at=self.ctx.now(),
-                ip_hash=self.ip_hash(ip),
-                outcome="refused" if refusal else "served",
+                session, row, at=self.ctx.now(), ip_hash=self.ip_hash(ip), outcome=outcome
             )
             watermark_id, known_hash = row.watermark_id, row.content_hash
         if refusal is not None:
             raise refusal
+        if export is not None:
+            return await self._serve_export(export, claims)
         assert content is not None
         if content.kind == IMAGE and watermark_id is not None:
             original = await self.contents.original(content)
@@ -243,10 +260,9 @@ class Downloads:
                 data=marked.data,
             )
         name = file_name(content.title, content.mime_type, claims.download_id[:8])
-        remaining = max(1, claims.expires_at - int(self.ctx.now().timestamp()))
         redirect = await self.ctx.storage.presigned_get(
             content.storage_key,
-            expires_seconds=remaining,
+            expires_seconds=self._remaining(claims),
             filename=name,
             content_type=content.mime_type,
         )
@@ -256,26 +272,27 @@ class Downloads:
             filename=name, mime_type=content.mime_type, data=await self.contents.original(content)
         )
 
-    async def _export_fetch(
-        self, session: AsyncSession, row: DownloadRow, claims: tokens.DownloadClaims, ip: str
-    ) -> Served:
+    def _remaining(self, claims: tokens.DownloadClaims) -> int:
+        return max(1, claims.expires_at - int(self.ctx.now().timestamp()))
+
+    async def _kept_export(self, session: AsyncSession, claims: tokens.DownloadClaims) -> ExportRow:
         export = await repository.get_export(session, claims.subject_id)
-        now = self.ctx.now()
-        gone = (
+        if (
             export is None
             or export.user_id != claims.user_id
             or export.deleted_at is not None
-            or export.expires_at <= now
-        )
-        await repository.record_fetch(
-            session, row, at=now, ip_hash=self.ip_hash(ip), outcome="refused" if gone else "served"
-        )
-        if gone or export is None:
+            or export.expires_at <= self.ctx.now()
+        ):
             raise DownloadLinkExpired("This archive is no longer kept; ask for a new export")
+        return export
+
+    async def _serve_export(self, export: ExportRow, claims: tokens.DownloadClaims) -> Served:
         name = f"koepon-collection-{export.created_at:%Y%m%d}-{export.id[:8]}.zip"
-        remaining = max(1, claims.expires_at - int(now.timestamp()))
         redirect = await self.ctx.storage.presigned_get(
-            export.storage_key, expires_seconds=remaining, filename=name, content_type=ARCHIVE_MIME
+            export.storage_key,
+            expires_seconds=self._remaining(claims),
+            filename=name,
+            content_type=ARCHIVE_MIME,
         )
         if redirect is not None:
             return Served(filename=name, mime_type=ARCHIVE_MIME, redirect=redirect)

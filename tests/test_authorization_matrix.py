@@ -68,6 +68,9 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/api/v1/draw-log/key"): "the public key that verifies the log's checkpoints",
     ("GET", "/api/v1/draw-log/consistency"): "proof that the public log only grew",
     ("GET", "/api/v1/draw-log/leaves"): "the log's entries, so monitors can recompute the tree",
+    ("GET", "/api/v1/previews/{content_id}"): (
+        "blurred previews of ready contents, shown before a draw (originals are never public)"
+    ),
 }
 
 # Public routes whose own credential is in the request: without it they refuse (4xx problem).
@@ -109,6 +112,15 @@ OPERATOR: dict[Route, frozenset[str]] = {
     ("GET", "/api/v1/vtubers/{vtuber_id}/gachas"): frozenset({"admin"}),
     ("PUT", "/api/v1/gachas/{gacha_id}"): frozenset({"admin"}),
     ("POST", "/api/v1/gachas/{gacha_id}/submit"): frozenset({"admin"}),
+    # Contents: the VTuber role (own id only, tests/rewards/test_contents.py) and admin.
+    ("POST", "/api/v1/vtubers/{vtuber_id}/contents"): frozenset({"admin"}),
+    ("GET", "/api/v1/vtubers/{vtuber_id}/contents"): frozenset({"admin"}),
+    ("POST", "/api/v1/vtubers/{vtuber_id}/contents/uploads"): frozenset({"admin"}),
+    (
+        "POST",
+        "/api/v1/vtubers/{vtuber_id}/contents/uploads/{content_id}/complete",
+    ): frozenset({"admin"}),
+    ("POST", "/api/v1/vtubers/{vtuber_id}/contents/{content_id}/retire"): frozenset({"admin"}),
     # Outside /api/v1/admin:
     ("GET", "/metrics"): frozenset({"admin"}),
     ("GET", "/dev/mailbox"): frozenset({"admin"}),

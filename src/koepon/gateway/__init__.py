@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from koepon.contracts.auth import SessionRecords
 from koepon.gateway.admission import AdmissionMiddleware
-from koepon.gateway.bodies import BodyLimitMiddleware, BodyTooLarge, too_large
+from koepon.gateway.bodies import UPLOAD_PATH, BodyLimitMiddleware, BodyTooLarge, too_large
 from koepon.gateway.cache import ResponseCacheMiddleware
 from koepon.gateway.nostore import NoStoreMiddleware
 from koepon.gateway.routing import CACHEABLE
@@ -37,7 +37,11 @@ def install_gateway(
         cacheable=CACHEABLE,
         ttl_seconds=settings.response_cache_seconds,
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger={UPLOAD_PATH: settings.max_upload_bytes},
+    )
     app.add_middleware(
         AdmissionMiddleware,
         rate_limiter=runtime.rate_limiter,

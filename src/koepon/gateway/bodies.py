@@ -8,13 +8,15 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from koepon.gateway.routing import under, under_any
+from koepon.gateway.routing import matches, under, under_any
 from koepon.kernel.problems import Problem, problem_response
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 API_PREFIX = "/api/v1"
 # Provider webhooks are verified byte for byte against a signature, whatever their media type.
 RAW_BODY_PREFIXES: tuple[str, ...] = ("/api/v1/webhooks",)
+# Where content files are uploaded (multipart): the larger limit applies to this path only.
+UPLOAD_PATH = "/api/v1/vtubers/*/contents"
 # The API speaks JSON; multipart is for uploads, which their endpoints check themselves.
 ACCEPTED_MEDIA = ("application/json", "multipart/form-data")
 
@@ -45,7 +47,8 @@ def is_accepted_media(content_type: str) -> bool:
 class BodyLimitMiddleware:
     """Counts body bytes as they arrive, so a chunked body without Content-Length is cut off too.
 
-    ``larger`` raises the limit below some prefixes (uploads) without touching the others.
+    ``larger`` raises the limit for some paths (exactly those, ``*`` = any one segment: the
+    upload endpoint) without touching the others.
     """
 
     def __init__(
@@ -56,8 +59,8 @@ class BodyLimitMiddleware:
         self.larger = dict(larger or {})
 
     def _limit(self, path: str) -> int:
-        for prefix, limit in self.larger.items():
-            if under(path, prefix):
+        for pattern, limit in self.larger.items():
+            if matches(path, pattern):
                 return limit
         return self.max_bytes
 

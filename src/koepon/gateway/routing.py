@@ -67,6 +67,11 @@ def under(path: str, prefix: str) -> bool:
     return all((w == "*" and p != "") or w == p for w, p in zip(wanted, parts, strict=False))
 
 
+def matches(path: str, pattern: str) -> bool:
+    """Whether ``path`` is exactly ``pattern`` (``*`` segments match any one segment)."""
+    return under(path, pattern) and path.rstrip("/").count("/") == pattern.rstrip("/").count("/")
+
+
 def under_any(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(under(path, prefix) for prefix in prefixes)
 

@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, description="KOEPON_MAX_BODY_BYTES: JSON bodies above this get 413"
     )
+    max_upload_bytes: int = Field(
+        50 * 1_048_576 + 65_536,
+        description="KOEPON_MAX_UPLOAD_BYTES: content upload bodies (multipart) above this get "
+        "413 at the edge; keep it at KOEPON_MAX_DIRECT_UPLOAD_BYTES + 64 KiB (larger files go "
+        "straight to storage through a presigned upload)",
+    )
     gateway_upstream_timeout_seconds: float = Field(
         15.0,
         gt=0,

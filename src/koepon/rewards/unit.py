@@ -79,7 +79,7 @@ def build(runtime: Runtime, clients: Clients) -> RewardsUnit:
         consumers=[
             Consumer(CONSUMER, list(TOPICS), services.entitlements.handle),
         ],
-        background=[],
+        background=[services.contents.sweep_forever],
         on_shutdown=services.on_shutdown,
         context=ctx,
         services=services,

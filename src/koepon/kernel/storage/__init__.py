@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-KEY_PATTERN = re.compile(r"^(?!/)(?!.*//)(?!.*(^|/)\.\.?(/|$))[A-Za-z0-9._/-]{1,512}$")
+KEY_PATTERN = re.compile(r"^(?!/)(?!.*/$)(?!.*//)(?!.*(^|/)\.\.?(/|$))[A-Za-z0-9._/-]{1,512}$")
 
 
 class StorageError(Exception):
@@ -25,7 +25,8 @@ class ObjectNotFound(StorageError):
 
 
 def check_key(key: str) -> str:
-    """``key`` if it is a safe object key, else ``ValueError`` (no absolute paths, no ``..``)."""
+    """``key`` if it is a safe object key, else ``ValueError`` (no absolute paths, no ``..``, no
+    empty segment, no trailing ``/``)."""
     if not KEY_PATTERN.match(key):
         raise ValueError(f"Not a storage key: {key!r}")
     return key

@@ -138,11 +138,3 @@ class EntitlementRevoked(DomainError):
 class ExportNotFound(DomainError):
     status = 404
     code = "export_not_found"
-
-
-class EntitlementRevoked(DomainError):
-    """The fan's entitlement was revoked (its draw was reversed): it can no longer be
-    downloaded."""
-
-    status = 410
-    code = "entitlement_revoked"

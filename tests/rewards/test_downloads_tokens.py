@@ -72,6 +72,14 @@ def test_flipping_any_byte_is_refused() -> None:
             tokens.verify(_b64(bytes(flipped)), KEY, NOW)
 
 
+def test_only_the_canonical_base64_spelling_is_accepted() -> None:
+    token = tokens.sign(CLAIMS, KEY)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for other in alphabet.replace(token[-1], ""):
+        with pytest.raises(TokenInvalid):  # same bytes or not, another spelling is refused
+            tokens.verify(token[:-1] + other, KEY, NOW)
+
+
 def test_another_key_is_refused() -> None:
     other = tokens.derive_key(b"x" * 32, "token")
     with pytest.raises(TokenInvalid):

@@ -83,9 +83,14 @@ def _b64decode(text: str) -> bytes:
     if any(ch not in _ALPHABET for ch in raw):
         raise TokenInvalid("base64")
     try:
-        return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+        decoded = base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
     except (binascii.Error, ValueError):
         raise TokenInvalid("base64") from None
+    # Only the canonical spelling: unused low bits of the last character must be zero, so no
+    # two different URLs carry the same token.
+    if _b64encode(decoded) != text:
+        raise TokenInvalid("base64")
+    return decoded
 
 
 _ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

@@ -68,6 +68,10 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/api/v1/draw-log/key"): "the public key that verifies the log's checkpoints",
     ("GET", "/api/v1/draw-log/consistency"): "proof that the public log only grew",
     ("GET", "/api/v1/draw-log/leaves"): "the log's entries, so monitors can recompute the tree",
+    ("GET", "/api/v1/downloads/{token}"): (
+        "the signed, short-lived URL is the credential (a link a browser follows), bound to its "
+        "owner's live entitlement or export"
+    ),
     ("GET", "/api/v1/previews/{content_id}"): (
         "blurred previews of ready contents, shown before a draw (originals are never public)"
     ),
@@ -80,6 +84,13 @@ OWN_CREDENTIAL: set[Route] = {
     ("POST", "/api/v1/auth/refresh"),
     ("POST", "/api/v1/auth/verify-email"),
     ("POST", "/api/v1/auth/password-reset/confirm"),
+    ("GET", "/api/v1/downloads/{token}"),  # no genuine signed link
+}
+
+# Public routes that refuse a request without their own credential with this status (rather
+# than any 4xx): a download link that is not genuine is forbidden.
+OWN_CREDENTIAL_REFUSAL: dict[Route, int] = {
+    ("GET", "/api/v1/downloads/{token}"): 403,
 }
 
 # The roles each operator route admits; /api/v1/admin/* must all be here.
@@ -276,6 +287,9 @@ async def test_anonymous_callers_are_refused_with_401_everywhere_but_public_rout
             assert_problem(await call(client, route, forged), 401, route, "forged token")
         elif route in PUBLIC:
             response = await call(client, route)
+            if route in OWN_CREDENTIAL_REFUSAL:
+                assert_problem(response, OWN_CREDENTIAL_REFUSAL[route], route, "anonymous")
+                continue
             assert_admitted(response, route, "anonymous")
             if route in OWN_CREDENTIAL:
                 assert 400 <= response.status_code < 500, (route, response.text[:300])

@@ -27,6 +27,7 @@ from koepon.kernel.settings import (
 )
 from koepon.payment import commands as payment_commands
 from koepon.payment import settings as payment_settings
+from koepon.rewards import commands as rewards_commands
 from koepon.rewards import settings as rewards_settings
 
 # Every service's own business settings, next to the platform's (kernel) settings.
@@ -244,6 +245,7 @@ def seed() -> None:
 main.add_command(payment_commands.audit)
 main.add_command(payment_commands.report)
 main.add_command(payment_commands.payments)
+main.add_command(rewards_commands.trace_leak)
 
 if __name__ == "__main__":
     main()

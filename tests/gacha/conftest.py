@@ -153,8 +153,8 @@ class Desk:
         return fan
 
 
-@pytest.fixture
-async def desk(client: httpx.AsyncClient, platform: Platform, shop: Shop) -> Desk:
+@pytest.fixture(name="desk")
+async def desk_fixture(client: httpx.AsyncClient, platform: Platform, shop: Shop) -> Desk:
     return Desk(client, platform, shop)
 
 

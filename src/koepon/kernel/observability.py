@@ -87,6 +87,18 @@ def configure_logging(
 access_log = structlog.get_logger("koepon.access")
 
 
+# Paths whose last segment is a credential (a signed download link): never written to logs.
+SECRET_PATH_PREFIXES = ("/api/v1/downloads/",)
+
+
+def loggable_path(path: str) -> str:
+    """``path`` as the access log may keep it: a credential in the path is masked."""
+    for prefix in SECRET_PATH_PREFIXES:
+        if path.startswith(prefix):
+            return prefix + "***"
+    return path
+
+
 class RequestContextMiddleware:
     """Assigns a request id (or keeps a sane incoming one), logs access, records metrics."""
 
@@ -146,7 +158,7 @@ class RequestContextMiddleware:
                 "http.access",
                 service=self.service,
                 method=scope["method"],
-                path=scope["path"],
+                path=loggable_path(scope["path"]),
                 status=status,
                 ms=round(elapsed * 1000, 1),
                 client=(scope.get("client") or ("-",))[0],

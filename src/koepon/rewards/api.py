@@ -16,5 +16,5 @@ def build_router(ctx: RewardsContext, services: RewardsServices) -> APIRouter:
     router = APIRouter()
     router.include_router(contents_api.build_router(ctx, services.contents))
     router.include_router(entitlements_api.build_router(ctx, services.entitlements))
-    router.include_router(downloads_api.build_router(ctx, services.downloads))
+    router.include_router(downloads_api.build_router(ctx, services.downloads, services.exports))
     return router

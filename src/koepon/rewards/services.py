@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from koepon.rewards.contents.service import Contents
+from koepon.rewards.downloads.exports import Exports
 from koepon.rewards.downloads.service import Downloads
 from koepon.rewards.entitlements.service import Entitlements
 
@@ -20,4 +21,5 @@ class RewardsServices:
     contents: Contents
     entitlements: Entitlements
     downloads: Downloads
+    exports: Exports
     on_shutdown: list[Job] = field(default_factory=list)

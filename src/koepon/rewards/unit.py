@@ -20,7 +20,9 @@ from koepon.rewards import settings as rewards_settings
 from koepon.rewards.client import InProcessRewardsContents
 from koepon.rewards.contents.service import Contents
 from koepon.rewards.context import RewardsContext
+from koepon.rewards.downloads.exports import Exports
 from koepon.rewards.downloads.service import Downloads
+from koepon.rewards.downloads.tasks import ExportSweeper
 from koepon.rewards.entitlements.service import CONSUMER, TOPICS, Entitlements
 from koepon.rewards.models import inbox, outbox
 from koepon.rewards.services import RewardsServices
@@ -53,10 +55,12 @@ def build_services(ctx: RewardsContext) -> RewardsServices:
     contents = Contents(ctx)
     entitlements = Entitlements(ctx, contents)
     downloads = Downloads(ctx, entitlements, contents)
+    exports = Exports(ctx, downloads)
     return RewardsServices(
         contents=contents,
         entitlements=entitlements,
         downloads=downloads,
+        exports=exports,
         on_shutdown=[ctx.storage.close],
     )
 
@@ -79,7 +83,7 @@ def build(runtime: Runtime, clients: Clients) -> RewardsUnit:
         consumers=[
             Consumer(CONSUMER, list(TOPICS), services.entitlements.handle),
         ],
-        background=[services.contents.sweep_forever],
+        background=[services.contents.sweep_forever, ExportSweeper(services.exports).run_forever],
         on_shutdown=services.on_shutdown,
         context=ctx,
         services=services,

@@ -44,15 +44,12 @@ def _answer(served: Served) -> Response:
     return Response(served.data or b"", media_type=served.mime_type, headers=headers)
 
 
-def build_router(
-    ctx: RewardsContext, downloads: Downloads, exports: Exports | None = None
-) -> APIRouter:
+def build_router(ctx: RewardsContext, downloads: Downloads, exports: Exports) -> APIRouter:
     router = APIRouter(tags=["downloads"])
     session_dep = Depends(ctx.db.session_dependency, scope="function")
     user = Depends(ctx.authenticator.user)
     downloads_dep = Depends(provide(downloads))
-    exporter = exports or Exports(ctx, downloads)
-    exports_dep = Depends(provide(exporter))
+    exports_dep = Depends(provide(exports))
 
     @router.post(
         "/api/v1/collection/{entitlement_id}/download",

@@ -473,7 +473,7 @@ async def test_abandoned_direct_uploads_are_swept(studio: Studio, signing_store:
 
     clock = MovableClock(datetime.now(UTC))
     studio.ctx.clock.use(clock)
-    contents = rewards_services(studio.platform).contents
+    direct_uploads = rewards_services(studio.platform).direct_uploads
     body = {"title": "途中で止まった動画", "content_type": "video/mp4", "size_bytes": 100}
     base = f"/api/v1/vtubers/{studio.vtuber.id}/contents/uploads"
     started = await studio.client.post(base, json=body, headers=studio.vtuber.headers)
@@ -484,12 +484,12 @@ async def test_abandoned_direct_uploads_are_swept(studio: Studio, signing_store:
     ready = await studio.upload(png((16, 16)))
     assert ready.status_code == 201, ready.text
 
-    assert await contents.sweep_abandoned_uploads() == 0  # its URL still works
+    assert await direct_uploads.sweep_abandoned_uploads() == 0  # its URL still works
     clock.advance(seconds=studio.ctx.rewards_settings.upload_url_seconds, hours=1, minutes=1)
-    assert await contents.sweep_abandoned_uploads() == 1
+    assert await direct_uploads.sweep_abandoned_uploads() == 1
     assert await studio.ctx.storage.keys(f"contents/{studio.vtuber.id}/{content_id}/") == []
     assert [c["id"] for c in await studio.listed()] == [ready.json()["id"]]
-    assert await contents.sweep_abandoned_uploads() == 0
+    assert await direct_uploads.sweep_abandoned_uploads() == 0
 
 
 def ffmpeg_made(*args: str) -> bytes:

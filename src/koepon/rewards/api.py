@@ -14,7 +14,9 @@ from koepon.rewards.services import RewardsServices
 def build_router(ctx: RewardsContext, services: RewardsServices) -> APIRouter:
     """Public routes under /api/v1: one line per sub-domain."""
     router = APIRouter()
-    router.include_router(contents_api.build_router(ctx, services.contents))
+    router.include_router(
+        contents_api.build_router(ctx, services.contents, services.direct_uploads)
+    )
     router.include_router(entitlements_api.build_router(ctx, services.entitlements))
     router.include_router(downloads_api.build_router(ctx, services.downloads, services.exports))
     return router

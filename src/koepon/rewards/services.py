@@ -6,6 +6,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from koepon.rewards.contents.direct import DirectUploads
 from koepon.rewards.contents.service import Contents
 from koepon.rewards.downloads.exports import Exports
 from koepon.rewards.downloads.service import Downloads
@@ -19,6 +20,7 @@ class RewardsServices:
     """Every service of the rewards service, built once (typed; no look-up by name)."""
 
     contents: Contents
+    direct_uploads: DirectUploads
     entitlements: Entitlements
     downloads: Downloads
     exports: Exports

@@ -1,7 +1,7 @@
 """Builds the rewards service: its context, every sub-domain's service, routes, consumers, jobs.
 
 ``build_services`` is the one place that knows every rewards service; each is built after the
-ones it takes (contents → entitlements → downloads).
+ones it takes (checks → contents → direct uploads → entitlements → downloads).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from koepon.kernel.storage.factory import storage_from_settings
 from koepon.rewards import api, internal_api
 from koepon.rewards import settings as rewards_settings
 from koepon.rewards.client import InProcessRewardsContents
+from koepon.rewards.contents.checks import FileChecks
+from koepon.rewards.contents.direct import DirectUploads
 from koepon.rewards.contents.service import Contents
 from koepon.rewards.context import RewardsContext
 from koepon.rewards.downloads.exports import Exports
@@ -52,12 +54,15 @@ def build_context(runtime: Runtime, clients: Clients, db: Database) -> RewardsCo
 
 
 def build_services(ctx: RewardsContext) -> RewardsServices:
-    contents = Contents(ctx)
+    checks = FileChecks(ctx)
+    contents = Contents(ctx, checks)
+    direct_uploads = DirectUploads(ctx, checks, contents)
     entitlements = Entitlements(ctx, contents)
     downloads = Downloads(ctx, entitlements, contents)
     exports = Exports(ctx, downloads)
     return RewardsServices(
         contents=contents,
+        direct_uploads=direct_uploads,
         entitlements=entitlements,
         downloads=downloads,
         exports=exports,
@@ -83,7 +88,10 @@ def build(runtime: Runtime, clients: Clients) -> RewardsUnit:
         consumers=[
             Consumer(CONSUMER, list(TOPICS), services.entitlements.handle),
         ],
-        background=[services.contents.sweep_forever, ExportSweeper(services.exports).run_forever],
+        background=[
+            services.direct_uploads.sweep_forever,
+            ExportSweeper(services.exports).run_forever,
+        ],
         on_shutdown=services.on_shutdown,
         context=ctx,
         services=services,

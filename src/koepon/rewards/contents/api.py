@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel.pagination import KeysetCursor
 from koepon.kernel.tokens import Principal
+from koepon.rewards.contents.direct import DirectUploads
 from koepon.rewards.contents.policy import TEAM_ROLES
 from koepon.rewards.contents.schemas import (
     Actor,
@@ -185,10 +186,13 @@ async def read_upload(request: Request, contents: Contents) -> Upload:
         raise InvalidUpload(f"The multipart body cannot be read: {exc}") from exc
 
 
-def build_router(ctx: RewardsContext, contents: Contents) -> APIRouter:
+def build_router(
+    ctx: RewardsContext, contents: Contents, direct_uploads: DirectUploads
+) -> APIRouter:
     router = APIRouter(tags=["contents"])
     session_dep = Depends(ctx.db.session_dependency, scope="function")
     contents_dep = Depends(provide(contents))
+    direct_dep = Depends(provide(direct_uploads))
     team = Depends(ctx.authenticator.roles(*TEAM_ROLES))
 
     @router.post(
@@ -241,10 +245,10 @@ def build_router(ctx: RewardsContext, contents: Contents) -> APIRouter:
         vtuber_id: VtuberId,
         body: DirectUploadIn,
         principal: Principal = team,
-        contents: Contents = contents_dep,
+        direct: DirectUploads = direct_dep,
     ) -> DirectUploadOut:
         """A presigned PUT for a large file; complete it once the file is uploaded."""
-        return await contents.start_direct_upload(_actor(principal), vtuber_id, body)
+        return await direct.start_direct_upload(_actor(principal), vtuber_id, body)
 
     @router.post(
         "/api/v1/vtubers/{vtuber_id}/contents/uploads/{content_id}/complete",
@@ -258,10 +262,10 @@ def build_router(ctx: RewardsContext, contents: Contents) -> APIRouter:
         vtuber_id: VtuberId,
         content_id: ContentId,
         principal: Principal = team,
-        contents: Contents = contents_dep,
+        direct: DirectUploads = direct_dep,
     ) -> ContentOut:
         """Check the uploaded file like any upload: ready, or removed and refused."""
-        return await contents.complete_direct_upload(_actor(principal), vtuber_id, content_id)
+        return await direct.complete_direct_upload(_actor(principal), vtuber_id, content_id)
 
     @router.get("/api/v1/vtubers/{vtuber_id}/contents", response_model=ContentPage)
     async def team_contents(

@@ -8,17 +8,14 @@ No tests here; ``test_downloads.py`` and ``test_export.py`` import the fixture.
 from __future__ import annotations
 
 import hashlib
-import io
 import uuid
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import httpx
-import numpy as np
 import pytest
 from fastapi import FastAPI
-from PIL import Image, ImageDraw
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.app import Platform
@@ -32,43 +29,9 @@ from koepon.rewards.entitlements.schemas import EntitlementView
 from koepon.rewards.errors import EntitlementNotFound, EntitlementRevoked
 from payment.fixtures.shop import Fan, Shop, shop_fixture  # noqa: F401 - the shop fixture
 from rewards.conftest import rewards_context
+from rewards.images import leak, picture  # noqa: F401 - re-exported for the downloads tests
 
 CLIENT_IP = "203.0.113.7"
-
-
-def picture(width: int = 640, height: int = 480, seed: int = 1, fmt: str = "PNG") -> bytes:
-    """A smooth, illustration-like image with shapes and a little noise."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:height, 0:width]
-    base = np.stack(
-        [
-            128 + 100 * np.sin(x / 70 + seed),
-            128 + 90 * np.cos(y / 50),
-            128 + 60 * np.sin((x + y) / 90),
-        ],
-        -1,
-    )
-    noisy = np.clip(base + rng.normal(0, 6, base.shape), 0, 255).astype(np.uint8)
-    image = Image.fromarray(noisy)
-    draw = ImageDraw.Draw(image)
-    for _ in range(30):
-        x0, y0 = int(rng.integers(0, width)), int(rng.integers(0, height))
-        size = rng.integers(10, 120, 2)
-        colour = tuple(int(v) for v in rng.integers(0, 255, 3))
-        draw.ellipse([x0, y0, x0 + int(size[0]), y0 + int(size[1])], fill=colour)
-    out = io.BytesIO()
-    image.save(out, fmt)
-    return out.getvalue()
-
-
-def leak(data: bytes, *, quality: int = 70, scale: float = 0.5) -> bytes:
-    image = Image.open(io.BytesIO(data)).convert("RGB")
-    image = image.resize(
-        (round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR
-    )
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=quality)
-    return out.getvalue()
 
 
 class FakeEntitlements:

@@ -18,7 +18,7 @@ from koepon.demo_files import demo_picture
 from koepon.rewards.contents.schemas import Actor, Upload
 from payment.fixtures.shop import shop_fixture  # noqa: F401 - the shop fixture
 from rewards.conftest import rewards_services
-from rewards.test_downloads_fakes import leak
+from rewards.images import leak
 
 
 async def upload_picture(desk: Desk, vtuber_id: str, title: str, hue: int) -> str:

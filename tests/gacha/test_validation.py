@@ -187,6 +187,17 @@ def test_a_box_item_whose_stock_differs_from_its_count_is_refused_as_g5() -> Non
     assert refused_rules(raw) == {"G5"}
 
 
+def test_a_stock_limited_item_offered_for_exchange_points_is_refused_as_g5() -> None:
+    raw = samples.box_raw()
+    raw["exchange"] = {
+        "points_per_paid_draw": 1,
+        "offers": [{"item_id": "photo-signed", "cost_points": 20}],
+    }
+    assert refused_rules(raw) == {"G5"}
+    raw["exchange"]["offers"] = [{"item_id": "voice-a", "cost_points": 20}]
+    assert "G5" not in refused_rules(raw)
+
+
 # --- G6: disclosure complete ----------------------------------------------------------------
 
 

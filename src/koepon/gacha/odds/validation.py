@@ -142,9 +142,17 @@ def _mechanics(config: GachaConfig) -> Iterator[Violation]:
             yield Violation("G2", "exchange.points_per_paid_draw", "each paid draw earns points")
         if not config.exchange.offers:
             yield Violation("G2", "exchange.offers", "an exchange offers at least one item")
+        limited = {item.item_id for item in config.items if item.stock is not None}
         for i, offer in enumerate(config.exchange.offers):
             if offer.cost_points <= 0:
                 yield Violation("G2", f"exchange.offers[{i}].cost_points", "costs are positive")
+            if offer.item_id in limited:
+                # A serial-numbered copy comes only out of its box (G5), never for points.
+                yield Violation(
+                    "G5",
+                    f"exchange.offers[{i}].item_id",
+                    f"{offer.item_id} is stock-limited: it is won from the box, not exchanged",
+                )
     if config.step_up is not None:
         if not config.step_up.steps:
             yield Violation("G2", "step_up.steps", "a step-up has at least one step")

@@ -4,6 +4,7 @@ until it expires; rate-limited per day."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -158,3 +159,25 @@ async def test_exports_are_rate_limited_per_day(kit: Kit) -> None:
     assert len(await kit.ctx.storage.keys(f"exports/{owner.id}/")) == 2
     ok = await kit.http.post("/api/v1/collection/export", headers=other.headers)
     assert ok.status_code == 201
+
+
+@pytest.mark.service_settings(rewards={"exports_per_day": 2})
+async def test_a_replayed_idempotency_key_answers_the_same_archive(kit: Kit) -> None:
+    owner = await kit.fan()
+    kit.entitlements.grant(owner.id, await kit.contents.image(seed=9, title="Art"))
+    key = {**owner.headers, "Idempotency-Key": f"export-{uuid.uuid4()}"}
+    answers = [await kit.http.post("/api/v1/collection/export", headers=key) for _ in range(2)]
+    answers += await asyncio.gather(
+        *(kit.http.post("/api/v1/collection/export", headers=key) for _ in range(3))
+    )
+    assert [a.status_code for a in answers] == [201] * 5, [a.text for a in answers]
+    assert len({a.json()["export_id"] for a in answers}) == 1
+    assert len(await kit.ctx.storage.keys(f"exports/{owner.id}/")) == 1
+    # Replays did not count: one more archive (another key, or none) is still allowed today.
+    assert (
+        await kit.http.post("/api/v1/collection/export", headers=owner.headers)
+    ).status_code == 201
+    bad = await kit.http.post(
+        "/api/v1/collection/export", headers={**owner.headers, "Idempotency-Key": "x" * 300}
+    )
+    assert bad.status_code in (400, 422) and bad.json()["code"]

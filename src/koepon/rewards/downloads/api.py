@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.kernel.idempotency_header import idempotency_key
 from koepon.kernel.tokens import Principal
 from koepon.rewards.context import RewardsContext, provide
 from koepon.rewards.downloads.exports import Exports
@@ -50,6 +51,7 @@ def build_router(ctx: RewardsContext, downloads: Downloads, exports: Exports) ->
     user = Depends(ctx.authenticator.user)
     downloads_dep = Depends(provide(downloads))
     exports_dep = Depends(provide(exports))
+    optional_key = Depends(idempotency_key(required=False))
 
     @router.post(
         "/api/v1/collection/{entitlement_id}/download",
@@ -101,11 +103,13 @@ def build_router(ctx: RewardsContext, downloads: Downloads, exports: Exports) ->
         response: Response,
         principal: Principal = user,
         service: Exports = exports_dep,
+        key: str | None = optional_key,
     ) -> ExportLink:
         """A ZIP of every live entitlement's file (images watermarked) and a manifest.json,
-        kept a day, with a signed URL (KOEPON_EXPORTS_PER_DAY per fan)."""
+        kept a day, with a signed URL (KOEPON_EXPORTS_PER_DAY per fan). An ``Idempotency-Key``
+        (optional) makes a replay answer the same archive with a new link."""
         response.headers.update(NO_STORE)
-        return await service.export(principal.user_id, _ip(request))
+        return await service.export(principal.user_id, _ip(request), key)
 
     @router.post(
         "/api/v1/collection/exports/{export_id}/download",

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from koepon.kernel.storage import check_key
 from koepon.rewards.contents.schemas import ContentView
 from koepon.rewards.context import RewardsContext
@@ -75,8 +77,15 @@ class Exports:
         self.ctx = ctx
         self.downloads = downloads
 
-    async def export(self, user_id: str, ip: str) -> ExportLink:
-        """Build, store and link the fan's archive (rate-limited per fan and day)."""
+    async def export(self, user_id: str, ip: str, key: str | None = None) -> ExportLink:
+        """Build, store and link the fan's archive (rate-limited per fan and day). With an
+        ``Idempotency-Key`` already used by this fan, a new link to that archive instead (the
+        replay neither builds another nor counts against the day's exports)."""
+        if key is not None:
+            async with self.ctx.db.transaction(read_only=True) as session:
+                done = await repository.export_by_key(session, user_id, key)
+            if done is not None:
+                return await self.relink(user_id, done.id, ip)
         await self.downloads.throttle(
             f"{self.ctx.rewards_settings.exports_per_day}/day",
             "rewards-export",
@@ -96,9 +105,11 @@ class Exports:
         os.close(fd)
         try:
             built = await self._build(path, export_id, user_id, owned, contents, now, ip_hash)
-            key = check_key(f"exports/{user_id}/{export_id}.zip")
+            archive_key = check_key(f"exports/{user_id}/{export_id}.zip")
             await self.ctx.storage.put(
-                key, await asyncio.to_thread(_read, built.path), content_type="application/zip"
+                archive_key,
+                await asyncio.to_thread(_read, built.path),
+                content_type="application/zip",
             )
         finally:
             os.unlink(path)
@@ -120,16 +131,28 @@ class Exports:
         row = ExportRow(
             id=export_id,
             user_id=user_id,
-            storage_key=key,
+            storage_key=archive_key,
             files=built.files,
             size_bytes=built.size_bytes,
             checksum_sha256=built.checksum_sha256,
             created_at=now,
             expires_at=now + ARCHIVE_KEEP,
+            idempotency_key=key,
         )
-        async with self.ctx.db.transaction() as session:
-            await repository.add_export(session, row)
-            await repository.add_downloads(session, [*built.items, link_row])
+        try:
+            async with self.ctx.db.transaction() as session:
+                await repository.add_export(session, row)
+                await repository.add_downloads(session, [*built.items, link_row])
+        except IntegrityError:
+            # The same key's twin request stored its archive first: answer that one.
+            await self.ctx.storage.delete(archive_key)
+            if key is None:
+                raise
+            async with self.ctx.db.transaction(read_only=True) as session:
+                first = await repository.export_by_key(session, user_id, key)
+            if first is None:
+                raise
+            return await self.relink(user_id, first.id, ip)
         return self._link(row, link_row)
 
     async def relink(self, user_id: str, export_id: str, ip: str) -> ExportLink:

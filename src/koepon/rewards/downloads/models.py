@@ -72,3 +72,9 @@ class ExportRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, index=True)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The fan's Idempotency-Key, if the request carried one: a replay answers this archive.
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    __table_args__ = (
+        Index("ux_rewards_exports_user_key", "user_id", "idempotency_key", unique=True),
+    )

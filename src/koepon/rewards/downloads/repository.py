@@ -70,6 +70,13 @@ async def get_export(session: AsyncSession, export_id: str) -> ExportRow | None:
     return await session.get(ExportRow, export_id)
 
 
+async def export_by_key(session: AsyncSession, user_id: str, key: str) -> ExportRow | None:
+    result = await session.scalars(
+        select(ExportRow).where(ExportRow.user_id == user_id, ExportRow.idempotency_key == key)
+    )
+    return result.first()
+
+
 async def expired_exports(session: AsyncSession, now: datetime, limit: int) -> list[ExportRow]:
     result = await session.scalars(
         select(ExportRow)

@@ -75,15 +75,20 @@ def upgrade() -> None:
         sa.Column("created_at", UTC_TIME, nullable=False),
         sa.Column("expires_at", UTC_TIME, nullable=False),
         sa.Column("deleted_at", UTC_TIME, nullable=True),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("rewards_exports", schema=None) as batch_op:
+        batch_op.create_index(
+            "ux_rewards_exports_user_key", ["user_id", "idempotency_key"], unique=True
+        )
         batch_op.create_index("ix_rewards_exports_user_id", ["user_id"], unique=False)
         batch_op.create_index("ix_rewards_exports_expires_at", ["expires_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("rewards_exports", schema=None) as batch_op:
+        batch_op.drop_index("ux_rewards_exports_user_key")
         batch_op.drop_index("ix_rewards_exports_expires_at")
         batch_op.drop_index("ix_rewards_exports_user_id")
     op.drop_table("rewards_exports")

@@ -36,7 +36,7 @@ lint: setup
 	.venv/bin/mypy src
 
 test: setup services browser media lint
-	.venv/bin/pytest -q -p no:cacheprovider
+	.venv/bin/pytest -q -p no:cacheprovider --durations=25
 	@# The operator commands on a freshly seeded embedded platform: the ledger audit must pass.
 	rm -rf .test-data
 	KOEPON_DATA_DIR=.test-data .venv/bin/koepon seed

@@ -8,10 +8,13 @@ import io
 import os
 
 import httpx
+import pytest
 from PIL import Image
 
 from koepon.app import Platform
+from koepon.demo_files import demo_picture
 from payment.fixtures.shop import Fan, signed_in
+from rewards.conftest import rewards_context
 
 
 def noisy_png(width: int = 900, height: int = 800) -> bytes:
@@ -47,3 +50,28 @@ async def test_a_two_megabyte_picture_passes_the_gateway_but_a_large_json_body_d
         )
         assert refused.status_code == 413, (path, refused.text)
         assert refused.json()["code"] == "payload_too_large"
+
+
+@pytest.mark.service_settings(rewards={"uploads_per_hour": 2})
+async def test_a_teams_uploads_are_limited_per_hour_and_a_refused_one_stores_nothing(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    vtuber = Fan(*await signed_in(client, platform, roles=["vtuber"]))
+    other = Fan(*await signed_in(client, platform, roles=["vtuber"]))
+
+    async def upload(who: Fan) -> httpx.Response:
+        return await client.post(
+            f"/api/v1/vtubers/{who.id}/contents",
+            files={"file": ("pic.png", demo_picture("limit", 10, size=(64, 64)), "image/png")},
+            data={"title": "上限"},
+            headers=who.headers,
+        )
+
+    assert [(await upload(vtuber)).status_code for _ in range(2)] == [201, 201]
+    storage = rewards_context(platform).storage
+    before = await storage.keys(f"contents/{vtuber.id}/")
+    refused = await upload(vtuber)
+    assert refused.status_code == 429 and refused.json()["code"] == "uploads_rate_limited"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert await storage.keys(f"contents/{vtuber.id}/") == before
+    assert (await upload(other)).status_code == 201  # another team's hour is its own

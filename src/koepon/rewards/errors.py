@@ -138,3 +138,13 @@ class EntitlementRevoked(DomainError):
 class ExportNotFound(DomainError):
     status = 404
     code = "export_not_found"
+
+
+class UploadsRateLimited(DomainError):
+    """A VTuber's team started more uploads this hour than ``KOEPON_UPLOADS_PER_HOUR``."""
+
+    status = 429
+    code = "uploads_rate_limited"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, retry_after=retry_after)

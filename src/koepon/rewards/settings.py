@@ -47,6 +47,12 @@ class RewardsSettings(BaseSettings):
     preview_side: int = Field(
         320, ge=32, le=2048, description="KOEPON_PREVIEW_SIDE: longest side of previews in pixels"
     )
+    uploads_per_hour: int = Field(
+        120,
+        ge=1,
+        description="KOEPON_UPLOADS_PER_HOUR: content uploads (direct ones included) a VTuber's "
+        "team may start per hour",
+    )
     upload_url_seconds: int = Field(
         900, ge=60, le=86_400, description="KOEPON_UPLOAD_URL_SECONDS: presigned upload lifetime"
     )

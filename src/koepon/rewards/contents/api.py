@@ -228,6 +228,7 @@ def build_router(
         images are decoded under limits and stored without metadata; previews are made."""
         actor = _actor(principal)
         contents.authorize(actor, vtuber_id)  # before reading a byte of the body
+        await contents.admit_upload(vtuber_id)
         upload = await read_upload(request, contents)
         return await contents.upload(actor, vtuber_id, upload)
 
@@ -239,6 +240,7 @@ def build_router(
             409: {"description": "direct_upload_unavailable: the store cannot sign uploads"},
             413: {"description": "content_too_large"},
             415: {"description": "unsupported_content_type, content_type_mismatch"},
+            429: {"description": "uploads_rate_limited (with Retry-After)"},
         },
     )
     async def start_direct_upload(

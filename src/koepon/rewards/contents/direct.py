@@ -56,6 +56,7 @@ class DirectUploads:
     ) -> DirectUploadOut:
         """A presigned PUT for a large file, and the content waiting for it (processing)."""
         self.contents.authorize(actor, vtuber_id)
+        await self.contents.admit_upload(vtuber_id)
         title = checked_title(body.title)
         media = body.content_type.split(";", 1)[0].strip().lower()
         declared = sniff.MIME_ALIASES.get(media)

@@ -36,6 +36,7 @@ from koepon.rewards.errors import (
     ContentNotFound,
     ContentStatusConflict,
     NotAllowed,
+    UploadsRateLimited,
 )
 
 
@@ -117,6 +118,18 @@ class Contents:
     def upload_limit(self, head: bytes | None) -> int:
         """The most bytes a file sent through the service may have (``FileChecks``)."""
         return self.checks.upload_limit(head)
+
+    async def admit_upload(self, vtuber_id: str) -> None:
+        """Count one upload of ``vtuber_id``'s team against the hourly limit (before any byte of
+        the file is read); ``UploadsRateLimited`` (429, Retry-After) past it."""
+        limit = f"{self.ctx.rewards_settings.uploads_per_hour}/hour"
+        allowed, retry_after = await self.ctx.rate_limiter.hit(limit, "rewards-upload", vtuber_id)
+        if not allowed:
+            raise UploadsRateLimited(
+                f"This VTuber's team started too many uploads ({limit}); try again in "
+                f"{retry_after} s",
+                retry_after,
+            )
 
     def authorize(self, actor: Actor, vtuber_id: str) -> None:
         if not may_manage(actor.user_id, actor.roles, vtuber_id):

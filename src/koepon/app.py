@@ -42,6 +42,9 @@ from koepon.web import pages as web_pages
 
 log = structlog.get_logger(__name__)
 INBOX_RETENTION = timedelta(days=30)
+# The first purge waits this long after start: starting services write enough already (and a
+# short-lived process, such as a test's, never has a purge half-way when it stops).
+INBOX_PURGE_DELAY_SECONDS = 60.0
 STOP_SECONDS = 5
 
 # In dependency order: a service is built after the services whose clients it takes.
@@ -170,6 +173,7 @@ class Platform:
         """Forget consumed message ids after 30 days (far beyond any redelivery)."""
         assert unit.inbox_table is not None
         inbox = Inbox(unit.inbox_table)
+        await jobs.pause(INBOX_PURGE_DELAY_SECONDS, self._stop)
         while not self._stop.is_set():
             try:
                 async with unit.db.transaction() as session:

@@ -21,7 +21,10 @@ from sqlalchemy import select
 
 from clocks import MovableClock
 from koepon.app import Platform
+from koepon.contracts.gacha import ItemExchanged
+from koepon.kernel.bus import Message
 from koepon.kernel.storage import PresignedUpload, Storage
+from koepon.rewards.contents.schemas import Actor, Upload
 from koepon.rewards.downloads import tokens, watermark
 from koepon.rewards.downloads.commands import trace_leak
 from koepon.rewards.downloads.keys import load_signing_key
@@ -332,17 +335,8 @@ def test_production_refuses_to_start_without_a_signing_key(platform: Platform) -
 
 async def _grant_through_the_platform(platform: Platform, user_id: str) -> tuple[str, str]:
     """An image uploaded through contents and granted to ``user_id`` through entitlements'
-    consumer (an exchange event): (entitlement id, content id). Skips while either piece is
-    not there yet."""
+    consumer (an exchange event): (entitlement id, content id)."""
     services = rewards_services(platform)
-    try:
-        from koepon.contracts.gacha import ItemExchanged
-        from koepon.kernel.bus import Message
-        from koepon.rewards.contents.schemas import Actor, Upload
-    except ImportError as missing:  # pragma: no cover - until contents/entitlements land
-        pytest.skip(f"rewards contents/entitlements not built yet: {missing}")
-    if not hasattr(services.entitlements, "apply") or not hasattr(services.contents, "upload"):
-        pytest.skip("entitlements grant / contents upload not built yet (work in progress)")
     vtuber = str(uuid.uuid4())
     content = await services.contents.upload(
         Actor(user_id=str(uuid.uuid4()), roles=frozenset({"admin"})),
@@ -376,8 +370,7 @@ async def _grant_through_the_platform(platform: Platform, user_id: str) -> tuple
     )
     async with rewards_context(platform).db.transaction(read_only=True) as session:
         owned = await services.entitlements.all_live(session, user_id)
-    if not owned:
-        pytest.skip("the entitlements grant is not there yet (nothing granted from the event)")
+    assert owned, "the exchange event granted nothing"
     return owned[0].id, content.id
 
 

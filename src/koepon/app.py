@@ -38,6 +38,8 @@ from koepon.payment import settings as payment_settings
 from koepon.payment import unit as payment_unit
 from koepon.rewards import client as rewards_client
 from koepon.rewards import unit as rewards_unit
+from koepon.vtuber import client as vtuber_client
+from koepon.vtuber import unit as vtuber_unit
 from koepon.web import pages as web_pages
 
 log = structlog.get_logger(__name__)
@@ -53,11 +55,13 @@ BUILDERS: dict[str, Callable[[Runtime, Clients], ServiceUnit]] = {
     "payment": payment_unit.build,
     "gacha": gacha_unit.build,
     "rewards": rewards_unit.build,
+    "vtuber": vtuber_unit.build,
 }
 REMOTE_CLIENTS: dict[str, Callable[[str, str], Any]] = {
     "auth": auth_client.HttpAuthClient,
     "payment": payment_client.HttpMedalWallets,
     "rewards": rewards_client.HttpRewardsContents,
+    "vtuber": vtuber_client.HttpVtuberTeams,
 }
 
 

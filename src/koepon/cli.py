@@ -29,6 +29,7 @@ from koepon.payment import commands as payment_commands
 from koepon.payment import settings as payment_settings
 from koepon.rewards import commands as rewards_commands
 from koepon.rewards import settings as rewards_settings
+from koepon.vtuber import settings as vtuber_settings
 
 # Every service's own business settings, next to the platform's (kernel) settings.
 SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {
@@ -36,6 +37,7 @@ SERVICE_SETTINGS: dict[str, type[BaseSettings]] = {
     "payment": payment_settings.PaymentSettings,
     "gacha": gacha_settings.GachaSettings,
     "rewards": rewards_settings.RewardsSettings,
+    "vtuber": vtuber_settings.VtuberSettings,
 }
 
 SERVICE_CHOICE = click.Choice([*SERVICES, "gateway", "all"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from koepon.contracts.auth import AuthAccounts
 from koepon.contracts.payment import MedalWallets
 from koepon.contracts.rewards import RewardsContents
+from koepon.contracts.vtuber import VtuberTeams
 
 
 @dataclass
@@ -17,3 +18,4 @@ class Clients:
     auth: AuthAccounts | None = None
     payment: MedalWallets | None = None
     rewards: RewardsContents | None = None
+    vtuber: VtuberTeams | None = None

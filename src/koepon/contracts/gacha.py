@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from koepon.contracts import Event
+from koepon.contracts.vtuber import RevenueShare
 
 Rarity = Literal["N", "R", "SR", "SSR", "UR"]
 
@@ -47,6 +48,9 @@ class DrawCompleted(Event):
     paid_value_jpy: int
     items: list[DrawnItem]
     completed_at: datetime
+    # Who earns from it (COMPLIANCE R1): empty means all to ``vtuber_id``; a collab gacha lists
+    # every VTuber's share in basis points, summing to 10,000.
+    shares: list[RevenueShare] = Field(default_factory=list)
 
 
 class ItemExchanged(Event):
@@ -89,3 +93,31 @@ class DrawReversed(Event):
     user_id: str
     reason: str
     reversed_at: datetime
+    # What the reversed draw earned (the VTuber service takes it back from sales); absent only
+    # on events published before these fields existed.
+    gacha_id: str | None = None
+    vtuber_id: str | None = None
+    paid_value_jpy: int = 0
+    shares: list[RevenueShare] = Field(default_factory=list)
+
+
+class GachaCatalogChanged(Event):
+    """A gacha was approved, re-versioned, scheduled or ended: the VTuber service keeps its own
+    copy (public profile's live gachas, sales' titles and box sell-through, collab shares).
+
+    ``revision`` grows with every change of the gacha, so a consumer keeps the highest it saw
+    and an event that arrives late changes nothing."""
+
+    topic = "gacha.catalog.changed.v1"
+    gacha_id: str
+    vtuber_id: str
+    revision: int
+    title: str
+    kind: Literal["weighted", "box"]
+    status: Literal["draft", "submitted", "approved", "rejected", "ended"]
+    price_medals: int
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    box_stock: int | None = None  # a box's whole stock (sell-through = drawn / stock)
+    shares: list[RevenueShare] = Field(default_factory=list)
+    changed_at: datetime

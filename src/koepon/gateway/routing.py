@@ -8,7 +8,7 @@ from dataclasses import dataclass
 # Public path prefix → service. A prefix matches itself and everything below it at a segment
 # boundary, and the longest matching prefix wins, so a sub-resource can belong to another
 # service (``/api/v1/me`` is auth, ``/api/v1/me/seeds`` is gacha); a ``*`` segment matches any one
-# segment (a VTuber's contents belong to rewards, its other paths to gacha for now).
+# segment (a VTuber's contents belong to rewards, its gachas to gacha).
 ROUTES: dict[str, str] = {
     "/api/v1/auth": "auth",
     "/api/v1/me": "auth",
@@ -31,8 +31,8 @@ ROUTES: dict[str, str] = {
     "/api/v1/draws": "gacha",
     "/api/v1/draw-log": "gacha",
     "/api/v1/me/seeds": "gacha",
-    # Gacha drafts are authored under their VTuber until the VTuber service owns this prefix.
-    "/api/v1/vtubers": "gacha",
+    # A VTuber's gacha drafts are the gacha service's; the VTuber itself is the VTuber service's.
+    "/api/v1/vtubers/*/gachas": "gacha",
     "/api/v1/admin/gachas": "gacha",
     "/api/v1/admin/draws": "gacha",
     "/api/v1/vtubers/*/contents": "rewards",
@@ -40,6 +40,12 @@ ROUTES: dict[str, str] = {
     "/api/v1/collection": "rewards",
     "/api/v1/downloads": "rewards",
     "/api/v1/previews": "rewards",
+    "/api/v1/vtubers": "vtuber",
+    "/api/v1/vtuber-invitations": "vtuber",
+    "/api/v1/me/vtubers": "vtuber",
+    "/api/v1/admin/vtubers": "vtuber",
+    "/api/v1/admin/payouts": "vtuber",
+    "/api/v1/admin/statements": "vtuber",
 }
 
 # Public GETs whose answers are the same for every anonymous caller, cached briefly at the edge,

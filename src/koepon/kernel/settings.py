@@ -16,7 +16,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICES: tuple[str, ...] = ("auth", "payment", "gacha", "rewards")
+SERVICES: tuple[str, ...] = ("auth", "payment", "gacha", "rewards", "vtuber")
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LOG_LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
 ServiceSettingsT = TypeVar("ServiceSettingsT", bound=BaseSettings)

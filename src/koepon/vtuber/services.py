@@ -8,8 +8,8 @@ from typing import Any
 
 from koepon.vtuber.gachas.service import GachaCopies
 from koepon.vtuber.payouts.service import Payouts
-from koepon.vtuber.profiles.service import Profiles
 from koepon.vtuber.sales.service import Sales
+from koepon.vtuber.teams.profiles import Profiles
 from koepon.vtuber.teams.service import Teams
 
 Job = Callable[[], Coroutine[Any, Any, None]]

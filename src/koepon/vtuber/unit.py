@@ -22,10 +22,10 @@ from koepon.vtuber.gachas import service as gachas_service
 from koepon.vtuber.gachas.service import GachaCopies
 from koepon.vtuber.models import inbox, outbox
 from koepon.vtuber.payouts.service import Payouts
-from koepon.vtuber.profiles.service import Profiles
 from koepon.vtuber.sales import service as sales_service
 from koepon.vtuber.sales.service import Sales
 from koepon.vtuber.services import VtuberServices
+from koepon.vtuber.teams.profiles import Profiles
 from koepon.vtuber.teams.service import Teams
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from koepon.vtuber.context import VtuberContext
-from koepon.vtuber.profiles.service import Profiles
 from koepon.vtuber.sales.service import Sales
+from koepon.vtuber.teams.profiles import Profiles
 from koepon.vtuber.teams.service import Teams
 
 

@@ -1,7 +1,14 @@
-"""A VTuber's team: members with a role, invitations by email, and the record of every change.
+"""A VTuber and its team: the profile, members with a role, invitations by email, and the record
+of every change.
 
-- ``vtuber_members``: one row per (VTuber, account) with its team role (owner, manager, editor,
-  analyst). The applicant becomes the owner when the application is approved.
+- ``vtuber_profiles``: an application by a fan, decided by an operator, then the public VTuber.
+  ``bank`` and ``legal_name`` are for payouts only (never public; the owner with ``payout.read``
+  and admins read them). ``revenue_share_bp`` is the VTuber's part of the yen value of paid medals
+  spent on their gachas (COMPLIANCE R1). ``invoice_number`` is the インボイス 登録番号 (R3).
+  ``owner_user_id`` is the owner: the owner has no ``vtuber_members`` row.
+
+- ``vtuber_members``: one row per (VTuber, account) with its team role (manager, editor,
+  analyst; ``owner`` only for a co-owner). The applicant is the owner (``owner_user_id``).
 - ``vtuber_invitations``: an invitation to an email address for a role; accepted by the account
   whose verified email it is, revoked, or expired.
 - ``vtuber_team_changes``: who did what to whom and when (append-only).
@@ -9,10 +16,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, String
+from sqlalchemy import JSON, CheckConstraint, Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from koepon.kernel.dbtypes import UtcDateTime
@@ -75,3 +82,44 @@ class TeamChange(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
 
     __table_args__ = (Index("ix_vtuber_team_changes_vtuber", "vtuber_id", "at", "id"),)
+
+
+class VtuberProfile(Base):
+    __tablename__ = "vtuber_profiles"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_user_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    # pending → approved | rejected; approved → suspended → approved
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    display_name: Mapped[str] = mapped_column(String(64), nullable=False)
+    bio: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    avatar_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    channel_links: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    # individual | corporation: withholding (R2) applies to individuals only
+    entity_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    legal_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    # {bank_code, branch_code, account_type, account_number, holder_kana}
+    bank: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    invoice_number: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    invoice_registered_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    revenue_share_bp: Mapped[int] = mapped_column(Integer, nullable=False, default=7000)
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    applied_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'rejected', 'suspended')",
+            name="vtuber_profile_status",
+        ),
+        CheckConstraint(
+            "entity_type IN ('individual', 'corporation')", name="vtuber_profile_entity"
+        ),
+        CheckConstraint(
+            "revenue_share_bp >= 0 AND revenue_share_bp <= 10000", name="vtuber_profile_share"
+        ),
+        Index("ix_vtuber_profiles_owner", "owner_user_id"),
+        Index("ix_vtuber_profiles_status", "status", "applied_at", "id"),
+    )

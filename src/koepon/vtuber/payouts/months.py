@@ -7,13 +7,13 @@ from datetime import date, datetime, timedelta
 
 from koepon.kernel.clock import jst_day, jst_day_start
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^2\d{3}-(0[1-9]|1[0-2])$"
 _MONTH = re.compile(MONTH_PATTERN)
 
 
 def parse(month: str) -> tuple[int, int]:
     """``"2026-11"`` → ``(2026, 11)``; ``ValueError`` for anything else."""
-    if not _MONTH.match(month) or not 2000 <= int(month[:4]) <= 9998:
+    if not _MONTH.match(month) or not 2000 <= int(month[:4]) <= 2999:
         raise ValueError(f"{month!r} is not a month written YYYY-MM")
     return int(month[:4]), int(month[5:])
 

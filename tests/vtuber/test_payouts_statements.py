@@ -495,3 +495,27 @@ async def test_a_bad_month_is_refused(client: httpx.AsyncClient, platform: Platf
             "/api/v1/admin/statements/close", json={"month": month}, headers=admin.headers
         )
         assert refused.status_code == 422, (month, refused.text)
+
+
+async def test_a_vtubers_statements_page_by_month(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    c = await cast(client, platform)
+    await september_and_october(platform, c)
+    c.clock.advance(seconds=1)
+    assert (await close(client, c.admin, "2026-09")).status_code == 200
+    assert (await close(client, c.admin, "2026-10")).status_code == 200
+    url = f"/api/v1/vtubers/{c.aoi}/statements"
+    first = await client.get(url, params={"limit": 1}, headers=c.aoi_owner.headers)
+    assert [s["month"] for s in first.json()["items"]] == ["2026-10"]
+    assert first.json()["next_cursor"] == "2026-10"
+    second = await client.get(
+        url, params={"limit": 1, "cursor": "2026-10"}, headers=c.aoi_owner.headers
+    )
+    assert [s["month"] for s in second.json()["items"]] == ["2026-09"]
+    assert second.json()["next_cursor"] is None
+    listed = await client.get(
+        "/api/v1/admin/statements", params={"month": "2026-09"}, headers=c.admin.headers
+    )
+    assert {s["vtuber_id"] for s in listed.json()["statements"]} == {c.aoi, c.chika}
+    assert listed.json()["totals"]["net_payable_jpy"] == 629 + 6_286

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.auth import repository
 from koepon.auth.devmailbox import NOTICE, from_this_machine, refused
 from koepon.auth.errors import UserNotFound
 from koepon.auth.mail import DevMailbox
@@ -32,7 +33,7 @@ from koepon.auth.schemas import (
     VerifyEmailIn,
 )
 from koepon.auth.service import AuthService
-from koepon.contracts.auth import AccountNotFound, SessionState, SpendingProfile
+from koepon.contracts.auth import AccountNotFound, SessionState, SpendingProfile, VerifiedEmail
 from koepon.kernel.internal import internal_guard
 from koepon.kernel.runtime import Runtime
 from koepon.kernel.tokens import Principal
@@ -236,6 +237,13 @@ def build_routers(
             return await service.spending_profile(session, user_id=user_id)
         except AccountNotFound as exc:
             raise UserNotFound("No such user") from exc
+
+    # The VTuber service matches team invitations against the account's verified address.
+    @internal.get("/users/{user_id}/verified-email", response_model=VerifiedEmail)
+    async def verified_email(user_id: str, session: Session) -> VerifiedEmail:
+        user = await repository.user_by_id(session, user_id)
+        verified = user is not None and user.email_verified_at is not None
+        return VerifiedEmail(email=user.email if user is not None and verified else None)
 
     # The gateway asks here when the cache lost its copy of a session (a Redis restart); the
     # answer comes from the database and puts a live session back into the cache.

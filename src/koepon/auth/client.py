@@ -8,8 +8,9 @@ from urllib.parse import quote
 
 import httpx
 
+from koepon.auth import repository
 from koepon.auth.service import AuthService
-from koepon.contracts.auth import AccountNotFound, SessionState, SpendingProfile
+from koepon.contracts.auth import AccountNotFound, SessionState, SpendingProfile, VerifiedEmail
 
 
 class LocalAuthClient:
@@ -27,6 +28,11 @@ class LocalAuthClient:
 
     async def session_alive(self, session_id: str, user_id: str) -> bool:
         return await self.service.sessions.alive(session_id, user_id)
+
+    async def verified_email(self, user_id: str) -> str | None:
+        async with self.service.db.transaction(read_only=True) as session:
+            user = await repository.user_by_id(session, user_id)
+        return user.email if user is not None and user.email_verified_at is not None else None
 
 
 class HttpAuthClient:
@@ -77,6 +83,13 @@ class HttpAuthClient:
         )
         response.raise_for_status()
         return SessionState.model_validate(response.json()).alive
+
+    async def verified_email(self, user_id: str) -> str | None:
+        response = await self._client().get(
+            f"/internal/auth/users/{quote(user_id, safe='')}/verified-email"
+        )
+        response.raise_for_status()
+        return VerifiedEmail.model_validate(response.json()).email
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -2,7 +2,8 @@
 
 Auth owns the fan's address and the outgoing mail, so it is the service that tells a fan about
 medals expiring soon (COMPLIANCE M2: 7 days ahead) and why a payment was refunded instead of
-credited (A1–A3), on the payment service's events.
+credited (A1–A3), on the payment service's events, and that mails team invitations on the
+VTuber service's ``MemberInvited``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from koepon.auth.mail import Mail, enqueue
 from koepon.auth.models import User, inbox
 from koepon.contracts.auth import AccountRegistered
 from koepon.contracts.payment import MedalLotExpiringSoon, PurchaseRefused
+from koepon.contracts.vtuber import MemberInvited
 from koepon.kernel.bus import Message
 from koepon.kernel.clock import JST
 from koepon.kernel.db import Database
@@ -26,6 +28,13 @@ from koepon.kernel.runtime import Consumer
 PUBLISHES = (AccountRegistered,)
 EXPIRY_MAIL_CONSUMER = "auth.medal-expiry-mail"
 REFUSAL_MAIL_CONSUMER = "auth.purchase-refused-mail"
+INVITATION_MAIL_CONSUMER = "auth.team-invitation-mail"
+ROLE_LABELS = {
+    "owner": ("オーナー", "owner"),
+    "manager": ("マネージャー", "manager"),
+    "editor": ("編集者", "editor"),
+    "analyst": ("アナリスト", "analyst"),
+}
 KIND_LABELS = {"paid": "有償", "free": "無償"}
 # Which limit stopped the credit, by the refusal's code (``reason`` is "<code>:<rule>"), as
 # (Japanese, English) clauses. An unknown code falls back to naming the rule alone.
@@ -90,6 +99,30 @@ def refusal_mail(user: User, event: PurchaseRefused, *, public_url: str) -> Mail
     return Mail(to=user.email, subject="推しメダルのご購入を返金します", body=body)
 
 
+def invitation_mail(event: MemberInvited, *, public_url: str) -> Mail:
+    """A VTuber's team invites an address (account or not yet): what the role is, until when,
+    and the studio page where the signed-in account with this verified address accepts."""
+    ja_role, en_role = ROLE_LABELS[event.role]
+    expires = event.expires_at.astimezone(JST)
+    link = f"{public_url.rstrip('/')}/studio/invitations"
+    body = (
+        f"{event.vtuber_name} のチームから、{ja_role}としての招待が届いています。\n\n"
+        f"このメールアドレス（{event.email}）でこえポン!にログインし、次のページで招待を承認して"
+        f"ください: {link}\n"
+        "アカウントをお持ちでない方は、このアドレスで登録し、メールアドレスの確認を済ませてから"
+        "承認できます。\n"
+        f"招待の有効期限: {expires:%Y年%m月%d日 %H:%M}（日本時間）\n"
+        "心当たりのない場合は、このメールを破棄してください。\n\n"
+        "---\n"
+        f"The team of {event.vtuber_name} invites you to join as {en_role}. Sign in to Koepon "
+        f"with this address ({event.email}), verify it if you have not yet, and accept here: "
+        f"{link} (open until {expires:%Y-%m-%d %H:%M} JST). If you did not expect this, ignore "
+        "this mail.\n\n"
+        "こえポン!"
+    )
+    return Mail(to=event.email, subject=f"{event.vtuber_name} のチームへの招待", body=body)
+
+
 def consumers(db: Database, *, clock: Callable[[], datetime], public_url: str) -> list[Consumer]:
     async def tell_fan(session: AsyncSession, message: Message) -> None:
         event = MedalLotExpiringSoon.model_validate(message.payload)
@@ -103,9 +136,16 @@ def consumers(db: Database, *, clock: Callable[[], datetime], public_url: str) -
         if user is not None:  # a closed account's refund still goes back; nobody to mail
             await enqueue(session, refusal_mail(user, event, public_url=public_url), now=clock())
 
+    async def tell_invitee(session: AsyncSession, message: Message) -> None:
+        # The address need not be an account yet: the mail tells how to join with it.
+        event = MemberInvited.model_validate(message.payload)
+        await enqueue(session, invitation_mail(event, public_url=public_url), now=clock())
+
     expiry = idempotent(db, Inbox(inbox), EXPIRY_MAIL_CONSUMER, tell_fan)
     refusal = idempotent(db, Inbox(inbox), REFUSAL_MAIL_CONSUMER, tell_fan_why)
+    invitation = idempotent(db, Inbox(inbox), INVITATION_MAIL_CONSUMER, tell_invitee)
     return [
         Consumer(EXPIRY_MAIL_CONSUMER, [MedalLotExpiringSoon.topic], expiry),
         Consumer(REFUSAL_MAIL_CONSUMER, [PurchaseRefused.topic], refusal),
+        Consumer(INVITATION_MAIL_CONSUMER, [MemberInvited.topic], invitation),
     ]

@@ -53,9 +53,22 @@ class SessionRecords(Protocol):
     async def session_alive(self, session_id: str, user_id: str) -> bool: ...
 
 
+class VerifiedEmail(BaseModel):
+    """An account's email address if it has verified it (None: unverified or no account)."""
+
+    model_config = ConfigDict(frozen=True)
+    email: str | None
+
+
 class AuthAccounts(SessionRecords, Protocol):
     """What other services may ask the auth service synchronously."""
 
     async def jwks(self) -> dict[str, Any]: ...
 
     async def spending_profile(self, user_id: str) -> SpendingProfile: ...
+
+    async def verified_email(self, user_id: str) -> str | None:
+        """The account's (normalised, lowercased) email once the account has verified it; None
+        for an unverified address or no such account (the VTuber service matches team
+        invitations against it)."""
+        ...

@@ -3,11 +3,23 @@ a VTuber service in another process (``/internal/vtuber``, internal token)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+
 import httpx
 
 from koepon.contracts.vtuber import Permission, VtuberUnavailable
 from koepon.kernel.db import Database
 from koepon.vtuber.teams.service import Teams
+
+# How many VTuber ids one ``approved`` question may carry (a gacha's collab partners).
+MAX_VTUBER_IDS = 100
+
+
+def _bounded(vtuber_ids: Collection[str]) -> frozenset[str]:
+    ids = frozenset(vtuber_ids)
+    if len(ids) > MAX_VTUBER_IDS:
+        raise ValueError(f"at most {MAX_VTUBER_IDS} VTuber ids at a time")
+    return ids
 
 
 class InProcessVtuberTeams:
@@ -18,10 +30,21 @@ class InProcessVtuberTeams:
     async def permissions(
         self, vtuber_id: str, user_id: str, roles: frozenset[str]
     ) -> frozenset[Permission]:
-        raise VtuberUnavailable("not built yet")
+        try:
+            async with self.db.transaction(read_only=True) as session:
+                return await self._teams.permissions(session, vtuber_id, user_id, roles)
+        except Exception as exc:  # the VTuber database is out of reach: say so, typed
+            raise VtuberUnavailable(f"permissions could not be read: {type(exc).__name__}") from exc
 
     async def approved(self, vtuber_ids: frozenset[str]) -> frozenset[str]:
-        raise VtuberUnavailable("not built yet")
+        ids = _bounded(vtuber_ids)
+        if not ids:
+            return frozenset()
+        try:
+            async with self.db.transaction(read_only=True) as session:
+                return await self._teams.approved(session, ids)
+        except Exception as exc:
+            raise VtuberUnavailable(f"VTubers could not be read: {type(exc).__name__}") from exc
 
 
 class HttpVtuberTeams:
@@ -40,13 +63,29 @@ class HttpVtuberTeams:
             transport=transport,
         )
 
+    async def _post(self, path: str, body: Mapping[str, object]) -> dict[str, list[str]]:
+        try:
+            response = await self._http.post(path, json=body)
+        except httpx.HTTPError as exc:
+            raise VtuberUnavailable(f"VTuber service unreachable: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise VtuberUnavailable(f"VTuber service answered {response.status_code}")
+        answer: dict[str, list[str]] = response.json()
+        return answer
+
     async def permissions(
         self, vtuber_id: str, user_id: str, roles: frozenset[str]
     ) -> frozenset[Permission]:
-        raise VtuberUnavailable("not built yet")
+        body = {"vtuber_id": vtuber_id, "user_id": user_id, "roles": sorted(roles)}
+        answer = await self._post("/permissions", body)
+        return frozenset(Permission(p) for p in answer["permissions"])
 
     async def approved(self, vtuber_ids: frozenset[str]) -> frozenset[str]:
-        raise VtuberUnavailable("not built yet")
+        ids = _bounded(vtuber_ids)
+        if not ids:
+            return frozenset()
+        answer = await self._post("/approved", {"vtuber_ids": sorted(ids)})
+        return frozenset(answer["vtuber_ids"])
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -10,7 +10,15 @@ import httpx
 
 from koepon.app import Platform
 from vtuber.conftest import vtuber_services
-from vtuber.test_payouts_statements import Cast, cast, close, september_and_october
+from vtuber.test_payouts_statements import (
+    Cast,
+    cast,
+    close,
+    draw,
+    feed,
+    jst,
+    september_and_october,
+)
 
 BATCHES = "/api/v1/admin/payouts/batches"
 
@@ -188,3 +196,26 @@ async def test_transfer_dates_a_bank_can_carry_out(
     )
     assert unknown.status_code == 404
     assert unknown.json()["code"] == "payout_batch_not_found"
+
+
+async def test_a_sale_arriving_after_its_month_was_closed_unbalances_the_month(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    c = await closed_october(client, platform)
+    # a draw completed on 30 October whose event is delivered only now
+    await feed(
+        platform,
+        draw(c.aoi, "gacha-aoi", jst(2026, 10, 30, 23, 0), paid_medals=500, paid_value_jpy=500),
+    )
+    report = await reconciliation(client, c, "2026-10")
+    assert report["balanced"] is False
+    assert report["sales_gross_jpy"] - report["statements_gross_jpy"] == 500
+    assert report["gross_mismatches"] == [
+        {"vtuber_id": c.aoi, "statement_gross_jpy": 1_428_572, "sales_gross_jpy": 1_429_072}
+    ]
+    # the ledger itself still agrees with the statements
+    assert report["unposted_statements"] == []
+    assert all(check["balanced"] for check in report["accounts"])
+    # closing again does not edit an issued statement
+    again = await close(client, c.admin, "2026-10")
+    assert again.json()["issued"] == 0

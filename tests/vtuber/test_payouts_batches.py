@@ -4,11 +4,14 @@ after it, and a payee whose bank details cannot be written held back."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from koepon.app import Platform
+from koepon.vtuber.payouts.models import YenTransfer
 from vtuber.conftest import vtuber_services
 from vtuber.test_payouts_statements import (
     Cast,
@@ -219,3 +222,33 @@ async def test_a_sale_arriving_after_its_month_was_closed_unbalances_the_month(
     # closing again does not edit an issued statement
     again = await close(client, c.admin, "2026-10")
     assert again.json()["issued"] == 0
+
+
+async def test_a_ledger_transfer_no_statement_explains_unbalances_the_month(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    c = await closed_october(client, platform)
+    statements = await client.get(
+        "/api/v1/admin/statements", params={"month": "2026-10"}, headers=c.admin.headers
+    )
+    aoi = next(s for s in statements.json()["statements"] if s["vtuber_id"] == c.aoi)
+    services = vtuber_services(platform)
+    async with services.profiles.ctx.db.transaction() as session:
+        session.add(
+            YenTransfer(
+                id=str(uuid.uuid4()),
+                debit_account="platform:paid_medal_sales",
+                credit_account=f"vtuber:{c.aoi}:payable",
+                amount_jpy=1,
+                reason="bonus",
+                ref=aoi["id"],
+                created_at=datetime(2026, 11, 1, tzinfo=UTC),
+            )
+        )
+    report = await reconciliation(client, c, "2026-10")
+    assert report["balanced"] is False
+    assert report["unposted_statements"] == [aoi["id"]]
+    accounts = {check["account"]: check for check in report["accounts"]}
+    payable = accounts["vtuber:*:payable"]
+    assert payable["actual_jpy"] - payable["expected_jpy"] == 1
+    assert payable["balanced"] is False

@@ -198,8 +198,8 @@ class Profiles:
         row = await repository.profile(session, vtuber_id)
         if row is None or row.status != "approved":
             raise VtuberNotFound("No such VTuber")
-        # The gachas sub-domain answers which of this VTuber's gachas are live now.
-        live_for = getattr(self.gachas, "live_for", None)
+        # The gachas sub-domain (copies of the catalogue) knows which gachas are live now.
+        live_for = getattr(self.gachas, "live_for", None)  # until the gachas work lands
         live = [] if live_for is None else await live_for(session, vtuber_id, self.ctx.now())
         return PublicProfile(
             id=row.id,

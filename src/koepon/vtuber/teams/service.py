@@ -48,30 +48,18 @@ from koepon.vtuber.teams.schemas import (
 
 
 def invitation_view(row: Invitation, vtuber_name: str, now: datetime) -> InvitationView:
-    status = row.status
-    if status == "pending" and as_utc(row.expires_at) <= now:
-        status = "expired"
-    return InvitationView(
-        id=row.id,
-        vtuber_id=row.vtuber_id,
-        vtuber_name=vtuber_name,
-        email=row.email,
-        role=row.role,
-        status=status,
-        invited_by=row.invited_by,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
+    expired = row.status == "pending" and as_utc(row.expires_at) <= now
+    fields = {
+        name: getattr(row, name) for name in InvitationView.model_fields if name != "vtuber_name"
+    }
+    return InvitationView.model_validate(
+        fields | {"vtuber_name": vtuber_name} | ({"status": "expired"} if expired else {})
     )
 
 
 def member_view(row: Member) -> MemberView:
-    return MemberView(
-        user_id=row.user_id,
-        role=row.role,
-        added_by=row.added_by,
-        added_at=row.added_at,
-        is_account_owner=False,
-    )
+    fields = {name: getattr(row, name) for name in ("user_id", "role", "added_by", "added_at")}
+    return MemberView.model_validate(fields | {"is_account_owner": False})
 
 
 class Teams:
@@ -283,8 +271,12 @@ class Teams:
         return email
 
     async def my_invitations(self, session: AsyncSession, *, user_id: str) -> list[InvitationView]:
-        """Open invitations to the signed-in account's verified email address."""
-        email = await self._verified_email(user_id)
+        """Open invitations to the signed-in account's verified email address (none while the
+        address is unverified: the account page says so)."""
+        try:
+            email = await self._verified_email(user_id)
+        except EmailNotVerified:
+            return []
         now = self.ctx.now()
         rows = await repository.invitations_to(session, email, now)
         names = {
@@ -306,10 +298,10 @@ class Teams:
         self, session: AsyncSession, invitation_id: str, *, user_id: str
     ) -> MemberView:
         """The signed-in account joins the team, if the invitation went to its verified email."""
-        email = await self._verified_email(user_id)
         invitation = await repository.invitation(session, invitation_id, lock=True)
         if invitation is None:
             raise InvitationNotFound("No such invitation")
+        email = await self._verified_email(user_id)
         if invitation.email != email:
             raise InvitationNotYours("This invitation was sent to another email address")
         now = self.ctx.now()

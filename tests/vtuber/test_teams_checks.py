@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 import pytest
@@ -144,3 +145,14 @@ def test_emails_take_the_auth_normal_form() -> None:
     assert checks.email("ＦＡＮ@Example.JP") == "fan@example.jp"
     with pytest.raises(ValueError):
         checks.email("not-an-address")
+
+
+HALF_KANA = "".join(chr(c) for c in range(0xFF71, 0xFF9E)) + "ｦ "
+
+
+@given(st.text(alphabet=HALF_KANA, min_size=1, max_size=30).filter(lambda t: t.strip()))
+def test_full_width_and_half_width_spellings_store_the_same(name: str) -> None:
+    half = checks.holder_kana(name)
+    assert checks.holder_kana(unicodedata.normalize("NFKC", name)) == half
+    assert checks.ZENGIN_ALLOWED.match(half) and len(half) <= checks.HOLDER_KANA_MAX
+    assert checks.holder_kana(half) == half  # stored values pass the check again unchanged

@@ -7,6 +7,7 @@ The helpers at the top (VTubers, events, the clock) are used by the other payout
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -519,3 +520,28 @@ async def test_a_vtubers_statements_page_by_month(
     )
     assert {s["vtuber_id"] for s in listed.json()["statements"]} == {c.aoi, c.chika}
     assert listed.json()["totals"]["net_payable_jpy"] == 629 + 6_286
+
+
+async def test_two_operators_closing_a_month_at_once_issue_it_once(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    c = await cast(client, platform)
+    await september_and_october(platform, c)
+    c.clock.advance(seconds=1)
+    assert (await close(client, c.admin, "2026-09")).status_code == 200
+    first, second = await asyncio.gather(
+        close(client, c.admin, "2026-10"), close(client, c.admin, "2026-10")
+    )
+    answers = sorted([first, second], key=lambda r: r.status_code)
+    assert answers[0].status_code == 200, answers[0].text
+    assert answers[1].status_code in (200, 409), answers[1].text
+    if answers[1].status_code == 409:
+        assert answers[1].json()["code"] == "month_closing_in_progress"
+    issued = sum(r.json()["issued"] for r in answers if r.status_code == 200)
+    assert issued == 3
+    report = await client.get(
+        "/api/v1/admin/statements/reconciliation",
+        params={"month": "2026-10"},
+        headers=c.admin.headers,
+    )
+    assert report.json()["balanced"] is True

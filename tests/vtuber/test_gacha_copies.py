@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -15,8 +16,9 @@ from koepon.contracts.vtuber import RevenueShare
 from koepon.kernel.outbox import Outbox
 from koepon.vtuber.gachas.models import GachaCopy, GachaParty
 from koepon.vtuber.gachas.service import GachaCopies
+from payment.fixtures.shop import signed_in
 from vtuber.conftest import vtuber_context, vtuber_services
-from vtuber.sales_events import T0, catalog, eventually, message, raw, shares
+from vtuber.sales_events import T0, catalog, eventually, feed, message, raw, shares
 
 
 def copies(platform: Platform) -> GachaCopies:
@@ -169,3 +171,26 @@ async def test_catalog_events_through_the_bus_keep_the_highest_revision(
     await eventually(handled)
     row, _ = await kept(platform, "g-bus")
     assert row is not None and (row.revision, row.title) == (5, "rev 5")
+
+
+async def test_a_live_collab_shows_on_every_partners_public_profile(
+    client: httpx.AsyncClient, platform: Platform
+) -> None:
+    lead, _, _ = await signed_in(client, platform, roles=["vtuber"])
+    partner, _, _ = await signed_in(client, platform, roles=["vtuber"])
+    now = vtuber_context(platform).now()
+    await feed(
+        platform,
+        catalog(
+            "g-public",
+            lead,
+            title="二人コラボ",
+            starts_at=now - timedelta(hours=1),
+            parties=shares((lead, 5000), (partner, 5000)),
+        ),
+        catalog("g-draft", lead, status="submitted"),
+    )
+    for vtuber_id in (lead, partner):
+        profile = await client.get(f"/api/v1/vtubers/{vtuber_id}")
+        assert profile.status_code == 200, profile.text
+        assert [g["gacha_id"] for g in profile.json()["live_gachas"]] == ["g-public"]

@@ -335,3 +335,13 @@ async def test_bad_invitations_are_refused_and_store_nothing(studio: Studio) -> 
     assert_problem(
         await studio.invite(owner, "unknown-vtuber", "a@example.jp"), 404, "vtuber_not_found"
     )
+
+
+async def test_a_team_sends_a_bounded_number_of_invitations_a_day(studio: Studio) -> None:
+    owner, vtuber_id = await studio.vtuber()
+    for i in range(30):
+        assert (await studio.invite(owner, vtuber_id, f"many{i}@example.jp")).status_code == 201
+    refused = await studio.invite(owner, vtuber_id, "one-more@example.jp")
+    assert_problem(refused, 429, "invitations_rate_limited")
+    assert int(refused.headers["retry-after"]) > 0
+    assert await invitations(studio, vtuber_id) == 30

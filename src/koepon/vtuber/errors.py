@@ -168,3 +168,13 @@ class BankDetailsInvalid(DomainError):
 
     status = 422
     code = "bank_details_invalid"
+
+
+class InvitationsRateLimited(DomainError):
+    """A team sent more invitations today than allowed (each one is a mail to a stranger)."""
+
+    status = 429
+    code = "invitations_rate_limited"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})

@@ -33,12 +33,12 @@ from koepon.vtuber.teams.schemas import (
     Application,
     ApplicationCreate,
     ApplicationPage,
-    BankView,
     LiveGacha,
     PrivateProfile,
     ProfileUpdate,
     PublicProfile,
 )
+from koepon.vtuber.teams.views import application_view, private_view
 
 DEMO_BANK = {
     "bank_code": "0001",
@@ -47,40 +47,6 @@ DEMO_BANK = {
     "account_number": "1234567",
     "holder_kana": "ｺｴﾎﾟﾝ ﾀﾛｳ",
 }
-
-
-def private_view(row: VtuberProfile, access: BankAccess) -> PrivateProfile:
-    bank: BankView | None = None
-    if access is not BankAccess.NONE:
-        raw = dict(row.bank)
-        if access is BankAccess.MASKED:
-            raw["account_number"] = checks.masked(str(raw.get("account_number", "")))
-        bank = BankView(**raw, masked=access is BankAccess.MASKED)
-    return PrivateProfile(
-        id=row.id,
-        owner_user_id=row.owner_user_id,
-        status=row.status,
-        display_name=row.display_name,
-        bio=row.bio,
-        avatar_url=row.avatar_url,
-        channel_links=list(row.channel_links),
-        entity_type=row.entity_type,
-        legal_name=row.legal_name,
-        bank=bank,
-        invoice_number=row.invoice_number,
-        invoice_registered_on=row.invoice_registered_on,
-        revenue_share_bp=row.revenue_share_bp,
-        decision_reason=row.decision_reason,
-        decided_at=row.decided_at,
-        applied_at=row.applied_at,
-        updated_at=row.updated_at,
-    )
-
-
-def application_view(row: VtuberProfile) -> Application:
-    return Application.model_validate(
-        {name: getattr(row, name) for name in Application.model_fields}
-    )
 
 
 class Profiles:

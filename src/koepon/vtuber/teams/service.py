@@ -26,6 +26,7 @@ from koepon.vtuber.errors import (
     InvitationNotYours,
     InvitationPending,
     InvitationRevoked,
+    InvitationsRateLimited,
     MemberNotFound,
     NotAllowed,
     OwnerNotRemovable,
@@ -45,21 +46,9 @@ from koepon.vtuber.teams.schemas import (
     MyVtuber,
     Team,
 )
+from koepon.vtuber.teams.views import invitation_view, member_view
 
-
-def invitation_view(row: Invitation, vtuber_name: str, now: datetime) -> InvitationView:
-    expired = row.status == "pending" and as_utc(row.expires_at) <= now
-    fields = {
-        name: getattr(row, name) for name in InvitationView.model_fields if name != "vtuber_name"
-    }
-    return InvitationView.model_validate(
-        fields | {"vtuber_name": vtuber_name} | ({"status": "expired"} if expired else {})
-    )
-
-
-def member_view(row: Member) -> MemberView:
-    fields = {name: getattr(row, name) for name in ("user_id", "role", "added_by", "added_at")}
-    return MemberView.model_validate(fields | {"is_account_owner": False})
+INVITATIONS_LIMIT = "30/day"
 
 
 class Teams:
@@ -130,6 +119,12 @@ class Teams:
         now = self.ctx.now()
         if await repository.open_invitation(session, vtuber_id, body.email, now) is not None:
             raise InvitationPending("This address already has an open invitation to the team")
+        # Each invitation mails an address nobody has proven: bounded per team and day.
+        allowed, retry = await self.ctx.rate_limiter.hit(
+            INVITATIONS_LIMIT, "vtuber-invite", vtuber_id
+        )
+        if not allowed:
+            raise InvitationsRateLimited(f"Too many invitations ({INVITATIONS_LIMIT})", retry)
         invitation = Invitation(
             id=str(uuid.uuid4()),
             vtuber_id=vtuber_id,

@@ -58,7 +58,12 @@ def build_services(ctx: VtuberContext) -> VtuberServices:
     sales = Sales(ctx, teams, gachas)
     payouts = Payouts(ctx, profiles, teams, sales)
     return VtuberServices(
-        gachas=gachas, profiles=profiles, teams=teams, sales=sales, payouts=payouts
+        gachas=gachas,
+        profiles=profiles,
+        teams=teams,
+        sales=sales,
+        payouts=payouts,
+        on_shutdown=[payouts.keys.close],
     )
 
 

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StrictInt, StringConstraints
 
 ItemId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+VtuberRef = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
 MAX_TABLE_TOTAL = 2**32  # the fairness algorithm's bound on W (DESIGN.md)
 
 
@@ -128,6 +129,14 @@ class Period(_Frozen):
     ends_at: AwareDatetime | None = None
 
 
+class RevenueShareLine(_Frozen):
+    """One VTuber's part of a collab gacha's revenue (COMPLIANCE R1), in basis points of the
+    whole; a collab gacha's lines sum to 10,000 (``odds/shares.py``)."""
+
+    vtuber_id: VtuberRef
+    share_bp: StrictInt
+
+
 class GachaConfig(_Frozen):
     """A gacha's whole configuration; one odds version freezes one of these."""
 
@@ -143,6 +152,9 @@ class GachaConfig(_Frozen):
     exchange: Exchange | None = None
     limits: FanLimits = FanLimits()
     step_up: StepUp | None = None
+    # A collab gacha: one gacha by several VTubers, each earning its share. Empty: the gacha's
+    # own VTuber earns it all.
+    revenue_shares: tuple[RevenueShareLine, ...] = ()
 
     def item(self, item_id: str) -> Item | None:
         return next((item for item in self.items if item.item_id == item_id), None)

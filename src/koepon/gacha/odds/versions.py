@@ -29,10 +29,12 @@ class OddsVersion:
 
 
 def config_digest(config: GachaConfig) -> str:
-    """SHA-256 of the configuration as canonical JSON (keys sorted, no spaces)."""
-    canonical = json.dumps(
-        config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    """SHA-256 of the configuration as canonical JSON (keys sorted, no spaces). A solo gacha's
+    empty ``revenue_shares`` is left out, so digests published before collabs existed hold."""
+    data = config.model_dump(mode="json")
+    if not data.get("revenue_shares"):
+        data.pop("revenue_shares", None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -41,6 +41,7 @@ async def seed_demo(platform: Any) -> None:
         raise RuntimeError("Demo data is never created in production settings")
     await seed_accounts(platform)
     await seed_medal_packs(platform)
+    await seed_vtubers(platform)
     await seed_gachas(platform)
 
 
@@ -224,7 +225,8 @@ DEMO_GACHAS: tuple[tuple[str, str, str, Any], ...] = (
 
 
 async def _demo_vtuber_id(platform: Any) -> str | None:
-    """The demo VTuber account's user id (its VTuber id until the VTuber service exists)."""
+    """The demo VTuber account's user id, which is also the demo VTuber's id (the id its demo
+    gachas and contents have always used); the account owns the VTuber."""
     auth = platform.units.get("auth")
     if auth is None:
         return None
@@ -236,6 +238,31 @@ async def _demo_vtuber_id(platform: Any) -> str | None:
         key = email_key(DEMO_VTUBER_EMAIL)
         user = await auth_repository.user_by_email(session, key) if key else None
     return None if user is None else str(user.id)
+
+
+DEMO_VTUBER_NAME = "星宮ルナ"
+
+
+async def seed_vtubers(platform: Any) -> None:
+    """The demo VTuber, approved in the VTuber service and owned by the demo VTuber account
+    (its team authors the demo gachas and uploads their contents)."""
+    vtuber = platform.units.get("vtuber")
+    vtuber_id = await _demo_vtuber_id(platform)
+    if vtuber is None or vtuber_id is None:
+        log.info("seed.skipped", part="vtubers", reason="vtuber or auth service not in process")
+        return
+    profiles = vtuber.services.profiles
+    async with profiles.ctx.db.transaction() as session:
+        if await profiles.get(session, vtuber_id) is not None:
+            return
+        await profiles.register_approved(
+            session,
+            owner_user_id=vtuber_id,
+            display_name=DEMO_VTUBER_NAME,
+            vtuber_id=vtuber_id,
+            bio="歌とASMRが好きなVTuberです。",
+        )
+    log.info("seed.vtuber_created", vtuber_id=vtuber_id, display_name=DEMO_VTUBER_NAME)
 
 
 async def seed_gachas(platform: Any) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from koepon.seed import DEMO_PASSWORD, seed_demo
+from koepon.seed import DEMO_PASSWORD, DEMO_VTUBER_EMAIL, seed_demo
+from vtuber.conftest import vtuber_services
 
 from .conftest import AuthHarness
 
@@ -30,6 +31,18 @@ async def test_demo_accounts_sign_in_after_seeding_and_seeding_twice_changes_not
         assert me["roles"] == roles
         assert me["email_verified"] is True
         assert me["age_bracket"] == "adult"
+        if email == DEMO_VTUBER_EMAIL:
+            await assert_demo_vtuber_owned_by(auth, me["id"])
+
+
+async def assert_demo_vtuber_owned_by(auth: AuthHarness, user_id: str) -> None:
+    """The demo account owns the approved demo VTuber, whose id is the account's (the id the
+    demo gachas and contents use), in the VTuber service."""
+    profiles = vtuber_services(auth.platform).profiles
+    async with profiles.ctx.db.transaction(read_only=True) as session:
+        profile = await profiles.get(session, user_id)
+    assert profile is not None
+    assert (profile.owner_user_id, profile.status) == (user_id, "approved")
 
 
 async def test_seeding_is_refused_in_production(auth: AuthHarness) -> None:

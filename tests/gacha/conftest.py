@@ -25,6 +25,7 @@ from koepon.gacha.services import GachaServices
 from koepon.gacha.unit import GachaUnit
 from koepon.payment.wallet.audit import audit_ledger
 from payment.fixtures.shop import Fan, Shop, shop_fixture  # noqa: F401 - the shop fixture
+from vtuber.conftest import approved_vtuber, vtuber_services
 
 
 def gacha_unit(platform: Platform) -> GachaUnit:
@@ -166,15 +167,67 @@ SAMPLE_CONTENT_IDS = frozenset(
 )
 
 
+async def vtuber_owner(platform: Platform, vtuber_id: str) -> str:
+    """The owner of the approved VTuber ``vtuber_id``, registered (owned by an account of the
+    same id) if the VTuber service does not know it yet."""
+    profiles = vtuber_services(platform).profiles
+    async with profiles.ctx.db.transaction(read_only=True) as session:
+        profile = await profiles.get(session, vtuber_id)
+    if profile is not None:
+        return str(profile.owner_user_id)
+    await approved_vtuber(platform, vtuber_id, vtuber_id=vtuber_id)
+    return vtuber_id
+
+
+async def team_member(platform: Platform, vtuber_id: str, user_id: str, role: str) -> None:
+    """``user_id`` joins VTuber ``vtuber_id``'s team as ``role`` (written straight into the
+    VTuber service's table, as an accepted invitation would)."""
+    from koepon.vtuber.teams.models import Member
+
+    ctx = vtuber_services(platform).profiles.ctx
+    async with ctx.db.transaction() as session:
+        session.add(
+            Member(
+                vtuber_id=vtuber_id,
+                user_id=user_id,
+                role=role,
+                added_by="test",
+                added_at=datetime.now(UTC),
+            )
+        )
+
+
+class VtuberServiceDown:
+    """A VTuber client whose service cannot be reached (``monkeypatch`` it into
+    ``platform.clients.vtuber``)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    async def permissions(self, vtuber_id: str, user_id: str, roles: frozenset[str]) -> Any:
+        from koepon.contracts.vtuber import VtuberUnavailable
+
+        self.asked += 1
+        raise VtuberUnavailable("connection refused")
+
+    async def approved(self, vtuber_ids: frozenset[str]) -> frozenset[str]:
+        from koepon.contracts.vtuber import VtuberUnavailable
+
+        self.asked += 1
+        raise VtuberUnavailable("connection refused")
+
+
 async def upload_content(platform: Platform, vtuber_id: str, title: str) -> str:
-    """A real, ready content of ``vtuber_id`` (a small picture through the rewards upload)."""
+    """A real, ready content of ``vtuber_id`` (a small picture through the rewards upload, by
+    the VTuber's owner)."""
     from koepon.demo_files import demo_picture
     from koepon.rewards.contents.schemas import Actor, Upload
 
     contents = platform.units["rewards"].services.contents  # type: ignore[attr-defined]
     picture = demo_picture(title[:40], 200, size=(64, 64))
+    owner = await vtuber_owner(platform, vtuber_id)
     made = await contents.upload(
-        Actor(vtuber_id, frozenset({"vtuber"})),
+        Actor(owner, frozenset()),
         vtuber_id,
         Upload(title, picture, "image/png", "sample.png"),
     )

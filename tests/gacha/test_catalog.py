@@ -617,21 +617,21 @@ async def test_authoring_and_review_are_refused_to_whoever_may_not(
     for method, url, payload in authoring + operating:
         anonymous = await client.request(method, url, json=payload)
         assert anonymous.status_code == 401, (method, url, anonymous.text)
-        refused = await client.request(method, url, json=payload, headers=fan.headers)
-        assert refused.status_code == 403, (method, url, refused.text)
     for method, url, payload in operating:
-        for who in (studio.vtuber, support):
+        for who in (fan, studio.vtuber, support):
             refused = await client.request(method, url, json=payload, headers=who.headers)
             assert refused.status_code == 403, (method, url, refused.text)
 
-    # Another VTuber: 403 for the other's id, and the other's draft does not exist for them.
-    for method, url, payload in authoring[:2]:
-        refused = await client.request(method, url, json=payload, headers=other_vtuber.headers)
-        assert refused.status_code == 403, (method, url, refused.text)
-        assert refused.json()["code"] == "authoring_forbidden"
-    for method, url, payload in authoring[2:]:
-        hidden = await client.request(method, url, json=payload, headers=other_vtuber.headers)
-        assert hidden.status_code == 404, (method, url, hidden.text)
+    # Outside the VTuber's team (a fan, another VTuber's owner, support): 403 for the VTuber's
+    # id, and its draft does not exist for them.
+    for who in (fan, other_vtuber, support):
+        for method, url, payload in authoring[:2]:
+            refused = await client.request(method, url, json=payload, headers=who.headers)
+            assert refused.status_code == 403, (method, url, refused.text)
+            assert refused.json()["code"] == "authoring_forbidden"
+        for method, url, payload in authoring[2:]:
+            hidden = await client.request(method, url, json=payload, headers=who.headers)
+            assert hidden.status_code == 404, (method, url, hidden.text)
     assert await studio.team(other_vtuber) == []
     assert (await studio.team())[0]["id"] == draft_id
 

@@ -49,6 +49,13 @@ async def test_an_admin_reverses_a_completed_draw_once(desk: Desk) -> None:
     assert first["user_id"] == fan_id and first["reversed_by"] == admin.id
     events = await reversal_events(desk, draw_id)
     assert len(events) == 1 and events[0]["user_id"] == fan_id
+    # What the draw earned, for the VTuber service's sales: a solo gacha's, all its VTuber's.
+    assert (events[0]["vtuber_id"], events[0]["paid_value_jpy"], events[0]["shares"]) == (
+        "vt-demo",
+        300,
+        [],
+    )
+    assert events[0]["gacha_id"]
     # The draw itself stays completed in the fan's history (the log is append-only).
     fan_view = await desk.client.get(f"/api/v1/draws/{draw_id}", headers=admin.headers)
     assert fan_view.status_code == 404  # another account's draw is not shown to the admin here

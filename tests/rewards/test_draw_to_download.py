@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from gacha import samples
-from gacha.conftest import Desk, desk_fixture, live_now  # noqa: F401 - the desk fixture
+from gacha.conftest import (  # noqa: F401 - the desk fixture
+    Desk,
+    desk_fixture,
+    live_now,
+    vtuber_owner,
+)
 from koepon.demo_files import demo_picture
 from koepon.rewards.contents.schemas import Actor, Upload
 from payment.fixtures.shop import shop_fixture  # noqa: F401 - the shop fixture
@@ -23,8 +28,9 @@ from rewards.images import leak
 
 async def upload_picture(desk: Desk, vtuber_id: str, title: str, hue: int) -> str:
     contents = rewards_services(desk.platform).contents
+    owner = await vtuber_owner(desk.platform, vtuber_id)
     made = await contents.upload(
-        Actor(vtuber_id, frozenset({"vtuber"})),
+        Actor(owner, frozenset()),
         vtuber_id,
         Upload(title, demo_picture(title, hue, size=(640, 480)), "image/png", "art.png"),
     )

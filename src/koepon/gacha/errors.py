@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from koepon.kernel.errors import DomainError
+from koepon.kernel.errors import DomainError, Unavailable
 
 
 class InvalidClientSeed(DomainError):
@@ -105,7 +105,8 @@ class SeedNotRevealed(DomainError):
 
 
 class AuthoringForbidden(DomainError):
-    """The caller may not author gachas for this VTuber (a VTuber authors only their own)."""
+    """The caller lacks the team permission this step needs for this VTuber (the VTuber
+    service decides: ``gacha.edit`` to create, list and edit, ``gacha.submit`` to submit)."""
 
     status = 403
     code = "authoring_forbidden"
@@ -173,3 +174,28 @@ class ContentsUnavailable(DomainError):
 
     status = 503
     code = "contents_unavailable"
+
+
+class VtuberServiceUnavailable(Unavailable):
+    """The VTuber service could not say what the caller may do (or which VTubers are
+    approved): nothing was changed; try again shortly."""
+
+    code = "dependency_unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, dependency="vtuber service")
+
+
+class RevenueSharesInvalid(DomainError):
+    """A collab gacha's revenue split is malformed: it must name the gacha's own VTuber, each
+    VTuber once with a positive share, at most ``MAX_PARTIES`` of them, summing to 10,000 bp."""
+
+    status = 422
+    code = "revenue_shares_invalid"
+
+
+class CollaboratorNotApproved(DomainError):
+    """A collab gacha names a VTuber that is not (or no longer) an approved VTuber."""
+
+    status = 422
+    code = "collaborator_not_approved"

@@ -19,6 +19,7 @@ from koepon.gacha.catalog.contents import ContentCheck
 from koepon.gacha.catalog.public import PublicCatalog
 from koepon.gacha.catalog.reviews import Reviews
 from koepon.gacha.catalog.service import Catalog
+from koepon.gacha.catalog.teams import TeamPermissions
 from koepon.gacha.context import GachaContext
 from koepon.gacha.draws.events import DrawRequested
 from koepon.gacha.draws.exchanges import Exchanges
@@ -68,6 +69,7 @@ def build_services(ctx: GachaContext) -> GachaServices:
     own = ctx.gacha_settings
     catalog = Catalog(ctx)
     content_check = ContentCheck(ctx)
+    teams = TeamPermissions(ctx)
     seeds = Seeds(ctx)
     draw_log = DrawLog(ctx)
     wallets = GuardedWallets(
@@ -84,8 +86,8 @@ def build_services(ctx: GachaContext) -> GachaServices:
     audits = Audits(ctx, catalog)
     return GachaServices(
         catalog=catalog,
-        authoring=Authoring(ctx, content_check),
-        reviews=Reviews(ctx, catalog, content_check),
+        authoring=Authoring(ctx, content_check, teams),
+        reviews=Reviews(ctx, catalog, content_check, teams),
         public_catalog=PublicCatalog(ctx, catalog),
         seeds=seeds,
         draw_log=draw_log,
@@ -96,7 +98,7 @@ def build_services(ctx: GachaContext) -> GachaServices:
         draw_worker=worker,
         draw_recovery=DrawRecovery(ctx, worker),
         exchanges=Exchanges(ctx, catalog),
-        reversals=Reversals(ctx),
+        reversals=Reversals(ctx, catalog),
         verifications=Verifications(catalog=catalog, seeds=seeds, draw_log=draw_log),
         audits=audits,
         nightly_audit=NightlyAudit(audits),

@@ -5,7 +5,7 @@ Sub-domains add theirs here, one class per stable ``code``.
 
 from __future__ import annotations
 
-from koepon.kernel.errors import DomainError
+from koepon.kernel.errors import DomainError, Unavailable
 
 
 class ContentNotFound(DomainError):
@@ -21,6 +21,16 @@ class EntitlementNotFound(DomainError):
 class NotAllowed(DomainError):
     status = 403
     code = "forbidden"
+
+
+class VtuberServiceUnavailable(Unavailable):
+    """The VTuber service could not say what the caller may do for a VTuber: nothing was
+    read or written; try again shortly."""
+
+    code = "dependency_unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, dependency="vtuber service")
 
 
 # --- contents: uploads and their refusals ----------------------------------------------------

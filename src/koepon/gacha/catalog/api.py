@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.gacha.catalog.authoring import Authoring
 from koepon.gacha.catalog.checks import Actor
-from koepon.gacha.catalog.policy import AUTHOR_ROLES, REVIEWER_ROLES, GachaStatus
+from koepon.gacha.catalog.policy import REVIEWER_ROLES, GachaStatus
 from koepon.gacha.catalog.public import PublicCatalog
 from koepon.gacha.catalog.reviews import Reviews
 from koepon.gacha.catalog.schemas import (
@@ -29,14 +29,20 @@ from koepon.gacha.context import GachaContext, provide
 from koepon.kernel.pagination import KeysetCursor
 from koepon.kernel.tokens import Principal
 
-# Ids are UUIDs (a VTuber's is its account's, for now); anything else is refused by name.
+# Ids are UUIDs (or the demo's and tests' short VTuber ids); anything else is refused by name.
 GachaId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,64}$")]
 VtuberId = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 _CONFIG_REFUSALS = {
     "description": "The configuration breaks a COMPLIANCE rule: ``code`` is the rule id (G1, "
-    "G2, G3, G5, G6, G8, or G4 for an odds change) and ``violations`` lists every one"
+    "G2, G3, G5, G6, G8, or G4 for an odds change) and ``violations`` lists every one; "
+    "``revenue_shares_invalid``: a collab's split is malformed; "
+    "``collaborator_not_approved``: a collab names a VTuber that is not approved"
+}
+_TEAM_REFUSALS: dict[int | str, dict[str, str]] = {
+    403: {"description": "authoring_forbidden: no team permission for this step"},
+    503: {"description": "dependency_unavailable: the VTuber service cannot be asked"},
 }
 
 
@@ -52,7 +58,9 @@ def build_router(
     authoring_dep = Depends(provide(authoring))
     reviews_dep = Depends(provide(reviews))
     public_dep = Depends(provide(public))
-    author = Depends(ctx.authenticator.roles(*AUTHOR_ROLES))
+    # Any signed-in account: whether it is on the VTuber's team, and with which permissions,
+    # is the VTuber service's answer (asked by the use case).
+    author = Depends(ctx.authenticator.user)
     reviewer = Depends(ctx.authenticator.roles(*REVIEWER_ROLES))
 
     # --- public (no token) ------------------------------------------------------------
@@ -104,7 +112,7 @@ def build_router(
         "/api/v1/vtubers/{vtuber_id}/gachas",
         status_code=201,
         response_model=GachaDraft,
-        responses={422: _CONFIG_REFUSALS, 403: {"description": "not this VTuber's team"}},
+        responses={422: _CONFIG_REFUSALS, **_TEAM_REFUSALS},
     )
     async def create_gacha(
         vtuber_id: VtuberId,
@@ -117,7 +125,11 @@ def build_router(
         listed in ``checks`` and refused at submission."""
         return await authoring.create(session, _actor(principal), vtuber_id, body)
 
-    @router.get("/api/v1/vtubers/{vtuber_id}/gachas", response_model=GachaDraftPage)
+    @router.get(
+        "/api/v1/vtubers/{vtuber_id}/gachas",
+        response_model=GachaDraftPage,
+        responses=_TEAM_REFUSALS,
+    )
     async def team_gachas(
         vtuber_id: VtuberId,
         principal: Principal = author,
@@ -134,7 +146,11 @@ def build_router(
     @router.put(
         "/api/v1/gachas/{gacha_id}",
         response_model=GachaDraft,
-        responses={409: {"description": "gacha_not_editable"}, 422: _CONFIG_REFUSALS},
+        responses={
+            409: {"description": "gacha_not_editable"},
+            422: _CONFIG_REFUSALS,
+            **_TEAM_REFUSALS,
+        },
     )
     async def edit_gacha(
         gacha_id: GachaId,
@@ -149,7 +165,11 @@ def build_router(
     @router.post(
         "/api/v1/gachas/{gacha_id}/submit",
         response_model=GachaDraft,
-        responses={409: {"description": "gacha_not_editable"}, 422: _CONFIG_REFUSALS},
+        responses={
+            409: {"description": "gacha_not_editable"},
+            422: _CONFIG_REFUSALS,
+            **_TEAM_REFUSALS,
+        },
     )
     async def submit_gacha(
         gacha_id: GachaId,

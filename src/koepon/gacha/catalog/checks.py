@@ -10,8 +10,10 @@ from typing import Any
 
 from koepon.gacha.errors import (
     ConfigurationRefused,
+    RevenueSharesInvalid,
 )
-from koepon.gacha.odds.model import GachaConfig
+from koepon.gacha.odds.model import GachaConfig, RevenueShareLine
+from koepon.gacha.odds.shares import MAX_PARTIES, WHOLE_BP, parse_shares, share_problems
 from koepon.gacha.odds.validation import set_completion_attempts, validate_configuration
 from koepon.gacha.odds.violations import refusal
 from koepon.kernel.pagination import InvalidCursor, decode_keyset
@@ -32,6 +34,21 @@ def refuse_g1(raw: Mapping[str, Any]) -> None:
         error = refusal(attempts)
         assert error is not None
         raise error
+
+
+def refuse_bad_shares(vtuber_id: str, raw: Mapping[str, Any]) -> tuple[RevenueShareLine, ...]:
+    """A collab's revenue split is refused at once when malformed (422
+    ``revenue_shares_invalid``, every problem listed); the split, empty for a solo gacha."""
+    shares, problems = parse_shares(raw)
+    problems = problems or share_problems(vtuber_id, shares)
+    if problems:
+        raise RevenueSharesInvalid(
+            "The revenue split is invalid: " + "; ".join(problems),
+            problems=problems,
+            whole_bp=WHOLE_BP,
+            max_parties=MAX_PARTIES,
+        )
+    return shares
 
 
 def draft_kind(raw: Mapping[str, Any]) -> str:

@@ -38,6 +38,11 @@ class Gacha(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Counts the catalogue events published for this gacha (``gacha.catalog.changed.v1``
+    # carries it as ``revision``): consumers keep the highest they saw.
+    catalog_revision: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=0, server_default="0"
+    )
 
     __table_args__ = (
         CheckConstraint("kind IN ('weighted', 'box')", name="gachas_kind"),

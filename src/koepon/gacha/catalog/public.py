@@ -18,6 +18,7 @@ from koepon.gacha.catalog.schemas import (
     OddsChangeLog,
     OddsVersionDetail,
     PeriodOut,
+    RevenueShareOut,
     Terms,
 )
 from koepon.gacha.catalog.service import Catalog
@@ -76,6 +77,9 @@ class PublicCatalog:
             (v for v in header.versions if v.version > shown.version and v.effective_at > now),
             None,
         )
+        config = await self.catalog.version_config(session, header.id, shown.version)
+        current = header.phase(now)
+        assert current in ("scheduled", "live", "ended")  # published: approved or ended
         return GachaPublic(
             **terms.model_dump(),
             id=header.id,
@@ -83,6 +87,11 @@ class PublicCatalog:
             title=header.title,
             description=header.description,
             state=header.state(now),
+            phase=current,
+            revenue_shares=[
+                RevenueShareOut(vtuber_id=line.vtuber_id, share_bp=line.share_bp)
+                for line in config.revenue_shares
+            ],
             announced_version=version_out(header, announced, now) if announced else None,
         )
 

@@ -1,6 +1,7 @@
 """Operators' use cases: the review queue, approve (odds version 1 and box stock), reject, new
 odds versions (G4, append-only, advance notice) and ending a gacha. Each step that changes what
-the public sees drops the catalogue's cached entries once it has committed."""
+the public sees drops the catalogue's cached entries once it has committed, and every decision
+is published to other services (``gacha.catalog.changed.v1``) in its own transaction."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.gacha.catalog import repository
-from koepon.gacha.catalog.checks import page_cursor, refuse_g1, validated
+from koepon.gacha.catalog.checks import page_cursor, refuse_bad_shares, refuse_g1, validated
 from koepon.gacha.catalog.contents import ContentCheck
+from koepon.gacha.catalog.events import announce
 from koepon.gacha.catalog.models import BoxStock, Gacha, OddsVersionRow
 from koepon.gacha.catalog.policy import GachaStatus
 from koepon.gacha.catalog.schemas import (
@@ -21,6 +23,7 @@ from koepon.gacha.catalog.schemas import (
     OddsVersionOut,
 )
 from koepon.gacha.catalog.service import Catalog
+from koepon.gacha.catalog.teams import TeamPermissions
 from koepon.gacha.catalog.views import (
     Scheduled,
     draft_page,
@@ -36,6 +39,8 @@ from koepon.gacha.errors import (
     GachaStatusConflict,
 )
 from koepon.gacha.odds.model import GachaConfig
+from koepon.gacha.odds.shares import parties
+from koepon.gacha.odds.validation import validate_configuration
 from koepon.gacha.odds.versions import (
     OddsVersion,
     check_new_version,
@@ -46,10 +51,17 @@ from koepon.kernel.clock import as_utc
 
 
 class Reviews:
-    def __init__(self, ctx: GachaContext, catalog: Catalog, contents: ContentCheck) -> None:
+    def __init__(
+        self,
+        ctx: GachaContext,
+        catalog: Catalog,
+        contents: ContentCheck,
+        teams: TeamPermissions,
+    ) -> None:
         self.ctx = ctx
         self.catalog = catalog
         self.contents = contents
+        self.teams = teams
 
     async def review_queue(
         self, session: AsyncSession, *, status: GachaStatus, limit: int, cursor: str | None
@@ -62,7 +74,9 @@ class Reviews:
             after=page_cursor(cursor),
             oldest_first=True,
         )
-        return draft_page(rows, limit)
+        published = [row.id for row in rows if row.current_version is not None]
+        versions = await repository.versions_of(session, published)
+        return draft_page(rows, limit, now=self.ctx.now(), versions=versions)
 
     async def _reviewed(self, session: AsyncSession, gacha_id: str) -> Gacha:
         row = await repository.gacha(session, gacha_id, lock=True)
@@ -77,7 +91,7 @@ class Reviews:
         async with self.ctx.db.transaction() as session:
             row = await self._reviewed(session, gacha_id)
             if row.status == GachaStatus.APPROVED:
-                return draft_view(row)
+                return draft_view(row, self.ctx.now(), await repository.versions(session, row.id))
             if row.status != GachaStatus.SUBMITTED:
                 raise GachaStatusConflict(
                     f"Gacha {gacha_id} is {row.status}; only a submitted gacha is approved",
@@ -85,6 +99,7 @@ class Reviews:
                 )
             config = validated(row.draft)
             await self.contents.refuse_missing(row.vtuber_id, config)
+            await self.teams.refuse_unapproved(parties(config.revenue_shares))
             now = self.ctx.now()
             ends = config.period.ends_at
             if ends is not None and as_utc(ends) <= now:
@@ -115,8 +130,9 @@ class Reviews:
             row.status = GachaStatus.APPROVED
             row.reviewed_by = reviewer
             row.reviewed_at = now
+            await announce(self.ctx, session, row, config)
             await session.flush()
-            view = draft_view(row)
+            view = draft_view(row, now)
         await self.catalog.forget(gacha_id, 1)
         return view
 
@@ -150,7 +166,7 @@ class Reviews:
         """Send a submitted gacha back to its team with the reason (it can be edited again)."""
         row = await self._reviewed(session, gacha_id)
         if row.status == GachaStatus.REJECTED:
-            return draft_view(row)
+            return draft_view(row, self.ctx.now())
         if row.status != GachaStatus.SUBMITTED:
             raise GachaStatusConflict(
                 f"Gacha {gacha_id} is {row.status}; only a submitted gacha is rejected",
@@ -162,8 +178,13 @@ class Reviews:
         row.reviewed_by = reviewer
         row.reviewed_at = now
         row.updated_at = now
+        # Sound when submitted (never edited while submitted); a rule added since must not
+        # stop a rejection, so an unreadable draft is simply not announced.
+        config, _violations = validate_configuration(row.draft)
+        if config is not None:
+            await announce(self.ctx, session, row, config)
         await session.flush()
-        return draft_view(row)
+        return draft_view(row, now)
 
     async def publish_version(
         self, reviewer: str, gacha_id: str, data: OddsVersionIn
@@ -179,8 +200,10 @@ class Reviews:
                     status_now=row.status,
                 )
             refuse_g1(data.config)
+            refuse_bad_shares(row.vtuber_id, data.config)
             config = validated(data.config)
             await self.contents.refuse_missing(row.vtuber_id, config)
+            await self.teams.refuse_unapproved(parties(config.revenue_shares))
             if config.kind != row.kind:
                 raise GachaKindFixed(f"Gacha {gacha_id} is a {row.kind} gacha; it stays one")
             if config.kind == "box":
@@ -211,6 +234,7 @@ class Reviews:
             if error is not None:
                 raise error
             self._publish(session, row, config, version, reviewer)
+            await announce(self.ctx, session, row, config)
             await session.flush()
         scheduled = Scheduled(
             version=version.version,
@@ -238,8 +262,11 @@ class Reviews:
                 row.status = GachaStatus.ENDED
                 row.reviewed_by = reviewer
                 row.updated_at = self.ctx.now()
+                assert row.current_version is not None  # approved: version 1 at least
+                newest = await self.catalog.version_config(session, row.id, row.current_version)
+                await announce(self.ctx, session, row, newest)
                 await session.flush()
-            view = draft_view(row)
+            view = draft_view(row, self.ctx.now())
             versions = row.current_version or 0
         await self.catalog.forget(gacha_id, versions)
         return view

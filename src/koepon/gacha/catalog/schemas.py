@@ -111,6 +111,9 @@ class ExpectedCost(BaseModel):
     flagged: bool
 
 
+Phase = Literal["draft", "submitted", "rejected", "scheduled", "live", "ended"]
+
+
 class GachaDraft(BaseModel):
     id: str
     vtuber_id: str
@@ -118,6 +121,9 @@ class GachaDraft(BaseModel):
     description: str
     kind: str
     status: str
+    # The workflow phase now: the status, with an approved gacha's period applied
+    # (scheduled before it starts, live inside it, ended after it).
+    phase: Phase
     config: dict[str, Any]
     checks: list[Check]
     expected_costs: list[ExpectedCost]
@@ -255,6 +261,13 @@ class OddsChangeLog(BaseModel):
     versions: list[OddsVersionOut]
 
 
+class RevenueShareOut(BaseModel):
+    """One VTuber of a collab gacha and its part of the revenue, in basis points."""
+
+    vtuber_id: str
+    share_bp: int
+
+
 class GachaPublic(Terms):
     """``GET /gachas/{id}``: the version in force (or, before the start, the first one)."""
 
@@ -263,6 +276,9 @@ class GachaPublic(Terms):
     title: str
     description: str
     state: State
+    phase: Literal["scheduled", "live", "ended"]
+    # A collab gacha's VTubers (empty: the gacha is ``vtuber_id``'s alone).
+    revenue_shares: list[RevenueShareOut] = Field(default_factory=list)
     # A newer version already announced (its effective time is the advance notice, G4).
     announced_version: OddsVersionOut | None = None
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from koepon.gacha.catalog.models import Gacha, OddsVersionRow
+from koepon.gacha.catalog.phases import Phase, phase
 from koepon.gacha.catalog.policy import GachaStatus
 from koepon.gacha.catalog.schemas import (
     Check,
@@ -93,6 +94,13 @@ class Header:
         if current is None or now < current.starts_at:
             return "upcoming"
         return "live" if is_live(current.period, now) else "ended"
+
+    def phase(self, now: datetime) -> Phase:
+        """The workflow phase (``phases.py``) by the period of the version shown now."""
+        if not self.versions:
+            return phase(self.status, None, None, now)
+        shown = self.shown(now)
+        return phase(self.status, shown.starts_at, shown.ends_at, now)
 
     def version_state(self, version: Scheduled, now: datetime) -> VersionState:
         if version.effective_at > now:
@@ -191,8 +199,25 @@ def _expected_costs(disclosure: Disclosure) -> list[ExpectedCost]:
     ]
 
 
-def draft_view(row: Gacha) -> GachaDraft:
-    """The draft with every rule it breaks (checks) and, once sound, its expected costs."""
+def _draft_period(raw: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The draft's own period, when it can be read (an approved gacha whose versions were not
+    passed in: its first version is this draft)."""
+    try:
+        period = Period.model_validate(raw.get("period"))
+    except ValueError:
+        return None, None
+    ends = as_utc(period.ends_at) if period.ends_at else None
+    return as_utc(period.starts_at), ends
+
+
+def draft_view(row: Gacha, now: datetime, versions: Sequence[OddsVersionRow] = ()) -> GachaDraft:
+    """The draft with every rule it breaks (checks), once sound its expected costs, and its
+    workflow phase now (by its published versions' schedule when given)."""
+    if versions:
+        current = header_of(row, versions).phase(now)
+    else:
+        starts, ends = _draft_period(row.draft)
+        current = phase(row.status, starts, ends, now)
     config, violations = validate_configuration(row.draft)
     costs: list[ExpectedCost] = []
     flagged = False
@@ -206,6 +231,7 @@ def draft_view(row: Gacha) -> GachaDraft:
         description=row.description,
         kind=row.kind,
         status=row.status,
+        phase=current,
         config=row.draft,
         checks=_checks(violations),
         expected_costs=costs,
@@ -325,12 +351,19 @@ def version_out(header: Header, version: Scheduled, now: datetime) -> OddsVersio
     )
 
 
-def draft_page(rows: list[Gacha], limit: int) -> GachaDraftPage:
-    """A page of drafts (``rows`` holds one more than ``limit`` when there is a next page)."""
+def draft_page(
+    rows: list[Gacha],
+    limit: int,
+    *,
+    now: datetime,
+    versions: Mapping[str, Sequence[OddsVersionRow]],
+) -> GachaDraftPage:
+    """A page of drafts (``rows`` holds one more than ``limit`` when there is a next page);
+    ``versions``: the published versions of those that have some."""
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if more and rows else None
     return GachaDraftPage(
-        items=[draft_view(row) for row in rows],
+        items=[draft_view(row, now, versions.get(row.id, ())) for row in rows],
         next_cursor=encode_keyset(as_utc(last.created_at), last.id) if last else None,
     )

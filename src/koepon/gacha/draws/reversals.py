@@ -3,7 +3,9 @@
 A reversal is an annotation, not an undo: the draw stays completed in the fan's history and in
 the public draw log (which is append-only), its medals stay spent (the chargeback that usually
 causes it has already taken the money back), and the rewards service revokes the entitlements it
-granted when ``gacha.draw.reversed.v1`` reaches it. Reversing twice answers the first reversal.
+granted when ``gacha.draw.reversed.v1`` reaches it; the event also says what the draw earned
+(its gacha, VTuber, yen value of paid medals and collab shares) for the VTuber service's sales.
+Reversing twice answers the first reversal.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.contracts.gacha import DrawReversed
+from koepon.gacha.catalog.events import shares_of
+from koepon.gacha.catalog.service import Catalog
 from koepon.gacha.context import GachaContext
 from koepon.gacha.draws import repository
 from koepon.gacha.draws.models import DrawReversal
@@ -30,8 +34,9 @@ def _read(row: DrawReversal) -> ReversalRead:
 
 
 class Reversals:
-    def __init__(self, ctx: GachaContext) -> None:
+    def __init__(self, ctx: GachaContext, catalog: Catalog) -> None:
         self.ctx = ctx
+        self.catalog = catalog
 
     async def reverse(
         self, session: AsyncSession, operator_id: str, draw_id: str, reason: str
@@ -49,6 +54,8 @@ class Reversals:
                 f"Draw {draw_id} is {draw.status}; only a completed draw is reversed",
                 status_now=draw.status,
             )
+        assert draw.odds_version is not None  # a completed draw was drawn from a version
+        config = await self.catalog.version_config(session, draw.gacha_id, draw.odds_version)
         now = self.ctx.now()
         row = DrawReversal(
             draw_id=draw_id,
@@ -60,7 +67,16 @@ class Reversals:
         repository.add_reversal(session, row)
         await self.ctx.outbox.add(
             session,
-            DrawReversed(draw_id=draw_id, user_id=draw.user_id, reason=reason, reversed_at=now),
+            DrawReversed(
+                draw_id=draw_id,
+                user_id=draw.user_id,
+                reason=reason,
+                reversed_at=now,
+                gacha_id=draw.gacha_id,
+                vtuber_id=draw.vtuber_id,
+                paid_value_jpy=draw.paid_value_jpy or 0,
+                shares=shares_of(config),
+            ),
         )
         await session.flush()
         return _read(row)

@@ -28,6 +28,7 @@ from koepon.contracts.payment import (
     MedalsRefused,
     PaymentUnavailable,
 )
+from koepon.gacha.catalog.events import shares_of
 from koepon.gacha.catalog.service import Catalog
 from koepon.gacha.context import GachaContext
 from koepon.gacha.draws import repository
@@ -276,6 +277,7 @@ class DrawSaga:
                     paid_value_jpy=row.paid_value_jpy,
                     items=items,
                     completed_at=now,
+                    shares=shares_of(config),
                 ),
             )
             await self.draw_log.submit(

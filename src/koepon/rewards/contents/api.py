@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from koepon.kernel.pagination import KeysetCursor
 from koepon.kernel.tokens import Principal
 from koepon.rewards.contents.direct import DirectUploads
-from koepon.rewards.contents.policy import TEAM_ROLES
 from koepon.rewards.contents.schemas import (
     Actor,
     ContentOut,
@@ -44,7 +43,8 @@ ENVELOPE_BYTES = 64 * 1024
 PREVIEW_CACHE = "public, max-age=86400"
 
 _UPLOAD_REFUSALS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "forbidden: not this VTuber's team"},
+    403: {"description": "forbidden: no content.upload permission for this VTuber"},
+    503: {"description": "dependency_unavailable: the VTuber service cannot be asked"},
     413: {"description": "content_too_large: over the kind's limit (reading stopped there)"},
     415: {"description": "content_type_mismatch, unsupported_content_type"},
     422: {
@@ -193,7 +193,9 @@ def build_router(
     session_dep = Depends(ctx.db.session_dependency, scope="function")
     contents_dep = Depends(provide(contents))
     direct_dep = Depends(provide(direct_uploads))
-    team = Depends(ctx.authenticator.roles(*TEAM_ROLES))
+    # Any signed-in account: whether it is on the VTuber's team, and with which permissions,
+    # is the VTuber service's answer (asked by the use case).
+    team = Depends(ctx.authenticator.user)
 
     @router.post(
         "/api/v1/vtubers/{vtuber_id}/contents",
@@ -227,7 +229,7 @@ def build_router(
         """Upload a file (multipart: ``file`` and ``title``). The type is read from the bytes;
         images are decoded under limits and stored without metadata; previews are made."""
         actor = _actor(principal)
-        contents.authorize(actor, vtuber_id)  # before reading a byte of the body
+        await contents.authorize(actor, vtuber_id)  # before reading a byte of the body
         await contents.admit_upload(vtuber_id)
         upload = await read_upload(request, contents)
         return await contents.upload(actor, vtuber_id, upload)

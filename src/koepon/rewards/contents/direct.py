@@ -55,7 +55,7 @@ class DirectUploads:
         self, actor: Actor, vtuber_id: str, body: DirectUploadIn
     ) -> DirectUploadOut:
         """A presigned PUT for a large file, and the content waiting for it (processing)."""
-        self.contents.authorize(actor, vtuber_id)
+        await self.contents.authorize(actor, vtuber_id)
         await self.contents.admit_upload(vtuber_id)
         title = checked_title(body.title)
         media = body.content_type.split(";", 1)[0].strip().lower()
@@ -126,7 +126,7 @@ class DirectUploads:
     ) -> ContentOut:
         """Read the uploaded file back and check it like any upload: ready, or removed and
         refused. Completing a ready content again answers it unchanged."""
-        self.contents.authorize(actor, vtuber_id)
+        await self.contents.authorize(actor, vtuber_id)
         async with self.ctx.db.transaction(read_only=True) as session:
             row = await repository.content(session, content_id)
             if row is None or row.vtuber_id != vtuber_id:

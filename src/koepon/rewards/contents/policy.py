@@ -1,19 +1,33 @@
 """Who may manage a VTuber's contents (pure: no I/O).
 
-Interim rule until the VTuber service exists (the same as the gacha catalogue's): a VTuber's team
-is the VTuber account itself, so an account with the platform role ``vtuber`` manages contents
-only for ``vtuber_id == its own user id``; an ``admin`` manages any VTuber's.
+The VTuber service decides what an account may do for a VTuber (``contracts/vtuber.py``
+``VtuberTeams.permissions``, for team roles and platform roles alike); this module only says
+which permissions each step needs: uploading and retiring need ``content.upload``; the team's
+list needs ``content.upload`` or ``gacha.edit`` (a gacha's editor picks its items from it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from enum import StrEnum
 
-TEAM_ROLES = ("vtuber", "admin")
+from koepon.contracts.vtuber import Permission
 
 
-def may_manage(user_id: str, roles: Collection[str], vtuber_id: str) -> bool:
-    """May this account upload, list and retire the contents of ``vtuber_id``?"""
-    if "admin" in roles:
-        return True
-    return "vtuber" in roles and user_id == vtuber_id
+class ContentStep(StrEnum):
+    UPLOAD = "upload"  # through the service or directly, and completing a direct upload
+    RETIRE = "retire"
+    LIST = "list"
+
+
+# Any one of these lets an account take the step.
+NEEDS: dict[ContentStep, frozenset[Permission]] = {
+    ContentStep.UPLOAD: frozenset({Permission.CONTENT_UPLOAD}),
+    ContentStep.RETIRE: frozenset({Permission.CONTENT_UPLOAD}),
+    ContentStep.LIST: frozenset({Permission.CONTENT_UPLOAD, Permission.GACHA_EDIT}),
+}
+
+
+def may_manage(permissions: Collection[Permission], step: ContentStep) -> bool:
+    """May an account holding ``permissions`` for a VTuber take ``step`` on its contents?"""
+    return any(p in NEEDS[step] for p in permissions)

@@ -16,13 +16,14 @@ from contextlib import contextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.contracts.vtuber import VtuberUnavailable
 from koepon.kernel.errors import Unavailable
 from koepon.kernel.pagination import decode_keyset, encode_keyset
 from koepon.kernel.storage import ObjectNotFound, StorageError
 from koepon.rewards.contents import repository
 from koepon.rewards.contents.checks import Checked, FileChecks, checked_title
 from koepon.rewards.contents.models import Content
-from koepon.rewards.contents.policy import may_manage
+from koepon.rewards.contents.policy import ContentStep, may_manage
 from koepon.rewards.contents.schemas import (
     Actor,
     ContentOut,
@@ -37,6 +38,7 @@ from koepon.rewards.errors import (
     ContentStatusConflict,
     NotAllowed,
     UploadsRateLimited,
+    VtuberServiceUnavailable,
 )
 
 
@@ -131,15 +133,30 @@ class Contents:
                 retry_after,
             )
 
-    def authorize(self, actor: Actor, vtuber_id: str) -> None:
-        if not may_manage(actor.user_id, actor.roles, vtuber_id):
-            raise NotAllowed("Only this VTuber's team manages its contents")
+    async def authorize(
+        self, actor: Actor, vtuber_id: str, step: ContentStep = ContentStep.UPLOAD
+    ) -> None:
+        """Refuse (403) unless the VTuber service says ``actor`` may take ``step`` for
+        ``vtuber_id``; 503 ``dependency_unavailable`` while it cannot be asked."""
+        client = self.ctx.clients.vtuber
+        try:
+            if client is None:  # not in this process and no URL configured
+                raise VtuberUnavailable("no VTuber service")
+            permissions = await client.permissions(vtuber_id, actor.user_id, actor.roles)
+        except VtuberUnavailable as exc:
+            raise VtuberServiceUnavailable(
+                "The VTuber service cannot say who may do this right now; try again shortly"
+            ) from exc
+        if not may_manage(permissions, step):
+            raise NotAllowed(
+                f"Only members of this VTuber's team allowed to {step} contents may do this"
+            )
 
     # --- uploads -------------------------------------------------------------------------
 
     async def upload(self, actor: Actor, vtuber_id: str, upload: Upload) -> ContentOut:
         """A file sent through the service: checked, stored with its previews, ready."""
-        self.authorize(actor, vtuber_id)
+        await self.authorize(actor, vtuber_id)
         title = checked_title(upload.title)
         checked = await asyncio.to_thread(
             self.checks.check, upload.data, upload.content_type, upload.filename
@@ -232,7 +249,7 @@ class Contents:
         limit: int,
         cursor: str | None,
     ) -> ContentPage:
-        self.authorize(actor, vtuber_id)
+        await self.authorize(actor, vtuber_id, ContentStep.LIST)
         after = decode_keyset(cursor) if cursor else None
         rows = await repository.of_vtuber(
             session,
@@ -249,7 +266,7 @@ class Contents:
         self, session: AsyncSession, actor: Actor, vtuber_id: str, content_id: str
     ) -> ContentOut:
         """No longer offered (fans keep what they own). Retiring again answers the same."""
-        self.authorize(actor, vtuber_id)
+        await self.authorize(actor, vtuber_id, ContentStep.RETIRE)
         row = await repository.content(session, content_id, lock=True)
         if row is None or row.vtuber_id != vtuber_id:
             raise ContentNotFound("No such content of this VTuber")

@@ -165,8 +165,7 @@ class Profiles:
         if row is None or row.status != "approved":
             raise VtuberNotFound("No such VTuber")
         # The gachas sub-domain (copies of the catalogue) knows which gachas are live now.
-        live_for = getattr(self.gachas, "live_for", None)  # until the gachas work lands
-        live = [] if live_for is None else await live_for(session, vtuber_id, self.ctx.now())
+        live = await self.gachas.live_for(session, vtuber_id, self.ctx.now())
         return PublicProfile(
             id=row.id,
             display_name=row.display_name,

@@ -345,3 +345,52 @@ async def test_a_team_sends_a_bounded_number_of_invitations_a_day(studio: Studio
     assert_problem(refused, 429, "invitations_rate_limited")
     assert int(refused.headers["retry-after"]) > 0
     assert await invitations(studio, vtuber_id) == 30
+
+
+TEAM_ROUTES = [
+    ("POST", "/api/v1/vtubers"),
+    ("GET", "/api/v1/vtubers/{v}/private"),
+    ("PATCH", "/api/v1/vtubers/{v}"),
+    ("GET", "/api/v1/me/vtubers"),
+    ("POST", "/api/v1/vtubers/{v}/members"),
+    ("GET", "/api/v1/vtubers/{v}/members"),
+    ("PATCH", "/api/v1/vtubers/{v}/members/{u}"),
+    ("DELETE", "/api/v1/vtubers/{v}/members/{u}"),
+    ("DELETE", "/api/v1/vtubers/{v}/invitations/{i}"),
+    ("GET", "/api/v1/vtubers/{v}/changes"),
+    ("GET", "/api/v1/vtuber-invitations"),
+    ("POST", "/api/v1/vtuber-invitations/{i}/accept"),
+    ("GET", "/api/v1/admin/vtubers"),
+    ("POST", "/api/v1/admin/vtubers/{v}/approve"),
+    ("POST", "/api/v1/admin/vtubers/{v}/reject"),
+    ("POST", "/api/v1/admin/vtubers/{v}/suspend"),
+    ("PUT", "/api/v1/admin/vtubers/{v}/revenue-share"),
+]
+
+
+async def test_every_route_but_the_public_profile_wants_a_token(studio: Studio) -> None:
+    owner, vtuber_id = await studio.vtuber()
+    editor = await studio.member(vtuber_id, owner, "editor")
+    invitation_id = (await studio.invite(owner, vtuber_id, "open@example.jp")).json()["id"]
+    for method, template in TEAM_ROUTES:
+        path = template.format(v=vtuber_id, u=editor.id, i=invitation_id)
+        body = {} if method in ("POST", "PATCH", "PUT") else None
+        answer = await studio.client.request(method, path, json=body)
+        assert_problem(answer, 401, "unauthenticated")
+    assert (await studio.client.get(f"/api/v1/vtubers/{vtuber_id}")).status_code == 200
+
+
+async def test_compliance_and_support_cannot_change_a_team(studio: Studio) -> None:
+    owner, vtuber_id = await studio.vtuber()
+    editor = await studio.member(vtuber_id, owner, "editor")
+    for role in ("compliance", "support"):
+        staff = await studio.staff(role)
+        assert_problem(await studio.invite(staff, vtuber_id, "x@example.jp"), 403, "forbidden")
+        url = f"/api/v1/vtubers/{vtuber_id}/members/{editor.id}"
+        change = await studio.client.patch(url, json={"role": "analyst"}, headers=staff.headers)
+        assert_problem(change, 403, "forbidden")
+        assert_problem(await studio.client.delete(url, headers=staff.headers), 403, "forbidden")
+        edit = await studio.client.patch(
+            f"/api/v1/vtubers/{vtuber_id}", json={"bio": "x"}, headers=staff.headers
+        )
+        assert_problem(edit, 403, "forbidden")

@@ -294,9 +294,13 @@ async def test_the_team_and_the_public_see_the_phase_follow_the_clock(
     gacha_id = (await studio.draft(config)).json()["id"]
 
     async def phases() -> tuple[str, str | None]:
+        """(the team's view, the public page) — and the public list agrees with the page."""
         team = {g["id"]: g["phase"] for g in await studio.team()}
         public = await client.get(f"/api/v1/gachas/{gacha_id}")
-        return team[gacha_id], public.json()["phase"] if public.status_code == 200 else None
+        shown = public.json()["phase"] if public.status_code == 200 else None
+        listed = {g["id"]: g["phase"] for g in (await client.get("/api/v1/gachas")).json()["items"]}
+        assert listed.get(gacha_id) == (shown if shown != "ended" else None)  # ended: unlisted
+        return team[gacha_id], shown
 
     assert await phases() == ("draft", None)
     submitted = await studio.submit(gacha_id)

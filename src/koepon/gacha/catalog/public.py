@@ -3,6 +3,8 @@ purchase (G6, G7, P2), its odds change log (G4) and any published version."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +20,7 @@ from koepon.gacha.catalog.schemas import (
     OddsChangeLog,
     OddsVersionDetail,
     PeriodOut,
+    PublicPhase,
     RevenueShareOut,
     Terms,
 )
@@ -36,6 +39,14 @@ from koepon.gacha.errors import (
 from koepon.gacha.odds.disclosure import disclose
 from koepon.kernel.clock import as_utc
 from koepon.kernel.pagination import encode_keyset
+
+
+def public_phase(header: Header, now: datetime) -> PublicPhase:
+    """A published gacha (approved or ended) is scheduled, live or ended."""
+    current = header.phase(now)
+    if current not in ("scheduled", "live", "ended"):
+        raise ValueError(f"gacha {header.id} is {header.status}, not published")
+    return current
 
 
 class PublicCatalog:
@@ -78,8 +89,6 @@ class PublicCatalog:
             None,
         )
         config = await self.catalog.version_config(session, header.id, shown.version)
-        current = header.phase(now)
-        assert current in ("scheduled", "live", "ended")  # published: approved or ended
         return GachaPublic(
             **terms.model_dump(),
             id=header.id,
@@ -87,7 +96,7 @@ class PublicCatalog:
             title=header.title,
             description=header.description,
             state=header.state(now),
-            phase=current,
+            phase=public_phase(header, now),
             revenue_shares=[
                 RevenueShareOut(vtuber_id=line.vtuber_id, share_bp=line.share_bp)
                 for line in config.revenue_shares
@@ -162,6 +171,7 @@ class PublicCatalog:
                     title=header.title,
                     kind=header.kind,
                     state=header.state(now),
+                    phase=public_phase(header, now),
                     price_medals=config.price_medals,
                     price_jpy=config.price_jpy,
                     multi_price_medals=config.multi.price_medals if config.multi else None,

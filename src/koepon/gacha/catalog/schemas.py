@@ -242,6 +242,7 @@ class Terms(BaseModel):
 
 
 State = Literal["upcoming", "live", "ended"]
+PublicPhase = Literal["scheduled", "live", "ended"]  # a published gacha's workflow phase
 VersionState = Literal["announced", "in_force", "superseded"]
 
 
@@ -276,7 +277,7 @@ class GachaPublic(Terms):
     title: str
     description: str
     state: State
-    phase: Literal["scheduled", "live", "ended"]
+    phase: PublicPhase
     # A collab gacha's VTubers (empty: the gacha is ``vtuber_id``'s alone).
     revenue_shares: list[RevenueShareOut] = Field(default_factory=list)
     # A newer version already announced (its effective time is the advance notice, G4).
@@ -300,6 +301,7 @@ class GachaSummary(BaseModel):
     title: str
     kind: str
     state: State
+    phase: PublicPhase
     price_medals: int
     price_jpy: int
     multi_price_medals: int | None

@@ -4,6 +4,7 @@ split, the catalogue events the VTuber service keeps its copy from, and the work
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -333,3 +334,26 @@ async def test_the_team_and_the_public_see_the_phase_follow_the_clock(
         f"/api/v1/admin/gachas/{gacha_id}/end", headers=studio.operator.headers
     )
     assert ended.json()["phase"] == "ended"
+
+
+async def test_an_approved_collab_reaches_every_partners_public_profile_through_the_bus(
+    studio: Studio, client: httpx.AsyncClient, platform: Platform
+) -> None:
+    own = studio.vtuber.id
+    partner = await account(client, platform, "vtuber")
+    config = collab(await studio.real(live_now(samples.weighted_raw())), (own, 5000))
+    config["revenue_shares"].append({"vtuber_id": partner.id, "share_bp": 5000})
+    gacha_id = await studio.published(config)
+
+    async def live_on(vtuber_id: str) -> list[str]:
+        for _ in range(100):  # the outbox relay delivers within moments
+            profile = await client.get(f"/api/v1/vtubers/{vtuber_id}")
+            assert profile.status_code == 200, profile.text
+            found = [g["gacha_id"] for g in profile.json()["live_gachas"]]
+            if found:
+                return found
+            await asyncio.sleep(0.05)
+        return []
+
+    assert await live_on(own) == [gacha_id]
+    assert await live_on(partner.id) == [gacha_id]

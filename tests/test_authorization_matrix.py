@@ -75,6 +75,7 @@ PUBLIC: dict[Route, str] = {
     ("GET", "/api/v1/previews/{content_id}"): (
         "blurred previews of ready contents, shown before a draw (originals are never public)"
     ),
+    ("GET", "/api/v1/vtubers/{vtuber_id}"): "an approved VTuber's public profile page",
 }
 
 # Public routes whose own credential is in the request: without it they refuse (4xx problem).
@@ -117,13 +118,46 @@ OPERATOR: dict[Route, frozenset[str]] = {
     ("POST", "/api/v1/admin/gachas/{gacha_id}/end"): frozenset({"admin", "compliance"}),
     # Takes a fan's items away (rewards revokes them): admin only.
     ("POST", "/api/v1/admin/draws/{draw_id}/reverse"): frozenset({"admin"}),
-    # Gacha authoring: the VTuber role (for its own id only, tests/gacha/test_catalog.py) and,
-    # of the staff roles, admin; a fan is refused.
+    # VTubers: applications and decisions (tests/vtuber/test_authorization_matrix.py asks
+    # every VTuber route as every team role too).
+    ("GET", "/api/v1/admin/vtubers"): frozenset({"admin", "compliance", "support"}),
+    ("POST", "/api/v1/admin/vtubers/{vtuber_id}/approve"): frozenset({"admin", "compliance"}),
+    ("POST", "/api/v1/admin/vtubers/{vtuber_id}/reject"): frozenset({"admin", "compliance"}),
+    ("POST", "/api/v1/admin/vtubers/{vtuber_id}/suspend"): frozenset({"admin", "compliance"}),
+    ("PUT", "/api/v1/admin/vtubers/{vtuber_id}/revenue-share"): frozenset({"admin"}),
+    # Statements and payouts: money leaves the platform on an admin's word only.
+    ("GET", "/api/v1/admin/statements"): frozenset({"admin", "compliance"}),
+    ("POST", "/api/v1/admin/statements/close"): frozenset({"admin"}),
+    ("GET", "/api/v1/admin/statements/reconciliation"): frozenset({"admin", "compliance"}),
+    ("POST", "/api/v1/admin/payouts/batches"): frozenset({"admin"}),
+    ("GET", "/api/v1/admin/payouts/batches"): frozenset({"admin", "compliance"}),
+    ("GET", "/api/v1/admin/payouts/batches/{batch_id}"): frozenset({"admin", "compliance"}),
+    ("GET", "/api/v1/admin/payouts/batches/{batch_id}/zengin"): frozenset({"admin"}),
+    ("POST", "/api/v1/admin/payouts/batches/{batch_id}/paid"): frozenset({"admin"}),
+    # Outside /api/v1/admin:
+    ("GET", "/metrics"): frozenset({"admin"}),
+    ("GET", "/dev/mailbox"): frozenset({"admin"}),
+    ("GET", "/dev/mailbox.json"): frozenset({"admin"}),
+}
+
+# Routes of one VTuber's team, decided by the VTuber service's policy (team roles there, and the
+# staff roles listed here on any VTuber). Asked about an unknown VTuber, gacha or member, anyone
+# outside its team is refused: 403, or 404 where the thing itself stays hidden. Every cell with
+# a real team (owner, manager, editor, analyst, another VTuber's owner…) is in
+# tests/vtuber/test_authorization_matrix.py.
+TEAM: dict[Route, frozenset[str]] = {
+    ("GET", "/api/v1/vtubers/{vtuber_id}/private"): frozenset({"admin", "compliance"}),
+    ("PATCH", "/api/v1/vtubers/{vtuber_id}"): frozenset({"admin"}),
+    ("POST", "/api/v1/vtubers/{vtuber_id}/members"): frozenset({"admin"}),
+    ("GET", "/api/v1/vtubers/{vtuber_id}/members"): frozenset({"admin", "compliance", "support"}),
+    ("PATCH", "/api/v1/vtubers/{vtuber_id}/members/{user_id}"): frozenset({"admin"}),
+    ("DELETE", "/api/v1/vtubers/{vtuber_id}/members/{user_id}"): frozenset({"admin"}),
+    ("DELETE", "/api/v1/vtubers/{vtuber_id}/invitations/{invitation_id}"): frozenset({"admin"}),
+    ("GET", "/api/v1/vtubers/{vtuber_id}/changes"): frozenset({"admin", "compliance"}),
     ("POST", "/api/v1/vtubers/{vtuber_id}/gachas"): frozenset({"admin"}),
     ("GET", "/api/v1/vtubers/{vtuber_id}/gachas"): frozenset({"admin"}),
     ("PUT", "/api/v1/gachas/{gacha_id}"): frozenset({"admin"}),
     ("POST", "/api/v1/gachas/{gacha_id}/submit"): frozenset({"admin"}),
-    # Contents: the VTuber role (own id only, tests/rewards/test_contents.py) and admin.
     ("POST", "/api/v1/vtubers/{vtuber_id}/contents"): frozenset({"admin"}),
     ("GET", "/api/v1/vtubers/{vtuber_id}/contents"): frozenset({"admin"}),
     ("POST", "/api/v1/vtubers/{vtuber_id}/contents/uploads"): frozenset({"admin"}),
@@ -132,10 +166,11 @@ OPERATOR: dict[Route, frozenset[str]] = {
         "/api/v1/vtubers/{vtuber_id}/contents/uploads/{content_id}/complete",
     ): frozenset({"admin"}),
     ("POST", "/api/v1/vtubers/{vtuber_id}/contents/{content_id}/retire"): frozenset({"admin"}),
-    # Outside /api/v1/admin:
-    ("GET", "/metrics"): frozenset({"admin"}),
-    ("GET", "/dev/mailbox"): frozenset({"admin"}),
-    ("GET", "/dev/mailbox.json"): frozenset({"admin"}),
+    ("GET", "/api/v1/vtubers/{vtuber_id}/sales"): frozenset({"admin", "compliance"}),
+    ("GET", "/api/v1/vtubers/{vtuber_id}/sales.csv"): frozenset({"admin", "compliance"}),
+    ("GET", "/api/v1/vtubers/{vtuber_id}/sales/chart.svg"): frozenset({"admin", "compliance"}),
+    ("GET", "/api/v1/vtubers/{vtuber_id}/statements"): frozenset({"admin", "compliance"}),
+    ("GET", "/api/v1/vtubers/{vtuber_id}/statements/{month}"): frozenset({"admin", "compliance"}),
 }
 
 # Routes for other processes only (the internal token), which no token of a person opens.
@@ -191,7 +226,13 @@ def needs_sign_in(route: Route) -> bool:
 
 def concrete(path: str, **ids: str) -> str:
     """``path`` with every parameter filled: the given ids, else a fresh unknown one."""
-    values = {"provider": "sandbox", "outcome": "success", "path": "koepon.css", **ids}
+    values = {
+        "provider": "sandbox",
+        "outcome": "success",
+        "path": "koepon.css",
+        "month": "2026-10",
+        **ids,
+    }
     out = path
     while "{" in out:
         start = out.index("{")
@@ -232,6 +273,15 @@ def assert_admitted(response: httpx.Response, route: Route, who: str) -> None:
     assert response.status_code < 500, f"{who} on {route}: {response.text[:300]}"
 
 
+def assert_outside_team(response: httpx.Response, route: Route, who: str) -> None:
+    """Refused as someone outside the team (before the body is even read): 403, or 404 where
+    the team's thing stays hidden."""
+    assert response.status_code in (403, 404), (
+        f"{who} on {route}: {response.status_code} {response.text[:300]}"
+    )
+    assert_problem(response, response.status_code, route, who)
+
+
 def internal_token(platform: Platform) -> dict[str, str]:
     secret = platform.settings.internal_token
     assert secret is not None
@@ -259,7 +309,7 @@ def test_every_route_is_classified_and_every_classified_route_exists(platform: P
     assert documented <= routes, "the route walk missed documented operations"
     assert any(is_internal(route) for route in routes)
     assert set(PUBLIC) >= OWN_CREDENTIAL
-    listed = set(PUBLIC) | set(OPERATOR) | set(MACHINE_ONLY)
+    listed = set(PUBLIC) | set(OPERATOR) | set(TEAM) | set(MACHINE_ONLY)
     assert not listed - routes, f"listed but gone (update the matrix): {listed - routes}"
     unlisted_admin = {r for r in routes if r[1].startswith("/api/v1/admin/")} - set(OPERATOR)
     assert not unlisted_admin, f"operator routes without their roles: {unlisted_admin}"
@@ -307,6 +357,8 @@ async def test_a_fan_is_refused_with_403_on_every_operator_route_and_admitted_el
         response = await call(client, route, fan.headers)
         if needs_operator(route):
             assert_problem(response, 403, route, "fan")
+        elif route in TEAM:
+            assert_outside_team(response, route, "fan")
         else:
             assert_admitted(response, route, "fan")
     # Last, as it ends the fan's session.
@@ -323,6 +375,18 @@ async def test_each_staff_role_is_admitted_exactly_where_listed(
                 assert_admitted(response, route, role)
             else:
                 assert_problem(response, 403, route, role)
+
+
+async def test_each_staff_role_is_admitted_to_team_routes_exactly_where_listed(
+    client: httpx.AsyncClient, callers: dict[str, Caller]
+) -> None:
+    for route, roles in sorted(TEAM.items()):
+        for role in STAFF_ROLES:
+            response = await call(client, route, callers[role].headers)
+            if role in roles:
+                assert_admitted(response, route, role)
+            else:
+                assert_outside_team(response, route, role)
 
 
 async def test_internal_routes_are_never_reachable_through_the_gateway(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.gacha.catalog.authoring import Authoring
 from koepon.gacha.catalog.checks import Actor
-from koepon.gacha.catalog.policy import REVIEWER_ROLES, GachaStatus
+from koepon.gacha.catalog.policy import REVIEWER_ROLES, AuthoringStep, GachaStatus
 from koepon.gacha.catalog.public import PublicCatalog
 from koepon.gacha.catalog.reviews import Reviews
 from koepon.gacha.catalog.schemas import (
@@ -107,6 +107,22 @@ def build_router(
         return await public.odds_version(session, gacha_id, version)
 
     # --- the VTuber's team ---------------------------------------------------------------
+    # The routes with a body refuse a caller outside the team before the body is read.
+
+    async def may_draft(
+        vtuber_id: VtuberId, principal: Principal = author, authoring: Authoring = authoring_dep
+    ) -> Principal:
+        await authoring.teams.require(_actor(principal), vtuber_id, AuthoringStep.CREATE)
+        return principal
+
+    async def may_edit(
+        gacha_id: GachaId,
+        principal: Principal = author,
+        session: AsyncSession = session_dep,
+        authoring: Authoring = authoring_dep,
+    ) -> Principal:
+        await authoring.admit_on_gacha(session, _actor(principal), gacha_id, AuthoringStep.EDIT)
+        return principal
 
     @router.post(
         "/api/v1/vtubers/{vtuber_id}/gachas",
@@ -117,7 +133,7 @@ def build_router(
     async def create_gacha(
         vtuber_id: VtuberId,
         body: GachaDraftIn,
-        principal: Principal = author,
+        principal: Principal = Depends(may_draft),
         session: AsyncSession = session_dep,
         authoring: Authoring = authoring_dep,
     ) -> GachaDraft:
@@ -155,7 +171,7 @@ def build_router(
     async def edit_gacha(
         gacha_id: GachaId,
         body: GachaDraftIn,
-        principal: Principal = author,
+        principal: Principal = Depends(may_edit),
         session: AsyncSession = session_dep,
         authoring: Authoring = authoring_dep,
     ) -> GachaDraft:

@@ -91,6 +91,16 @@ class Authoring:
         versions = await repository.versions_of(session, published)
         return draft_page(rows, limit, now=self.ctx.now(), versions=versions)
 
+    async def admit_on_gacha(
+        self, session: AsyncSession, actor: Actor, gacha_id: str, step: AuthoringStep
+    ) -> None:
+        """The route's check before it reads a body: 404 outside the team, 403 for a role that
+        may not take ``step`` (the use case checks again under the row lock)."""
+        row = await repository.gacha(session, gacha_id)
+        if row is None:
+            raise GachaNotFound(f"No gacha {gacha_id}")
+        await self.teams.require_on_gacha(actor, gacha_id, row.vtuber_id, step)
+
     async def _authored(
         self, session: AsyncSession, actor: Actor, gacha_id: str, step: AuthoringStep
     ) -> Gacha:

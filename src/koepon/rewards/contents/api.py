@@ -197,6 +197,15 @@ def build_router(
     # is the VTuber service's answer (asked by the use case).
     team = Depends(ctx.authenticator.user)
 
+    async def may_upload(
+        vtuber_id: VtuberId, principal: Principal = team, contents: Contents = contents_dep
+    ) -> Principal:
+        """Refuses a caller outside the team before the body is read."""
+        await contents.authorize(_actor(principal), vtuber_id)
+        return principal
+
+    uploader = Depends(may_upload)
+
     @router.post(
         "/api/v1/vtubers/{vtuber_id}/contents",
         status_code=201,
@@ -248,7 +257,7 @@ def build_router(
     async def start_direct_upload(
         vtuber_id: VtuberId,
         body: DirectUploadIn,
-        principal: Principal = team,
+        principal: Principal = uploader,
         direct: DirectUploads = direct_dep,
     ) -> DirectUploadOut:
         """A presigned PUT for a large file; complete it once the file is uploaded."""

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from koepon.contracts.vtuber import Permission
 from koepon.kernel.idempotency import idempotency_key
 from koepon.kernel.pagination import KeysetCursor
 from koepon.kernel.tokens import Principal
@@ -65,6 +66,22 @@ def operators(
     return dependency
 
 
+def team_permission(
+    ctx: VtuberContext, teams: Teams, permission: Permission
+) -> Callable[..., Awaitable[None]]:
+    """A dependency refusing (before the body is read) a caller without ``permission`` for the
+    path's VTuber; the use case checks its finer rules (owners, self-removal) again."""
+
+    async def dependency(
+        vtuber_id: Id, principal: Principal = Depends(ctx.authenticator.user)
+    ) -> None:
+        # Its own read-only transaction: the route's use case may hold the write transaction.
+        async with ctx.db.transaction(read_only=True) as session:
+            await teams.require(session, vtuber_id, principal.user_id, principal.roles, permission)
+
+    return dependency
+
+
 def build_router(ctx: VtuberContext, profiles: Profiles, teams: Teams) -> APIRouter:
     router = APIRouter(tags=["vtubers"])
     user = Depends(ctx.authenticator.user)
@@ -73,6 +90,8 @@ def build_router(ctx: VtuberContext, profiles: Profiles, teams: Teams) -> APIRou
     teams_dep = Depends(provide(teams))
     optional_key = Depends(idempotency_key(required=False))
     replays = Replays(ctx)
+    manages = [Depends(team_permission(ctx, teams, Permission.TEAM_MANAGE))]
+    edits_profile = [Depends(team_permission(ctx, teams, Permission.PROFILE_EDIT))]
     listers = Depends(operators(ctx, policy.may_list_applications, "admin, compliance, support"))
     deciders = Depends(operators(ctx, policy.may_decide_applications, "admin and compliance"))
     admins = Depends(operators(ctx, policy.may_set_revenue_share, "admin"))
@@ -124,7 +143,9 @@ def build_router(ctx: VtuberContext, profiles: Profiles, teams: Teams) -> APIRou
             session, vtuber_id, user_id=principal.user_id, roles=principal.roles
         )
 
-    @router.patch("/api/v1/vtubers/{vtuber_id}", response_model=PrivateProfile)
+    @router.patch(
+        "/api/v1/vtubers/{vtuber_id}", response_model=PrivateProfile, dependencies=edits_profile
+    )
     async def edit_profile(
         vtuber_id: Id,
         body: ProfileUpdate,
@@ -153,6 +174,7 @@ def build_router(ctx: VtuberContext, profiles: Profiles, teams: Teams) -> APIRou
             409: {"description": "invitation_pending, vtuber_not_active, idempotency_in_flight"},
             422: IK[422],
         },
+        dependencies=manages,
     )
     async def invite(
         request: Request,
@@ -186,7 +208,11 @@ def build_router(ctx: VtuberContext, profiles: Profiles, teams: Teams) -> APIRou
             session, vtuber_id, user_id=principal.user_id, roles=principal.roles
         )
 
-    @router.patch("/api/v1/vtubers/{vtuber_id}/members/{user_id}", response_model=MemberView)
+    @router.patch(
+        "/api/v1/vtubers/{vtuber_id}/members/{user_id}",
+        response_model=MemberView,
+        dependencies=manages,
+    )
     async def change_role(
         vtuber_id: Id,
         user_id: Id,

@@ -63,6 +63,21 @@ class Teams:
         _, who = await self.profiles.standing(session, vtuber_id, user_id, roles)
         return policy.permissions(who)
 
+    async def require(
+        self,
+        session: AsyncSession,
+        vtuber_id: str,
+        user_id: str,
+        roles: Collection[str],
+        permission: Permission,
+    ) -> None:
+        """Refuse anyone without ``permission`` (404 for an unknown VTuber), before a body."""
+        row, who = await self.profiles.standing(session, vtuber_id, user_id, roles)
+        if row is None:
+            raise VtuberNotFound("No such VTuber")
+        if not policy.allows(who, permission):
+            raise NotAllowed(f"{permission.value} is needed for this VTuber")
+
     async def approved(self, session: AsyncSession, vtuber_ids: Collection[str]) -> frozenset[str]:
         return frozenset(await repository.approved_among(session, vtuber_ids))
 

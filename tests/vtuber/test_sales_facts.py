@@ -288,39 +288,37 @@ def _completed_payload(**changes: Any) -> dict[str, Any]:
     return payload
 
 
-@pytest.mark.parametrize(
-    ("topic", "payload"),
-    [
-        (DrawCompleted.topic, {"draw_id": "d-bad"}),
-        (DrawCompleted.topic, _completed_payload(shares=[{"vtuber_id": "a", "share_bp": 9000}])),
-        (DrawCompleted.topic, _completed_payload(paid_value_jpy=-1)),
-        (DrawCompleted.topic, _completed_payload(count=0)),
-        (DrawCompleted.topic, _completed_payload(user_id="u" * 65)),
-        (DrawCompleted.topic, _completed_payload(vtuber_id="v" * 37)),
-        (DrawReversed.topic, {"draw_id": "d-bad", "reason": "r"}),
-        (
-            DrawReversed.topic,
-            {
-                "draw_id": "d-bad",
-                "user_id": "u",
-                "reason": "r",
-                "reversed_at": "2026-12-02T00:00:00Z",
-                "gacha_id": "g",
-                "vtuber_id": "v",
-                "shares": [{"vtuber_id": "v", "share_bp": 10001}],
-            },
-        ),
-        ("gacha.draw.unknown.v1", {"draw_id": "d-bad"}),
-    ],
-)
-async def test_a_malformed_event_is_rejected_not_retried(
-    platform: Platform, topic: str, payload: dict[str, Any]
-) -> None:
+MALFORMED: list[tuple[str, dict[str, Any]]] = [
+    (DrawCompleted.topic, {"draw_id": "d-bad"}),
+    (DrawCompleted.topic, _completed_payload(shares=[{"vtuber_id": "a", "share_bp": 9000}])),
+    (DrawCompleted.topic, _completed_payload(paid_value_jpy=-1)),
+    (DrawCompleted.topic, _completed_payload(count=0)),
+    (DrawCompleted.topic, _completed_payload(user_id="u" * 65)),
+    (DrawCompleted.topic, _completed_payload(vtuber_id="v" * 37)),
+    (DrawReversed.topic, {"draw_id": "d-bad", "reason": "r"}),
+    (
+        DrawReversed.topic,
+        {
+            "draw_id": "d-bad",
+            "user_id": "u",
+            "reason": "r",
+            "reversed_at": "2026-12-02T00:00:00Z",
+            "gacha_id": "g",
+            "vtuber_id": "v",
+            "shares": [{"vtuber_id": "v", "share_bp": 10001}],
+        },
+    ),
+    ("gacha.draw.unknown.v1", {"draw_id": "d-bad"}),
+]
+
+
+async def test_a_malformed_event_is_rejected_not_retried(platform: Platform) -> None:
     sales = sales_of(platform)
-    bad = raw(topic, payload)
-    await sales.handle(bad)  # no exception: a broken payload is never retried
-    assert await sales.apply(bad) == Outcome()  # and claimed once
-    assert await facts(platform, "d-bad") == []
+    for topic, payload in MALFORMED:
+        bad = raw(topic, payload)
+        await sales.handle(bad)  # no exception: a broken payload is never retried
+        assert await sales.apply(bad) == Outcome(), (topic, payload)  # and claimed once
+        assert await facts(platform, "d-bad") == [], (topic, payload)
 
 
 async def test_a_month_that_is_not_yyyy_mm_is_refused(platform: Platform) -> None:

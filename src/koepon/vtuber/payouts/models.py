@@ -41,6 +41,7 @@ class Statement(Base):
     status: Mapped[str] = mapped_column(String(16), nullable=False)  # issued | batched | paid
     batch_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    issued_by: Mapped[str] = mapped_column(String(64), nullable=False)  # who closed the month
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (

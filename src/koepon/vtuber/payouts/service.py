@@ -104,6 +104,7 @@ class Payouts:
                 status="issued",
                 batch_id=None,
                 issued_at=now,
+                issued_by=operator_id,
                 paid_at=None,
             )
             issued.append(row)

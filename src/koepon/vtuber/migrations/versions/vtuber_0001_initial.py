@@ -229,6 +229,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("batch_id", sa.String(length=36), nullable=True),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("issued_by", sa.String(length=64), nullable=False),
         sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "status IN ('issued', 'batched', 'paid')", name="vtuber_statement_status"

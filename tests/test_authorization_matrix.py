@@ -116,6 +116,15 @@ OPERATOR: dict[Route, frozenset[str]] = {
     ("POST", "/api/v1/admin/gachas/{gacha_id}/reject"): frozenset({"admin", "compliance"}),
     ("POST", "/api/v1/admin/gachas/{gacha_id}/versions"): frozenset({"admin", "compliance"}),
     ("POST", "/api/v1/admin/gachas/{gacha_id}/end"): frozenset({"admin", "compliance"}),
+    ("GET", "/api/v1/admin/gacha-proposals"): frozenset({"admin", "compliance"}),
+    (
+        "POST",
+        "/api/v1/admin/gacha-proposals/{proposal_id}/approve",
+    ): frozenset({"admin", "compliance"}),
+    (
+        "POST",
+        "/api/v1/admin/gacha-proposals/{proposal_id}/reject",
+    ): frozenset({"admin", "compliance"}),
     # Takes a fan's items away (rewards revokes them): admin only.
     ("POST", "/api/v1/admin/draws/{draw_id}/reverse"): frozenset({"admin"}),
     # VTubers: applications and decisions (tests/vtuber/test_authorization_matrix.py asks
@@ -158,6 +167,10 @@ TEAM: dict[Route, frozenset[str]] = {
     ("GET", "/api/v1/vtubers/{vtuber_id}/gachas"): frozenset({"admin"}),
     ("PUT", "/api/v1/gachas/{gacha_id}"): frozenset({"admin"}),
     ("POST", "/api/v1/gachas/{gacha_id}/submit"): frozenset({"admin"}),
+    ("POST", "/api/v1/gachas/{gacha_id}/proposals"): frozenset({"admin"}),
+    ("GET", "/api/v1/gachas/{gacha_id}/proposals"): frozenset({"admin"}),
+    ("PUT", "/api/v1/gachas/{gacha_id}/proposals/{proposal_id}"): frozenset({"admin"}),
+    ("POST", "/api/v1/gachas/{gacha_id}/proposals/{proposal_id}/submit"): frozenset({"admin"}),
     ("POST", "/api/v1/vtubers/{vtuber_id}/contents"): frozenset({"admin"}),
     ("GET", "/api/v1/vtubers/{vtuber_id}/contents"): frozenset({"admin"}),
     ("POST", "/api/v1/vtubers/{vtuber_id}/contents/uploads"): frozenset({"admin"}),

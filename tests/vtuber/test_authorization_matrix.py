@@ -81,6 +81,31 @@ CELLS: list[tuple[str, str, Any, frozenset[str]]] = [
     ("POST", V + "/gachas", {}, frozenset({"owner", "manager", "editor", "admin"})),
     ("PUT", "/api/v1/gachas/{gacha}", {}, frozenset({"owner", "manager", "editor", "admin"})),
     ("POST", "/api/v1/gachas/{gacha}/submit", None, frozenset({"owner", "manager", "admin"})),
+    # --- odds proposals (gacha.edit; submitting gacha.submit) -------------------------------
+    (
+        "POST",
+        "/api/v1/gachas/{gacha}/proposals",
+        {},
+        frozenset({"owner", "manager", "editor", "admin"}),
+    ),
+    (
+        "GET",
+        "/api/v1/gachas/{gacha}/proposals",
+        None,
+        frozenset({"owner", "manager", "editor", "admin"}),
+    ),
+    (
+        "PUT",
+        "/api/v1/gachas/{gacha}/proposals/{nobody}",
+        {},
+        frozenset({"owner", "manager", "editor", "admin"}),
+    ),
+    (
+        "POST",
+        "/api/v1/gachas/{gacha}/proposals/{nobody}/submit",
+        None,
+        frozenset({"owner", "manager", "admin"}),
+    ),
     # --- sales (sales.read) and statements (payout.read) -------------------------------------
     (
         "GET",
@@ -127,6 +152,19 @@ CELLS: list[tuple[str, str, Any, frozenset[str]]] = [
     ("GET", "/api/v1/admin/payouts/batches/{nobody}/zengin", None, frozenset({"admin"})),
     ("POST", "/api/v1/admin/payouts/batches/{nobody}/paid", None, frozenset({"admin"})),
     ("POST", "/api/v1/admin/gachas/{gacha}/approve", None, frozenset({"admin", "compliance"})),
+    ("GET", "/api/v1/admin/gacha-proposals", None, frozenset({"admin", "compliance"})),
+    (
+        "POST",
+        "/api/v1/admin/gacha-proposals/{nobody}/approve",
+        None,
+        frozenset({"admin", "compliance"}),
+    ),
+    (
+        "POST",
+        "/api/v1/admin/gacha-proposals/{nobody}/reject",
+        {},
+        frozenset({"admin", "compliance"}),
+    ),
 ]
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from koepon.gacha.audit import api as audit_api
 from koepon.gacha.catalog import api as catalog_api
+from koepon.gacha.catalog import proposals_api
 from koepon.gacha.context import GachaContext
 from koepon.gacha.draws import api as draws_api
 from koepon.gacha.fairness import api as fairness_api
@@ -19,6 +20,7 @@ def build_router(ctx: GachaContext, services: GachaServices) -> APIRouter:
     router.include_router(
         catalog_api.build_router(ctx, services.authoring, services.reviews, services.public_catalog)
     )
+    router.include_router(proposals_api.build_router(ctx, services.authoring, services.proposals))
     router.include_router(fairness_api.build_router(ctx, services.seeds))
     router.include_router(transparency_api.build_router(ctx, services.draw_log))
     router.include_router(

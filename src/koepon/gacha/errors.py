@@ -199,3 +199,33 @@ class CollaboratorNotApproved(DomainError):
 
     status = 422
     code = "collaborator_not_approved"
+
+
+# --- the teams' odds proposals -----------------------------------------------------------------
+
+
+class ProposalNotFound(DomainError):
+    status = 404
+    code = "proposal_not_found"
+
+
+class ProposalAlreadyOpen(DomainError):
+    """A gacha has one open (draft or submitted) odds proposal at a time."""
+
+    status = 409
+    code = "proposal_already_open"
+
+
+class ProposalStatusConflict(DomainError):
+    """A step the proposal's status does not allow (edit a submitted one, approve a draft…)."""
+
+    status = 409
+    code = "proposal_status_conflict"
+
+
+class ProposalStale(DomainError):
+    """The proposal no longer applies: its gacha ended, is not approved, or published another
+    odds version since the proposal's base version. The team proposes again from the new one."""
+
+    status = 409
+    code = "proposal_stale"

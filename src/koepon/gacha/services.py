@@ -9,6 +9,7 @@ from typing import Any
 from koepon.gacha.audit.service import Audits
 from koepon.gacha.audit.tasks import NightlyAudit
 from koepon.gacha.catalog.authoring import Authoring
+from koepon.gacha.catalog.proposals import Proposals
 from koepon.gacha.catalog.public import PublicCatalog
 from koepon.gacha.catalog.reviews import Reviews
 from koepon.gacha.catalog.service import Catalog
@@ -33,6 +34,7 @@ class GachaServices:
     catalog: Catalog
     authoring: Authoring
     reviews: Reviews
+    proposals: Proposals
     public_catalog: PublicCatalog
     seeds: Seeds
     draw_log: DrawLog

@@ -16,6 +16,7 @@ from koepon.gacha.audit.service import Audits
 from koepon.gacha.audit.tasks import NightlyAudit
 from koepon.gacha.catalog.authoring import Authoring
 from koepon.gacha.catalog.contents import ContentCheck
+from koepon.gacha.catalog.proposals import Proposals
 from koepon.gacha.catalog.public import PublicCatalog
 from koepon.gacha.catalog.reviews import Reviews
 from koepon.gacha.catalog.service import Catalog
@@ -84,10 +85,12 @@ def build_services(ctx: GachaContext) -> GachaServices:
     )
     worker = DrawWorker(saga)
     audits = Audits(ctx, catalog)
+    reviews = Reviews(ctx, catalog, content_check, teams)
     return GachaServices(
         catalog=catalog,
         authoring=Authoring(ctx, content_check, teams),
-        reviews=Reviews(ctx, catalog, content_check, teams),
+        reviews=reviews,
+        proposals=Proposals(ctx, catalog, reviews, teams),
         public_catalog=PublicCatalog(ctx, catalog),
         seeds=seeds,
         draw_log=draw_log,

@@ -89,3 +89,48 @@ class BoxStock(Base):
         CheckConstraint("remaining >= 0 AND remaining <= total", name="box_stock_bounds"),
         Index("ix_gacha_box_stock_order", "gacha_id", "position"),
     )
+
+
+class OddsProposal(Base):
+    """A changed configuration of an approved gacha proposed by its VTuber's team: draft →
+    submitted → approved (published as the next odds version) | rejected. ``open_for`` holds the
+    gacha's id while the proposal is open (draft or submitted) and NULL once decided, so a
+    unique constraint keeps one open proposal per gacha whatever runs concurrently."""
+
+    __tablename__ = "gacha_odds_proposals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    gacha_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("gachas.id"), nullable=False, index=True
+    )
+    vtuber_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, index=True)
+    open_for: Mapped[str | None] = mapped_column(String(36), nullable=True, unique=True)
+    # The odds version in force for the team when it wrote the proposal (approval wants it
+    # still to be the newest).
+    base_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    change_note: Mapped[str] = mapped_column(Text, nullable=False)
+    requested_effective_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
+    submitted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The odds version the approval published.
+    published_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft', 'submitted', 'approved', 'rejected')",
+            name="odds_proposals_status",
+        ),
+        CheckConstraint(
+            "(open_for IS NULL) = (status IN ('approved', 'rejected'))",
+            name="odds_proposals_open",
+        ),
+        Index("ix_gacha_odds_proposals_queue", "status", "created_at", "id"),
+    )

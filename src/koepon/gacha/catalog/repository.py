@@ -1,4 +1,5 @@
-"""Queries of the catalogue's tables: gachas, odds versions (insert only) and box stock."""
+"""Queries of the catalogue's tables: gachas, odds versions (insert only), box stock and the
+teams' odds proposals."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from koepon.gacha.catalog.models import BoxStock, Gacha, OddsVersionRow
+from koepon.gacha.catalog.models import BoxStock, Gacha, OddsProposal, OddsVersionRow
 
 Keyset = tuple[datetime, str]  # (created_at, id) of the last row of the previous page
 
@@ -110,3 +111,53 @@ async def box_stock(session: AsyncSession, gacha_id: str, *, lock: bool = False)
 
 def add_box_stock(session: AsyncSession, rows: Iterable[BoxStock]) -> None:
     session.add_all(list(rows))
+
+
+async def proposal(
+    session: AsyncSession, proposal_id: str, *, lock: bool = False
+) -> OddsProposal | None:
+    if len(proposal_id) > 36:
+        return None
+    query = select(OddsProposal).where(OddsProposal.id == proposal_id)
+    if lock:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def open_proposal(session: AsyncSession, gacha_id: str) -> OddsProposal | None:
+    query = select(OddsProposal).where(OddsProposal.open_for == gacha_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+def add_proposal(session: AsyncSession, row: OddsProposal) -> None:
+    session.add(row)
+
+
+async def proposals_of(session: AsyncSession, gacha_id: str, *, limit: int) -> list[OddsProposal]:
+    """A gacha's proposals, newest first."""
+    query = (
+        select(OddsProposal)
+        .where(OddsProposal.gacha_id == gacha_id)
+        .order_by(OddsProposal.created_at.desc(), OddsProposal.id.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def proposals_in(
+    session: AsyncSession, status: str, *, limit: int, after: Keyset | None = None
+) -> list[OddsProposal]:
+    """A page of proposals in ``status``, oldest first (the review queue)."""
+    query = (
+        select(OddsProposal)
+        .where(OddsProposal.status == status)
+        .order_by(OddsProposal.created_at, OddsProposal.id)
+        .limit(limit)
+    )
+    if after is not None:
+        moment, key = after
+        query = query.where(
+            (OddsProposal.created_at > moment)
+            | ((OddsProposal.created_at == moment) & (OddsProposal.id > key))
+        )
+    return list((await session.execute(query)).scalars())

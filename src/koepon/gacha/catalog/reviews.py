@@ -25,6 +25,7 @@ from koepon.gacha.catalog.schemas import (
 from koepon.gacha.catalog.service import Catalog
 from koepon.gacha.catalog.teams import TeamPermissions
 from koepon.gacha.catalog.views import (
+    Header,
     Scheduled,
     draft_page,
     draft_view,
@@ -194,48 +195,28 @@ class Reviews:
         contents never change (its one stock is shared by every version)."""
         async with self.ctx.db.transaction() as session:
             row = await self._reviewed(session, gacha_id)
-            if row.status != GachaStatus.APPROVED:
-                raise GachaStatusConflict(
-                    f"Gacha {gacha_id} is {row.status}; only an approved gacha gets new odds",
-                    status_now=row.status,
-                )
-            refuse_g1(data.config)
-            refuse_bad_shares(row.vtuber_id, data.config)
-            config = validated(data.config)
-            await self.contents.refuse_missing(row.vtuber_id, config)
-            await self.teams.refuse_unapproved(parties(config.revenue_shares))
-            if config.kind != row.kind:
-                raise GachaKindFixed(f"Gacha {gacha_id} is a {row.kind} gacha; it stays one")
-            if config.kind == "box":
-                stock = await repository.box_stock(session, gacha_id, lock=True)
-                contents = [(b.item_id, b.count) for b in config.box]
-                if [(s.item_id, s.total) for s in stock] != contents:
-                    drawn = any(s.remaining < s.total for s in stock)
-                    raise BoxCompositionLocked(
-                        "A box's contents cannot change"
-                        + (" once fans have drawn from it" if drawn else "")
-                        + "; publish a new gacha for another box",
-                        drawn_from=drawn,
-                    )
-            rows = await repository.versions(session, gacha_id)
-            header = header_of(row, rows)
-            now = self.ctx.now()
-            version = OddsVersion(
-                version=len(rows) + 1,
-                published_at=now,
-                effective_at=as_utc(data.effective_at),
-                digest=config_digest(config),
-                change_note=data.change_note,
-            )
-            notice = timedelta(hours=self.ctx.gacha_settings.odds_notice_hours)
-            live = header.state(now) == "live"
-            history = [v.odds for v in header.versions]
-            error = refusal(check_new_version(history, version, live=live, notice=notice))
-            if error is not None:
-                raise error
-            self._publish(session, row, config, version, reviewer)
-            await announce(self.ctx, session, row, config)
-            await session.flush()
+            header, scheduled = await self.append_version(session, row, data, reviewer)
+        await self.catalog.forget(gacha_id, scheduled.version)
+        return version_out(header, scheduled, self.ctx.now())
+
+    async def append_version(
+        self,
+        session: AsyncSession,
+        row: Gacha,
+        data: OddsVersionIn,
+        reviewer: str,
+        *,
+        after_notice: bool = False,
+    ) -> tuple[Header, Scheduled]:
+        """The one path that publishes a new odds version of ``row`` (locked by the caller), for
+        an operator's direct publication and an approved team proposal alike; the caller drops
+        the cache once committed."""
+        config, header, version = await self.next_version(
+            session, row, data, after_notice=after_notice
+        )
+        self._publish(session, row, config, version, reviewer)
+        await announce(self.ctx, session, row, config)
+        await session.flush()
         scheduled = Scheduled(
             version=version.version,
             published_at=version.published_at,
@@ -245,9 +226,66 @@ class Reviews:
             starts_at=as_utc(config.period.starts_at),
             ends_at=as_utc(config.period.ends_at) if config.period.ends_at else None,
         )
-        await self.catalog.forget(gacha_id, version.version)
-        header = replace(header, versions=(*header.versions, scheduled))
-        return version_out(header, scheduled, now)
+        return replace(header, versions=(*header.versions, scheduled)), scheduled
+
+    async def next_version(
+        self,
+        session: AsyncSession,
+        row: Gacha,
+        data: OddsVersionIn,
+        *,
+        after_notice: bool = False,
+    ) -> tuple[GachaConfig, Header, OddsVersion]:
+        """The next odds version of ``row`` if it may be published now (G-rules, G4, the kind,
+        a box's contents, contents and collaborators), else the refusal; writes nothing.
+        ``after_notice``: the effective time is moved to the earliest G4 allows (now + notice
+        for a live gacha, now otherwise, and never before the newest version's) instead of
+        refused."""
+        gacha_id = row.id
+        if row.status != GachaStatus.APPROVED:
+            raise GachaStatusConflict(
+                f"Gacha {gacha_id} is {row.status}; only an approved gacha gets new odds",
+                status_now=row.status,
+            )
+        refuse_g1(data.config)
+        refuse_bad_shares(row.vtuber_id, data.config)
+        config = validated(data.config)
+        await self.contents.refuse_missing(row.vtuber_id, config)
+        await self.teams.refuse_unapproved(parties(config.revenue_shares))
+        if config.kind != row.kind:
+            raise GachaKindFixed(f"Gacha {gacha_id} is a {row.kind} gacha; it stays one")
+        if config.kind == "box":
+            stock = await repository.box_stock(session, gacha_id, lock=True)
+            contents = [(b.item_id, b.count) for b in config.box]
+            if [(s.item_id, s.total) for s in stock] != contents:
+                drawn = any(s.remaining < s.total for s in stock)
+                raise BoxCompositionLocked(
+                    "A box's contents cannot change"
+                    + (" once fans have drawn from it" if drawn else "")
+                    + "; publish a new gacha for another box",
+                    drawn_from=drawn,
+                )
+        rows = await repository.versions(session, gacha_id)
+        header = header_of(row, rows)
+        now = self.ctx.now()
+        notice = timedelta(hours=self.ctx.gacha_settings.odds_notice_hours)
+        live = header.state(now) == "live"
+        effective = as_utc(data.effective_at)
+        if after_notice and header.versions:
+            earliest = max(now + notice if live else now, header.versions[-1].effective_at)
+            effective = max(effective, earliest)
+        version = OddsVersion(
+            version=len(rows) + 1,
+            published_at=now,
+            effective_at=effective,
+            digest=config_digest(config),
+            change_note=data.change_note,
+        )
+        history = [v.odds for v in header.versions]
+        error = refusal(check_new_version(history, version, live=live, notice=notice))
+        if error is not None:
+            raise error
+        return config, header, version
 
     async def end(self, reviewer: str, gacha_id: str) -> GachaDraft:
         """End an approved gacha at once (no more draws; its page and odds stay readable)."""

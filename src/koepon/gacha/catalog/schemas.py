@@ -316,3 +316,57 @@ class GachaPage(BaseModel):
 
 
 LimitQuery = Annotated[int, Field(ge=1, le=100)]
+
+
+# --- the teams' odds proposals (G4 through review) ------------------------------------------
+
+
+class ProposalIn(_Body):
+    """A changed configuration of an approved gacha, its change note and when it should apply
+    (a live gacha's applies no sooner than the notice period after approval)."""
+
+    config: dict[str, Any]
+    change_note: Note
+    effective_at: AwareDatetime
+
+    @field_validator("config")
+    @classmethod
+    def _config_size(cls, config: dict[str, Any]) -> dict[str, Any]:
+        return _bounded(config)
+
+
+class Proposal(BaseModel):
+    """A proposal with the checks of its configuration and the expected costs (G7) of the
+    table in force (``current_*``) and of the proposed one."""
+
+    id: str
+    gacha_id: str
+    vtuber_id: str
+    gacha_title: str
+    gacha_phase: Phase
+    status: Literal["draft", "submitted", "approved", "rejected"]
+    base_version: int
+    current_version: int | None
+    config: dict[str, Any]
+    change_note: str
+    requested_effective_at: datetime
+    checks: list[Check]
+    expected_costs: list[ExpectedCost]
+    expected_cost_flagged: bool
+    current_expected_costs: list[ExpectedCost]
+    current_expected_cost_flagged: bool
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    submitted_by: str | None
+    submitted_at: datetime | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str | None
+    published_version: int | None
+    published_effective_at: datetime | None = None
+
+
+class ProposalPage(BaseModel):
+    items: list[Proposal]
+    next_cursor: str | None

@@ -199,6 +199,16 @@ def _expected_costs(disclosure: Disclosure) -> list[ExpectedCost]:
     ]
 
 
+def checked(raw: Mapping[str, Any]) -> tuple[list[Check], list[ExpectedCost], bool]:
+    """Every rule a configuration breaks or trips and, once sound, its expected costs (G7)
+    and whether any is flagged."""
+    config, violations = validate_configuration(raw)
+    if config is None or refusing(violations):
+        return _checks(violations), [], False
+    disclosure = disclose(config)
+    return _checks(violations), _expected_costs(disclosure), disclosure.cost_flagged
+
+
 def _draft_period(raw: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
     """The draft's own period, when it can be read (an approved gacha whose versions were not
     passed in: its first version is this draft)."""
@@ -218,12 +228,7 @@ def draft_view(row: Gacha, now: datetime, versions: Sequence[OddsVersionRow] = (
     else:
         starts, ends = _draft_period(row.draft)
         current = phase(row.status, starts, ends, now)
-    config, violations = validate_configuration(row.draft)
-    costs: list[ExpectedCost] = []
-    flagged = False
-    if config is not None and not refusing(violations):
-        disclosure = disclose(config)
-        costs, flagged = _expected_costs(disclosure), disclosure.cost_flagged
+    checks, costs, flagged = checked(row.draft)
     return GachaDraft(
         id=row.id,
         vtuber_id=row.vtuber_id,
@@ -233,7 +238,7 @@ def draft_view(row: Gacha, now: datetime, versions: Sequence[OddsVersionRow] = (
         status=row.status,
         phase=current,
         config=row.draft,
-        checks=_checks(violations),
+        checks=checks,
         expected_costs=costs,
         expected_cost_flagged=flagged,
         current_version=row.current_version,

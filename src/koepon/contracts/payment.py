@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -33,6 +34,23 @@ class MedalHold(BaseModel):
     posted_medals: int | None = None
     posted_free_medals: int | None = None
     posted_paid_medals: int | None = None
+    posted_paid_value_jpy: int | None = None
+
+
+MAX_POSTED_VALUES = 200  # transfer ids per ``posted_values`` call
+
+
+class PostedSpend(BaseModel):
+    """What the medal ledger holds for one spend (``MedalWallets.posted_values``): its status
+    and, once ``posted``, the medals spent and the yen value of the paid ones (COMPLIANCE R1).
+    The ledger records no reversal of a spend: a draw's reversal and a chargeback's claw-back
+    (taken from lots, not spends) leave the spend as it was posted."""
+
+    model_config = ConfigDict(frozen=True)
+    transfer_id: str
+    status: Literal["pending", "posted", "voided"]
+    posted_paid_medals: int | None = None
+    posted_free_medals: int | None = None
     posted_paid_value_jpy: int | None = None
 
 
@@ -90,6 +108,11 @@ class ReasonRequired(MedalsRefused):
     code = "reason_required"
 
 
+class TooManyTransferIds(MedalsRefused):
+    status = 422
+    code = "too_many_transfer_ids"
+
+
 class TransferIdReused(MedalsRefused):
     code = "transfer_id_reused"
 
@@ -138,6 +161,7 @@ REFUSALS: dict[str, type[MedalsRefused]] = {
         InvalidPrice,
         InvalidExpiry,
         InvalidTransferId,
+        TooManyTransferIds,
         InvalidTimeout,
         ReasonRequired,
         TransferIdReused,
@@ -181,6 +205,11 @@ class MedalWallets(Protocol):
     async def void(self, transfer_id: str) -> MedalHold: ...
 
     async def hold(self, transfer_id: str) -> MedalHold | None: ...
+
+    async def posted_values(self, transfer_ids: Sequence[str]) -> dict[str, PostedSpend]:
+        """The spends of ``transfer_ids`` (at most ``MAX_POSTED_VALUES``, else
+        ``TooManyTransferIds``) by transfer id; ids the ledger does not know are absent."""
+        ...
 
     async def balance(self, user_id: str) -> WalletBalance: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ import httpx
 from koepon.contracts.payment import (
     HoldNotFound,
     MedalHold,
+    PostedSpend,
     WalletBalance,
     refusal,
 )
@@ -49,6 +51,10 @@ class InProcessMedalWallets:
     async def hold(self, transfer_id: str) -> MedalHold | None:
         async with self.db.transaction() as session:
             return await self.views.find_hold(session, transfer_id)
+
+    async def posted_values(self, transfer_ids: Sequence[str]) -> dict[str, PostedSpend]:
+        async with self.db.transaction(read_only=True) as session:
+            return await self.views.posted_values(session, transfer_ids)
 
     async def balance(self, user_id: str) -> WalletBalance:
         async with self.db.transaction() as session:
@@ -113,6 +119,14 @@ class HttpMedalWallets:
             return MedalHold.model_validate(await self._call("GET", path))
         except HoldNotFound:
             return None
+
+    async def posted_values(self, transfer_ids: Sequence[str]) -> dict[str, PostedSpend]:
+        body = {"transfer_ids": list(transfer_ids)}
+        found = await self._call("POST", "/holds/posted-values", body)
+        return {
+            spend.transfer_id: spend
+            for spend in (PostedSpend.model_validate(item) for item in found["spends"])
+        }
 
     async def balance(self, user_id: str) -> WalletBalance:
         path = f"/wallets/{quote(user_id, safe='')}"

@@ -28,6 +28,8 @@ from koepon.payment.wallet.schemas import (
     GrantRead,
     HoldCreate,
     HoldPost,
+    PostedValuesQuery,
+    PostedValuesRead,
     TransactionPage,
     WalletRead,
 )
@@ -205,6 +207,13 @@ def build_internal_router(ctx: PaymentContext, spending: Spending, views: Wallet
         if hold is None:
             raise HoldNotFound(f"No medal hold {transfer_id!r}")
         return hold
+
+    @router.post("/holds/posted-values", response_model=PostedValuesRead)
+    async def posted_values(body: PostedValuesQuery, views: Views) -> PostedValuesRead:
+        """What the ledger holds for each known transfer id (at most 200; read only)."""
+        async with ctx.db.transaction(read_only=True) as session:
+            found = await views.posted_values(session, body.transfer_ids)
+        return PostedValuesRead(spends=list(found.values()))
 
     @router.post("/holds/{transfer_id}/post", response_model=MedalHold)
     async def post(

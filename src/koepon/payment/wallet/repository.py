@@ -178,6 +178,14 @@ async def spend_by_id(session: AsyncSession, transfer_id: str) -> Any | None:
     return (await session.execute(select(spends_t).where(spends_t.c.id == transfer_id))).first()
 
 
+async def spends_by_ids(session: AsyncSession, transfer_ids: Iterable[str]) -> list[Any]:
+    """The spends of these transfer ids that exist (one query)."""
+    wanted = sorted(set(transfer_ids))
+    if not wanted:
+        return []
+    return list((await session.execute(select(spends_t).where(spends_t.c.id.in_(wanted)))).all())
+
+
 async def insert_spend(session: AsyncSession, **values: Any) -> None:
     await session.execute(insert(spends_t).values(**values))
 

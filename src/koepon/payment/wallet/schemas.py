@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from koepon.contracts.payment import PostedSpend
+
 
 class LotRead(BaseModel):
     id: str
@@ -109,6 +111,19 @@ class HoldCreate(BaseModel):
     medals: StrictInt = Field(gt=0)
     transfer_id: str = Field(min_length=1, max_length=150)
     timeout_seconds: StrictInt = Field(60, gt=0, le=86_400)
+
+
+class PostedValuesQuery(BaseModel):
+    """Transfer ids to look up (their number is checked by the view: ``too_many_transfer_ids``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    transfer_ids: list[str]
+
+
+class PostedValuesRead(BaseModel):
+    """The spends found, in no particular order; unknown transfer ids are absent."""
+
+    spends: list[PostedSpend]
 
 
 class HoldPost(BaseModel):

@@ -6,11 +6,18 @@ wallet has not changed; spending decisions never use the cache (``balance`` read
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from koepon.contracts.payment import MedalHold, WalletBalance
+from koepon.contracts.payment import (
+    MAX_POSTED_VALUES,
+    MedalHold,
+    PostedSpend,
+    TooManyTransferIds,
+    WalletBalance,
+)
 from koepon.payment.ledger.accounts import debt_account
 from koepon.payment.ledger.repository import transfers_touching
 from koepon.payment.wallet import repository as repo
@@ -154,3 +161,22 @@ class WalletViews:
     async def find_hold(self, session: AsyncSession, transfer_id: str) -> MedalHold | None:
         spend = await repo.spend_by_id(session, transfer_id)
         return medal_hold(spend) if spend is not None else None
+
+    async def posted_values(
+        self, session: AsyncSession, transfer_ids: Sequence[str]
+    ) -> dict[str, PostedSpend]:
+        """What the ledger holds for each of ``transfer_ids`` it knows (one query)."""
+        if len(transfer_ids) > MAX_POSTED_VALUES:
+            raise TooManyTransferIds(
+                f"At most {MAX_POSTED_VALUES} transfer ids at a time ({len(transfer_ids)} given)"
+            )
+        return {
+            spend.id: PostedSpend(
+                transfer_id=spend.id,
+                status=spend.status,
+                posted_paid_medals=spend.posted_paid_medals,
+                posted_free_medals=spend.posted_free_medals,
+                posted_paid_value_jpy=spend.posted_paid_value_jpy,
+            )
+            for spend in await repo.spends_by_ids(session, transfer_ids)
+        }

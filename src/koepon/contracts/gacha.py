@@ -51,6 +51,9 @@ class DrawCompleted(Event):
     # Who earns from it (COMPLIANCE R1): empty means all to ``vtuber_id``; a collab gacha lists
     # every VTuber's share in basis points, summing to 10,000.
     shares: list[RevenueShare] = Field(default_factory=list)
+    # The payment ledger's transfer that held and spent the draw's medals (``MedalWallets``
+    # ``posted_values``: what the medal ledger posted for it); None in events published before.
+    transfer_id: str | None = None
 
 
 class ItemExchanged(Event):

@@ -278,6 +278,7 @@ class DrawSaga:
                     items=items,
                     completed_at=now,
                     shares=shares_of(config),
+                    transfer_id=transfer_id(row.id),
                 ),
             )
             await self.draw_log.submit(

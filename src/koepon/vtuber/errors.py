@@ -5,7 +5,7 @@ Sub-domains add theirs here, one class per stable ``code``.
 
 from __future__ import annotations
 
-from koepon.kernel.errors import DomainError
+from koepon.kernel.errors import DomainError, Unavailable
 
 
 class NotAllowed(DomainError):
@@ -116,6 +116,16 @@ class AccountsUnavailable(DomainError):
 
 
 # --- payouts
+
+
+class PaymentServiceUnavailable(Unavailable):
+    """The payment service's medal ledger could not be asked (not deployed with this service,
+    down or refusing): nothing was checked; try again shortly."""
+
+    code = "dependency_unavailable"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, dependency="payment service")
 
 
 class MonthNotEnded(DomainError):

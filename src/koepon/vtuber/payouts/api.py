@@ -14,6 +14,7 @@ from koepon.kernel.idempotency import StoredResponse, idempotency_key, request_f
 from koepon.kernel.problems import PROBLEM_JSON, Problem
 from koepon.kernel.tokens import Principal
 from koepon.vtuber.context import VtuberContext, provide
+from koepon.vtuber.payouts import medals
 from koepon.vtuber.payouts.months import MONTH_PATTERN
 from koepon.vtuber.payouts.schemas import (
     BatchCreate,
@@ -21,6 +22,7 @@ from koepon.vtuber.payouts.schemas import (
     BatchList,
     BatchRead,
     CloseMonth,
+    MedalReconciliation,
     MonthClosing,
     MonthStatements,
     Reconciliation,
@@ -146,6 +148,23 @@ def build_router(ctx: VtuberContext, payouts: Payouts) -> APIRouter:
         """The month's statements against sales and the yen ledger (admin, compliance)."""
         response.headers.update(NO_STORE)
         return await service.views.reconciliation(session, month)
+
+    @router.get(
+        "/api/v1/admin/statements/medal-reconciliation",
+        response_model=MedalReconciliation,
+        responses={503: {"description": "dependency_unavailable: payment cannot be asked"}},
+    )
+    async def medal_reconciliation(
+        month: MonthQuery,
+        response: Response,
+        _principal: Principal = auditor,
+        session: AsyncSession = session_dep,
+        service: Payouts = payouts_dep,
+    ) -> MedalReconciliation:
+        """The month's draws (sales facts) against the payment service's medal ledger: each
+        draw's paid yen value against what the ledger posted (admin, compliance)."""
+        response.headers.update(NO_STORE)
+        return await medals.reconcile(session, service.sales, ctx.clients.payment, month)
 
     # --- operators: payout batches -----------------------------------------------------------
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from koepon.vtuber.payouts.months import MONTH_PATTERN
 
 MonthText = str
+LISTED = 100  # draws listed per kind of finding in a medal reconciliation (counts are complete)
 _MONTH_FIELD = Field(pattern=MONTH_PATTERN, description="JST month, YYYY-MM")
 
 
@@ -152,3 +153,32 @@ class Reconciliation(BaseModel):
     )
     accounts: list[AccountCheck] = Field(description="balances against all statements so far")
     balanced: bool
+
+
+class MedalMismatch(BaseModel):
+    draw_id: str
+    transfer_id: str
+    sales_paid_value_jpy: int = Field(description="what the sales facts say the draw was paid")
+    payment_paid_value_jpy: int | None = Field(
+        description="the yen value of paid medals the medal ledger posted (None: not posted)"
+    )
+    payment_status: Literal["pending", "posted", "voided"]
+
+
+class MedalReconciliation(BaseModel):
+    """A JST month's draws (sales facts) against the payment service's medal ledger."""
+
+    month: str
+    checked: int = Field(description="draws with a payment transfer id, asked of the ledger")
+    matching: int
+    mismatch_count: int
+    mismatches: list[MedalMismatch] = Field(description=f"the first {LISTED} by draw id")
+    missing_count: int
+    missing_in_payment: list[str] = Field(
+        description=f"draw ids whose transfer the ledger does not know (the first {LISTED})"
+    )
+    unverifiable_count: int
+    unverifiable: list[str] = Field(
+        description=f"draw ids whose event named no transfer: not checked (the first {LISTED})"
+    )
+    balanced: bool = Field(description="every checked draw matches and none is missing")

@@ -9,6 +9,7 @@ from koepon.vtuber.gachas.events import Malformed, check_amount, check_id
 from koepon.vtuber.gachas.shares import SharesInvalid, check_vtuber_id, parties
 
 TOPICS = (DrawCompleted.topic, DrawReversed.topic)
+MAX_TRANSFER_ID_CHARS = 100  # vtuber_sales.transfer_id
 
 
 def parse(message: Message) -> DrawCompleted | DrawReversed:
@@ -23,6 +24,8 @@ def parse(message: Message) -> DrawCompleted | DrawReversed:
         for name in ("count", "price_medals", "paid_medals", "free_medals", "paid_value_jpy"):
             check_amount(name, getattr(completed, name))
         earning(completed.vtuber_id, completed.shares)
+        if completed.transfer_id is not None:
+            check_transfer_id(completed.transfer_id)
         return completed
     if message.topic == DrawReversed.topic:
         reversed_ = DrawReversed.model_validate(message.payload)
@@ -34,6 +37,14 @@ def parse(message: Message) -> DrawCompleted | DrawReversed:
             earning(reversed_.vtuber_id or "", reversed_.shares)
         return reversed_
     raise Malformed(f"topic {message.topic!r} is not one this consumer reads")
+
+
+def check_transfer_id(value: str) -> None:
+    """A payment transfer id fits ``vtuber_sales.transfer_id`` (1 to 100 characters, no NUL)."""
+    if not value or len(value) > MAX_TRANSFER_ID_CHARS or "\x00" in value:
+        raise Malformed(
+            f"transfer_id: 1 to {MAX_TRANSFER_ID_CHARS} characters without NUL are required"
+        )
 
 
 def carries_figures(event: DrawReversed) -> bool:

@@ -55,6 +55,18 @@ NO_FIGURES = Figures(0, 0, 0, 0, 0, {})
 
 
 @dataclass(frozen=True)
+class DrawSpend:
+    """What a draw's rows say it was paid (once per draw, whatever its parties): the lowest
+    and highest ``paid_value_jpy`` of its rows (equal unless a row was altered) and the
+    payment transfer that spent its medals (None: the event did not say)."""
+
+    draw_id: str
+    min_paid_value_jpy: int
+    max_paid_value_jpy: int
+    transfer_id: str | None
+
+
+@dataclass(frozen=True)
 class Fact:
     """One ``vtuber_sales`` row to write."""
 
@@ -67,6 +79,7 @@ class Fact:
     figures: Figures
     share_bp: int
     value_jpy: int
+    transfer_id: str | None = None  # the payment ledger's spend of the draw (None: not sent)
 
     @property
     def jst_day(self) -> date:
@@ -89,6 +102,7 @@ class Fact:
             "share_bp": self.share_bp,
             "value_jpy": self.value_jpy,
             "rarities": dict(self.figures.rarities),
+            "transfer_id": self.transfer_id,
         }
 
 
@@ -124,6 +138,7 @@ def for_draw(event: DrawCompleted, parties: Sequence[RevenueShare]) -> list[Fact
             figures=figures,
             share_bp=party.share_bp,
             value_jpy=parts[party.vtuber_id],
+            transfer_id=event.transfer_id,
         )
         for party in parties
     ]

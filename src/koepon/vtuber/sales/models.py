@@ -41,6 +41,9 @@ class SaleFact(Base):
     share_bp: Mapped[int] = mapped_column(Integer, nullable=False)
     value_jpy: Mapped[int] = mapped_column(Integer, nullable=False)
     rarities: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    # the payment ledger's transfer that spent the draw's medals (None: an event from before
+    # the gacha sent it; such a draw cannot be checked against the medal ledger)
+    transfer_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("draw_id", "vtuber_id", "kind", name="uq_vtuber_sales_draw"),

@@ -13,7 +13,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from koepon.vtuber.sales.facts import DRAW, PENDING, RARITIES, REVERSAL, Fact, Figures
+from koepon.vtuber.sales.facts import (
+    DRAW,
+    PENDING,
+    RARITIES,
+    REVERSAL,
+    DrawSpend,
+    Fact,
+    Figures,
+)
 from koepon.vtuber.sales.models import SaleFact
 from koepon.vtuber.sales.report import DaySums
 
@@ -96,6 +104,7 @@ def as_fact(row: SaleFact) -> Fact:
         ),
         share_bp=row.share_bp,
         value_jpy=row.value_jpy,
+        transfer_id=row.transfer_id,
     )
 
 
@@ -242,3 +251,26 @@ async def month_by_gacha(
         .group_by(SaleFact.gacha_id, SaleFact.kind)
     )
     return [(g, k, int(d), int(p), int(f), int(v)) for g, k, d, p, f, v in rows]
+
+
+async def month_draw_spends(
+    session: AsyncSession, first: date, following: date, *, after: str | None, limit: int
+) -> list[DrawSpend]:
+    """The draws (kind draw) dated in [first, following), by draw id after ``after``: what
+    their rows say was paid and the payment transfer (one per draw, not per party)."""
+    where = [SaleFact.kind == DRAW, SaleFact.jst_day >= first, SaleFact.jst_day < following]
+    if after is not None:
+        where.append(SaleFact.draw_id > after)
+    rows = await session.execute(
+        select(
+            SaleFact.draw_id,
+            func.min(SaleFact.paid_value_jpy),
+            func.max(SaleFact.paid_value_jpy),
+            func.max(SaleFact.transfer_id),
+        )
+        .where(*where)
+        .group_by(SaleFact.draw_id)
+        .order_by(SaleFact.draw_id)
+        .limit(limit)
+    )
+    return [DrawSpend(d, int(low), int(high), transfer) for d, low, high, transfer in rows]

@@ -146,6 +146,16 @@ class Sales:
         first, following = month_days(month)
         return await repository.month_values(session, first, following)
 
+    async def month_draw_spends(
+        self, session: AsyncSession, month: str, *, after: str | None, limit: int
+    ) -> list[facts.DrawSpend]:
+        """The draws completed in JST ``month``, by draw id after ``after`` (at most ``limit``):
+        what sales recorded they were paid, with their payment transfer ids."""
+        first, following = month_days(month)
+        return await repository.month_draw_spends(
+            session, first, following, after=after, limit=limit
+        )
+
     async def month_breakdown(
         self, session: AsyncSession, vtuber_id: str, month: str
     ) -> list[GachaMonth]:

@@ -199,6 +199,7 @@ def upgrade() -> None:
         sa.Column("share_bp", sa.Integer(), nullable=False),
         sa.Column("value_jpy", sa.Integer(), nullable=False),
         sa.Column("rarities", sa.JSON(), nullable=False),
+        sa.Column("transfer_id", sa.String(length=100), nullable=True),
         sa.CheckConstraint("kind IN ('draw', 'reversal')", name="vtuber_sale_kind"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("draw_id", "vtuber_id", "kind", name="uq_vtuber_sales_draw"),

@@ -138,6 +138,10 @@ OPERATOR: dict[Route, frozenset[str]] = {
     ("GET", "/api/v1/admin/statements"): frozenset({"admin", "compliance"}),
     ("POST", "/api/v1/admin/statements/close"): frozenset({"admin"}),
     ("GET", "/api/v1/admin/statements/reconciliation"): frozenset({"admin", "compliance"}),
+    (
+        "GET",
+        "/api/v1/admin/statements/medal-reconciliation",
+    ): frozenset({"admin", "compliance"}),
     ("POST", "/api/v1/admin/payouts/batches"): frozenset({"admin"}),
     ("GET", "/api/v1/admin/payouts/batches"): frozenset({"admin", "compliance"}),
     ("GET", "/api/v1/admin/payouts/batches/{batch_id}"): frozenset({"admin", "compliance"}),

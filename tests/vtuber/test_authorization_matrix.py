@@ -141,6 +141,12 @@ CELLS: list[tuple[str, str, Any, frozenset[str]]] = [
         None,
         frozenset({"admin", "compliance"}),
     ),
+    (
+        "GET",
+        "/api/v1/admin/statements/medal-reconciliation?month=2026-10",
+        None,
+        frozenset({"admin", "compliance"}),
+    ),
     ("POST", "/api/v1/admin/payouts/batches", {}, frozenset({"admin"})),
     ("GET", "/api/v1/admin/payouts/batches", None, frozenset({"admin", "compliance"})),
     (

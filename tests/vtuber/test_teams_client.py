@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -134,3 +136,27 @@ async def test_auth_tells_the_verified_email_in_process_and_over_http(studio: St
             await stranger.verified_email(verified.id)
     finally:
         await stranger.aclose()
+
+
+async def test_a_hung_vtuber_service_opens_the_breaker_and_then_fails_at_once(
+    listener: socket.socket,
+) -> None:
+    """A VTuber service that accepts connections and never answers: each of the first calls
+    waits out the timeout, then the breaker answers at once (no queue of waiting requests)."""
+    listener.listen(16)  # connections are accepted by the kernel; nobody ever answers
+    host, port = listener.getsockname()[:2]
+    hung = HttpVtuberTeams(
+        f"http://{host}:{port}", "token", timeout=0.2, failures=2, reset_seconds=60
+    )
+    try:
+        for _ in range(2):
+            started = time.monotonic()
+            with pytest.raises(VtuberUnavailable):
+                await hung.permissions("v-1", "u-1", frozenset())
+            assert time.monotonic() - started >= 0.15  # waited for the timeout
+        started = time.monotonic()
+        with pytest.raises(VtuberUnavailable, match="circuit open"):
+            await hung.permissions("v-1", "u-1", frozenset())
+        assert time.monotonic() - started < 0.1
+    finally:
+        await hung.close()

@@ -1,11 +1,18 @@
 """``VtuberTeams`` (contracts/vtuber.py): in-process for the embedded default, and over HTTP to
-a VTuber service in another process (``/internal/vtuber``, internal token)."""
+a VTuber service in another process (``/internal/vtuber``, internal token).
+
+The HTTP client waits ``timeout`` seconds at most per call and has a circuit breaker: after
+``failures`` outages in a row (no answer, a 5xx) it answers ``VtuberUnavailable`` at once for
+``reset_seconds``, then lets one trial call through — a hung VTuber service costs the gacha and
+rewards services one short wait per caller, not a queue of requests each waiting it out."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import timedelta
 
 import httpx
+from aiobreaker import CircuitBreaker, CircuitBreakerError
 
 from koepon.contracts.vtuber import Permission, VtuberUnavailable
 from koepon.kernel.db import Database
@@ -20,6 +27,10 @@ def _bounded(vtuber_ids: Collection[str]) -> frozenset[str]:
     if len(ids) > MAX_VTUBER_IDS:
         raise ValueError(f"at most {MAX_VTUBER_IDS} VTuber ids at a time")
     return ids
+
+
+class _Refused(Exception):
+    """The VTuber service answered, refusing the call: not counted as an outage."""
 
 
 class InProcessVtuberTeams:
@@ -53,7 +64,9 @@ class HttpVtuberTeams:
         base_url: str,
         internal_token: str,
         *,
-        timeout: float = 5.0,
+        timeout: float = 3.0,
+        failures: int = 5,
+        reset_seconds: int = 15,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
@@ -62,14 +75,34 @@ class HttpVtuberTeams:
             timeout=timeout,
             transport=transport,
         )
+        self.breaker = CircuitBreaker(
+            fail_max=failures,
+            timeout_duration=timedelta(seconds=reset_seconds),
+            exclude=[_Refused],
+            name="vtuber-teams",
+        )
 
     async def _post(self, path: str, body: Mapping[str, object]) -> dict[str, list[str]]:
         try:
-            response = await self._http.post(path, json=body)
+            answer: dict[str, list[str]] = await self.breaker.call_async(self._send, path, body)
+        except CircuitBreakerError as exc:
+            raise VtuberUnavailable("VTuber service unavailable (circuit open)") from exc
+        except _Refused as refused:
+            raise VtuberUnavailable(str(refused)) from None
         except httpx.HTTPError as exc:
             raise VtuberUnavailable(f"VTuber service unreachable: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise VtuberUnavailable(f"VTuber service answered {response.status_code}")
+        return answer
+
+    async def _send(self, path: str, body: Mapping[str, object]) -> dict[str, list[str]]:
+        response = await self._http.post(path, json=body)
+        if response.status_code >= 500:
+            raise httpx.HTTPStatusError(
+                f"VTuber service answered {response.status_code}",
+                request=response.request,
+                response=response,
+            )
+        if response.status_code != 200:  # a refusal of this caller (token, body): no outage
+            raise _Refused(f"VTuber service answered {response.status_code}")
         answer: dict[str, list[str]] = response.json()
         return answer
 

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -84,6 +85,19 @@ class Stack:
     gateway: str
     internal_token: str = ""
     processes: dict[str, Process] = field(default_factory=dict)
+    database: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    logs: Path | None = None
+
+    def restart(self, name: str) -> None:
+        """Start service ``name`` again on its port (after ``stop``), and wait until healthy."""
+        old = self.processes[name]
+        assert old.url is not None and self.logs is not None
+        port = old.url.rsplit(":", 1)[1]
+        process = _start(name, ["serve", "--service", name, "--port", port], self.env, self.logs)
+        process.url = old.url
+        self.processes[name] = process
+        _wait_healthy(process)
 
     def access_log(self, name: str, request_id: str) -> list[dict[str, object]]:
         """The access-log lines of ``name`` for one request (a process logs after answering)."""
@@ -162,7 +176,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         }
     )
     stack = Stack(
-        gateway=f"http://127.0.0.1:{ports['gateway']}", internal_token=env["KOEPON_INTERNAL_TOKEN"]
+        gateway=f"http://127.0.0.1:{ports['gateway']}",
+        internal_token=env["KOEPON_INTERNAL_TOKEN"],
+        database=database,
+        env=env,
+        logs=logs,
     )
     # The gateway needs no database: it starts while the services' schemas are migrated.
     migrate = subprocess.Popen(
@@ -317,6 +335,69 @@ def test_signup_login_refresh_and_me_through_the_gateway(
     # A spent refresh token presented again is refused (and revokes its family).
     reused = gateway.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert reused.status_code == 401
+
+
+def test_a_stopped_vtuber_process_refuses_authoring_at_once_and_a_restart_heals_it(
+    stack: Stack, gateway: httpx.Client
+) -> None:
+    """The gacha process asks the VTuber process who may author; with it gone, authoring is
+    refused with 503 at once (nothing written) while the public catalogue is served; once it is
+    back, authoring works again."""
+    email = f"vt-{uuid.uuid4().hex[:8]}@example.com"
+    assert signup(gateway, email).status_code == 201
+    login = gateway.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    owner = login.json()
+    headers = {"authorization": f"Bearer {owner['access_token']}"}
+    user_id = gateway.get("/api/v1/me", headers=headers).json()["id"]
+    vtuber_id = str(uuid.uuid4())
+
+    async def register() -> None:  # an approved VTuber, as the seed registers one
+        conn = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + stack.database)
+        try:
+            await conn.execute(
+                "INSERT INTO vtuber.vtuber_profiles (id, owner_user_id, status, display_name, "
+                "bio, channel_links, entity_type, legal_name, bank, revenue_share_bp, "
+                "applied_at, updated_at) VALUES ($1, $2, 'approved', 'プロセス配信者', '', "
+                "'[]', 'individual', '配信 太郎', '{}', 7000, now(), now())",
+                vtuber_id,
+                user_id,
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(register())
+    start = datetime.now(UTC) - timedelta(hours=1)
+    draft = {
+        "title": "プロセスガチャ",
+        "config": {
+            "kind": "weighted",
+            "price_medals": 300,
+            "price_jpy": 300,
+            "period": {"starts_at": start.isoformat()},
+            "items": [{"item_id": "a", "content_id": "c-a", "rarity": "N", "name": "A"}],
+            "main": [{"item_id": "a", "weight": 1}],
+        },
+    }
+    path = f"/api/v1/vtubers/{vtuber_id}/gachas"
+    made = gateway.post(path, json=draft, headers=headers)
+    assert made.status_code == 201, made.text
+
+    stack.processes["vtuber"].stop()
+    try:
+        started = time.monotonic()
+        refused = gateway.post(path, json=draft, headers=headers)
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["code"] == "dependency_unavailable"
+        assert time.monotonic() - started < 5
+        assert gateway.get("/api/v1/gachas").status_code == 200
+        listed = gateway.get(path, headers=headers)
+        assert listed.status_code == 503
+    finally:
+        stack.restart("vtuber")
+    again = gateway.post(path, json=draft, headers=headers)
+    assert again.status_code == 201, again.text
+    drafts = gateway.get(path, headers=headers).json()["items"]
+    assert len(drafts) == 2  # the refused attempt wrote nothing
 
 
 def test_the_gateway_answers_502_once_the_auth_process_is_gone(

@@ -34,6 +34,7 @@ ROUTES: dict[str, str] = {
     # A VTuber's gacha drafts are the gacha service's; the VTuber itself is the VTuber service's.
     "/api/v1/vtubers/*/gachas": "gacha",
     "/api/v1/admin/gachas": "gacha",
+    "/api/v1/admin/gacha-proposals": "gacha",
     "/api/v1/admin/draws": "gacha",
     "/api/v1/vtubers/*/contents": "rewards",
     "/api/v1/contents": "rewards",

@@ -6,6 +6,7 @@ stored while the VTuber service cannot be asked."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,9 +88,18 @@ async def drawn_version(desk: Desk, fan: Fan, gacha_id: str) -> int:
     answer = await desk.client.post(
         f"/api/v1/gachas/{gacha_id}/draws", json={"count": 1}, headers=fan.ik()
     )
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["status"] == "completed", answer.json()
-    version: int = answer.json()["odds_version"]
+    # 200 with the result when the draw finished within the short wait, else 202: then poll.
+    assert answer.status_code in (200, 202), answer.text
+    draw = answer.json()
+    for _ in range(200):
+        if draw["status"] == "completed":
+            break
+        await asyncio.sleep(0.05)
+        read = await desk.client.get(f"/api/v1/draws/{draw['id']}", headers=fan.headers)
+        assert read.status_code == 200, read.text
+        draw = read.json()
+    assert draw["status"] == "completed", draw
+    version: int = draw["odds_version"]
     return version
 
 

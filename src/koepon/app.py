@@ -40,7 +40,7 @@ from koepon.rewards import client as rewards_client
 from koepon.rewards import unit as rewards_unit
 from koepon.vtuber import client as vtuber_client
 from koepon.vtuber import unit as vtuber_unit
-from koepon.web import pages as web_pages
+from koepon.web.site import install_web
 
 log = structlog.get_logger(__name__)
 INBOX_RETENTION = timedelta(days=30)
@@ -296,8 +296,7 @@ def create_app(
         )
     )
     if gateway:
-        app.include_router(web_pages.build_router())
-        app.mount("/static", web_pages.static_files, name="static")
+        install_web(app, platform.runtime.cache)
         install_gateway(app, platform.runtime, session_owner=platform.clients.auth)
     name = "+".join(platform.units) if not gateway else "gateway"
     app.add_middleware(RequestContextMiddleware, service=name)

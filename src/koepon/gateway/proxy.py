@@ -28,7 +28,7 @@ from koepon.kernel.ratelimit import RateLimiter
 from koepon.kernel.runtime import Runtime
 from koepon.kernel.settings import Settings
 from koepon.kernel.tokens import Authenticator, TokenVerifier
-from koepon.web import pages as web_pages
+from koepon.web.site import install_web
 
 log = structlog.get_logger(__name__)
 
@@ -294,9 +294,8 @@ def create_proxy_app(
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Koepon API")
 
-    # The fan pages need no service: they call the API from the browser through this gateway.
-    app.include_router(web_pages.build_router())
-    app.mount("/static", web_pages.static_files, name="static")
+    # The pages need no service of their own: they call the API through this gateway.
+    install_web(app, cache)
 
     @app.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
     async def forward(request: Request, path: str) -> Response:

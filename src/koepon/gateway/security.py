@@ -6,19 +6,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from koepon.gateway.routing import under
 
-# The platform's own pages load scripts and styles from its own origin only; previews and
-# media may come from object storage (presigned https URLs). Nobody may frame the platform.
+# The platform's own pages load scripts and styles from its own origin only, with no inline
+# script or style at all; previews and media may come from object storage (presigned https
+# URLs). Forms post to the platform itself, or lead on to a payment provider's hosted page.
+# Nobody may frame the platform.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
+        "style-src 'self'",
         "img-src 'self' data: blob: https:",
         "media-src 'self' blob: https:",
         "font-src 'self' data:",
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
+        "form-action 'self' https://checkout.stripe.com https://komoju.com",
         "frame-ancestors 'none'",
     ]
 )

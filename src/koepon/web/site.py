@@ -1,0 +1,84 @@
+"""The web app on the gateway: pages, static files, the web session store, error pages.
+
+Pages call the public API through the gateway (``gateway_client``) as the visitor, so they are
+served by whatever process runs the gateway (the embedded platform or the gateway process).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from starlette.responses import RedirectResponse, Response
+
+from koepon.kernel.cache import Cache
+from koepon.web import pages
+from koepon.web.gateway_client import ApiProblem
+from koepon.web.i18n import gettext as _
+from koepon.web.rendering import templates
+from koepon.web.sessions import SESSION_COOKIE, WebSessions
+from koepon.web.viewer import LoginRequired, PageForbidden, login_url
+
+
+def install_web(app: FastAPI, cache: Cache) -> None:
+    app.state.web_sessions = WebSessions(cache)
+    app.include_router(pages.build_router())
+    app.mount("/static", pages.static_files, name="static")
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PageForbidden, _forbidden)
+    app.add_exception_handler(ApiProblem, _api_problem)
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": login_url(exc.next_path)})
+    return RedirectResponse(login_url(exc.next_path), status_code=303)
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageForbidden)
+    return error_page(
+        request, 403, _("Not allowed"), _("You cannot open this page or send this form.")
+    )
+
+
+async def _api_problem(request: Request, exc: Exception) -> Response:
+    """An API refusal a page did not handle itself, shown as a page (never a stack trace)."""
+    assert isinstance(exc, ApiProblem)
+    if exc.status == 401:
+        response = RedirectResponse(login_url(request.url.path), status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+    if exc.status == 404:
+        return error_page(
+            request, 404, _("Not found"), _("This page does not exist or is not public.")
+        )
+    if exc.status == 403:
+        return error_page(
+            request, 403, _("Not allowed"), _("You cannot open this page or send this form.")
+        )
+    if exc.status == 429:
+        return error_page(
+            request, 429, _("Too many requests"), _("Please wait a moment and try again.")
+        )
+    if exc.status < 500:
+        return error_page(request, exc.status, _("Request refused"), exc.detail)
+    return error_page(
+        request,
+        503,
+        _("Temporarily unavailable"),
+        _(
+            "Part of Koepon is not answering right now. "
+            "Nothing was charged; please try again shortly."
+        ),
+    )
+
+
+def error_page(request: Request, status: int, heading: str, message: str) -> Response:
+    response = templates.TemplateResponse(
+        request,
+        "errors/error.html",
+        {"heading": heading, "message": message},
+        status_code=status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,111 @@
+"""Signing in through the pages: an HttpOnly session cookie, CSRF on every form, both
+languages, no open redirect."""
+
+from __future__ import annotations
+
+import httpx
+
+from koepon.app import Platform
+from web.pages_kit import form_token, sign_in
+
+
+async def test_sign_in_opens_an_http_only_session_and_sign_out_ends_it(
+    served: str, seeded: Platform
+) -> None:
+    async with httpx.AsyncClient(base_url=served) as http:
+        page = await http.get("/login")
+        assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+        answer = await http.post(
+            "/login",
+            data={
+                "email": "fan@demo.koepon.jp",
+                "password": "koepon-demo",
+                "csrf_token": form_token(page.text),
+                "next": "/fairness",
+            },
+        )
+        assert answer.status_code == 303 and answer.headers["location"] == "/fairness"
+        cookie = answer.headers["set-cookie"]
+        assert "koepon_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+        assert "access_token" not in answer.text  # the token never reaches the browser
+
+        top = await http.get("/login")  # signed in: straight on
+        assert top.status_code == 303
+        home = await http.get("/terms")
+        token = form_token((await http.get("/signup")).text)
+        out = await http.post("/logout", data={"csrf_token": token})
+        assert out.status_code == 303
+        assert home.status_code == 200
+        assert (await http.get("/login")).status_code == 200
+
+
+async def test_a_wrong_password_is_said_plainly_and_opens_nothing(
+    served: str, seeded: Platform
+) -> None:
+    async with httpx.AsyncClient(base_url=served) as http:
+        page = await http.get("/login")
+        answer = await http.post(
+            "/login",
+            data={
+                "email": "fan@demo.koepon.jp",
+                "password": "wrong-password-1",
+                "csrf_token": form_token(page.text),
+            },
+        )
+        assert answer.status_code == 401
+        assert "メールアドレスまたはパスワードが違います" in answer.text
+        assert "koepon_session" not in http.cookies
+
+
+async def test_cross_site_and_tokenless_form_posts_are_refused(
+    served: str, seeded: Platform
+) -> None:
+    async with httpx.AsyncClient(base_url=served) as http:
+        await sign_in(http, "fan@demo.koepon.jp")
+        token = form_token((await http.get("/signup")).text)
+        evil = await http.post(
+            "/logout", data={"csrf_token": token}, headers={"Origin": "https://evil.example"}
+        )
+        assert evil.status_code == 403
+        cross = await http.post(
+            "/logout", data={"csrf_token": token}, headers={"Sec-Fetch-Site": "cross-site"}
+        )
+        assert cross.status_code == 403
+        tokenless = await http.post("/logout", data={})
+        assert tokenless.status_code == 403
+        forged = await http.post("/logout", data={"csrf_token": "x" * 43})
+        assert forged.status_code == 403
+        still = await http.get("/login")
+        assert still.status_code == 303  # still signed in: nothing was done
+
+
+async def test_sign_in_never_redirects_to_another_site(served: str, seeded: Platform) -> None:
+    async with httpx.AsyncClient(base_url=served) as http:
+        for hostile in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
+            page = await http.get("/login")
+            answer = await http.post(
+                "/login",
+                data={
+                    "email": "fan@demo.koepon.jp",
+                    "password": "koepon-demo",
+                    "csrf_token": form_token(page.text),
+                    "next": hostile,
+                },
+            )
+            assert answer.headers["location"] == "/"
+            http.cookies.clear()
+
+
+async def test_pages_speak_japanese_first_and_english_on_request(
+    served: str, seeded: Platform
+) -> None:
+    async with httpx.AsyncClient(base_url=served) as http:
+        ja = await http.get("/login")
+        assert "ログイン" in ja.text and '<html lang="ja">' in ja.text
+        en = await http.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})
+        assert "Sign in" in en.text and '<html lang="en">' in en.text
+        switched = await http.get("/lang/en?next=/signup")
+        assert switched.status_code == 303 and switched.headers["location"] == "/signup"
+        assert "Create an account" in (await http.get("/signup")).text
+        away = await http.get("/lang/ja?next=https://evil.example")
+        assert away.headers["location"] == "/"

@@ -5,7 +5,7 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-fast lint bench services browser media clean
+.PHONY: setup web-assets run test test-fast lint bench services browser media clean
 
 .tools/bin/uv:
 	$(PY) -m venv .tools && .tools/bin/pip install --quiet uv
@@ -14,7 +14,12 @@ PORT ?= 8000
 	$(UV) sync --frozen --quiet
 	touch $@
 
-setup: .venv/.synced
+setup: .venv/.synced web-assets
+
+# The web app's stylesheet and vendored scripts from package-lock.json (docs/WEB.md, "Assets");
+# the script itself skips whatever is up to date, so this stays phony.
+web-assets:
+	bash scripts/build-web-assets
 
 run: setup media
 	.venv/bin/koepon serve --seed --host $(HOST) --port $(PORT)

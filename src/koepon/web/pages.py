@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter
-from fastapi.staticfiles import StaticFiles
 
 from koepon.web import account_pages, legal, signin
 from koepon.web.admin import pages as admin
@@ -14,8 +11,6 @@ from koepon.web.overlay import pages as overlay
 from koepon.web.rendering import templates
 from koepon.web.studio import pages as studio
 
-HERE = Path(__file__).parent
-static_files = StaticFiles(directory=HERE / "static")
 NO_CANCEL_NOTICE = legal.NO_CANCEL_NOTICE
 MINORS_NOTICE = legal.MINORS_NOTICE
 

@@ -13,15 +13,18 @@ from koepon.kernel.cache import Cache
 from koepon.web import pages
 from koepon.web.gateway_client import ApiProblem
 from koepon.web.i18n import gettext as _
-from koepon.web.rendering import templates
+from koepon.web.assets import Assets
+from koepon.web.rendering import templates, use_assets
 from koepon.web.sessions import SESSION_COOKIE, WebSessions
 from koepon.web.viewer import LoginRequired, PageForbidden, login_url
 
 
 def install_web(app: FastAPI, cache: Cache) -> None:
     app.state.web_sessions = WebSessions(cache)
+    assets = Assets()
+    use_assets(assets.url)
+    app.include_router(assets.router())
     app.include_router(pages.build_router())
-    app.mount("/static", pages.static_files, name="static")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PageForbidden, _forbidden)
     app.add_exception_handler(ApiProblem, _api_problem)

@@ -11,9 +11,9 @@ from starlette.responses import RedirectResponse, Response
 
 from koepon.kernel.cache import Cache
 from koepon.web import pages
+from koepon.web.assets import Assets
 from koepon.web.gateway_client import ApiProblem
 from koepon.web.i18n import gettext as _
-from koepon.web.assets import Assets
 from koepon.web.rendering import templates, use_assets
 from koepon.web.sessions import SESSION_COOKIE, WebSessions
 from koepon.web.viewer import LoginRequired, PageForbidden, login_url

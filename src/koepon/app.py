@@ -18,6 +18,7 @@ from koepon.auth import unit as auth_unit
 from koepon.contracts.clients import Clients
 from koepon.gacha import unit as gacha_unit
 from koepon.gateway import install_gateway
+from koepon.gateway.realtime import Realtime, install_realtime
 from koepon.kernel import jobs
 from koepon.kernel.bus.inprocess import InProcessBus
 from koepon.kernel.bus.rabbitmq import RabbitMQBus
@@ -118,6 +119,8 @@ class Platform:
             self.relays[name] = relay
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._realtime: Realtime | None = None
+        self._started = False
 
     async def _jwks(self) -> dict[str, Any]:
         if "auth" in self.units:
@@ -162,8 +165,18 @@ class Platform:
             for unit in self.units.values():
                 for consumer in unit.consumers:
                     self.bus.subscribe(consumer.name, consumer.topics, consumer.handler)
+            if self._realtime is not None:  # started with the units' consumers, not on its own
+                pushes = self._realtime.consumer
+                self.bus.subscribe(pushes.name, pushes.topics, pushes.handler)
             if isinstance(self.bus, RabbitMQBus):
                 await self.bus.start_consuming()
+            if self._realtime is not None:
+                self._realtime.consuming.set()
+        elif self._realtime is not None:
+            self._tasks.append(asyncio.create_task(self._consume_realtime()))
+        self._started = True
+        if self._realtime is not None:
+            self._realtime.start()
         if relay:
             for relay_ in self.relays.values():
                 self._tasks.append(asyncio.create_task(relay_.run(self._stop)))
@@ -172,6 +185,23 @@ class Platform:
                 self._tasks.append(asyncio.create_task(work()))
             if unit.inbox_table is not None:
                 self._tasks.append(asyncio.create_task(self._purge_inbox(unit)))
+
+    def realtime(self) -> Realtime:
+        """The Socket.IO server of this process, built by the first app that serves the edge.
+
+        Its consumer runs only in processes that serve the gateway, whether or not they consume
+        the services' events (``koepon worker`` never builds it): real-time pushes go out where
+        the sockets are."""
+        if self._realtime is None:
+            self._realtime = Realtime(self.settings, self.cache, self.clients.auth)
+            if self._started and _loop_running():  # an app built after start (tests)
+                self._tasks.append(asyncio.create_task(self._consume_realtime()))
+                self._realtime.start()
+        return self._realtime
+
+    async def _consume_realtime(self) -> None:
+        assert self._realtime is not None
+        await self._realtime.consume(self.bus, self._stop)
 
     async def _purge_inbox(self, unit: ServiceUnit) -> None:
         """Forget consumed message ids after 30 days (far beyond any redelivery)."""
@@ -202,8 +232,11 @@ class Platform:
             for task in stuck:
                 log.warning("platform.job_did_not_stop", job=repr(task.get_coro()))
         self._tasks.clear()
+        self._started = False
         if isinstance(self.bus, RabbitMQBus):
             await self.bus.close()
+        if self._realtime is not None:
+            await self._realtime.close()
         for unit in self.units.values():
             for hook in unit.on_shutdown:
                 try:
@@ -216,6 +249,14 @@ class Platform:
                 log.warning("platform.dispose_failed", service=unit.name, error=repr(exc))
         await self.runtime.authenticator.verifier.close()
         await self.cache.close()
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def readiness(platform: Platform) -> dict[str, Callable[[], Any]]:
@@ -298,6 +339,7 @@ def create_app(
     if gateway:
         install_web(app, platform.runtime.cache)
         install_gateway(app, platform.runtime, session_owner=platform.clients.auth)
+        install_realtime(app, platform.realtime())
     name = "+".join(platform.units) if not gateway else "gateway"
     app.add_middleware(RequestContextMiddleware, service=name)
     return app

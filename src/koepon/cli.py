@@ -109,7 +109,7 @@ def gateway_app(settings: Settings) -> FastAPI:
     internal = settings.internal_token.get_secret_value() if settings.internal_token else ""
     auth_url = settings.service_urls.get("auth")
     owner = HttpAuthClient(auth_url, internal, timeout=3.0) if auth_url else None
-    app = create_proxy_app(settings, session_owner=owner)
+    app = create_proxy_app(settings, session_owner=owner, accounts=owner)
     app.state.medal_terms = payment_settings.load(settings).medal_terms()
     return app
 

@@ -82,6 +82,11 @@ class Accounts(AuthCore):
         key = email_key(email)
         return key is not None and await repository.user_by_email(session, key) is not None
 
+    async def display_name(self, session: AsyncSession, *, user_id: str) -> str | None:
+        """The account's public name (a fan's pull on a stream overlay); None: no account."""
+        user = await repository.user_by_id(session, user_id)
+        return user.display_name if user is not None else None
+
     async def me(self, session: AsyncSession, *, user_id: str) -> MeOut:
         now = self.now()
         try:

@@ -33,7 +33,13 @@ from koepon.auth.schemas import (
     VerifyEmailIn,
 )
 from koepon.auth.service import AuthService
-from koepon.contracts.auth import AccountNotFound, SessionState, SpendingProfile, VerifiedEmail
+from koepon.contracts.auth import (
+    AccountNotFound,
+    DisplayName,
+    SessionState,
+    SpendingProfile,
+    VerifiedEmail,
+)
 from koepon.kernel.internal import internal_guard
 from koepon.kernel.runtime import Runtime
 from koepon.kernel.tokens import Principal
@@ -244,6 +250,11 @@ def build_routers(
         user = await repository.user_by_id(session, user_id)
         verified = user is not None and user.email_verified_at is not None
         return VerifiedEmail(email=user.email if user is not None and verified else None)
+
+    # The gateway shows it on a VTuber's stream overlay for a fan who opted in.
+    @internal.get("/users/{user_id}/display-name", response_model=DisplayName)
+    async def display_name(user_id: str, session: Session) -> DisplayName:
+        return DisplayName(display_name=await service.display_name(session, user_id=user_id))
 
     # The gateway asks here when the cache lost its copy of a session (a Redis restart); the
     # answer comes from the database and puts a live session back into the cache.

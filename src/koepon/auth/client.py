@@ -10,7 +10,13 @@ import httpx
 
 from koepon.auth import repository
 from koepon.auth.service import AuthService
-from koepon.contracts.auth import AccountNotFound, SessionState, SpendingProfile, VerifiedEmail
+from koepon.contracts.auth import (
+    AccountNotFound,
+    DisplayName,
+    SessionState,
+    SpendingProfile,
+    VerifiedEmail,
+)
 
 
 class LocalAuthClient:
@@ -33,6 +39,10 @@ class LocalAuthClient:
         async with self.service.db.transaction(read_only=True) as session:
             user = await repository.user_by_id(session, user_id)
         return user.email if user is not None and user.email_verified_at is not None else None
+
+    async def display_name(self, user_id: str) -> str | None:
+        async with self.service.db.transaction(read_only=True) as session:
+            return await self.service.display_name(session, user_id=user_id)
 
 
 class HttpAuthClient:
@@ -90,6 +100,13 @@ class HttpAuthClient:
         )
         response.raise_for_status()
         return VerifiedEmail.model_validate(response.json()).email
+
+    async def display_name(self, user_id: str) -> str | None:
+        response = await self._client().get(
+            f"/internal/auth/users/{quote(user_id, safe='')}/display-name"
+        )
+        response.raise_for_status()
+        return DisplayName.model_validate(response.json()).display_name
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -60,6 +60,13 @@ class VerifiedEmail(BaseModel):
     email: str | None
 
 
+class DisplayName(BaseModel):
+    """An account's public display name (None: no such account)."""
+
+    model_config = ConfigDict(frozen=True)
+    display_name: str | None
+
+
 class AuthAccounts(SessionRecords, Protocol):
     """What other services may ask the auth service synchronously."""
 
@@ -71,4 +78,9 @@ class AuthAccounts(SessionRecords, Protocol):
         """The account's (normalised, lowercased) email once the account has verified it; None
         for an unverified address or no such account (the VTuber service matches team
         invitations against it)."""
+        ...
+
+    async def display_name(self, user_id: str) -> str | None:
+        """The account's public display name; None for no such account (the gateway shows it
+        on a VTuber's stream overlay for a fan who opted in)."""
         ...

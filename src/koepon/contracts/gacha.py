@@ -54,6 +54,8 @@ class DrawCompleted(Event):
     # The payment ledger's transfer that held and spent the draw's medals (``MedalWallets``
     # ``posted_values``: what the medal ledger posted for it); None in events published before.
     transfer_id: str | None = None
+    # The fan opted in to show this pull on the VTuber's stream overlay (display name only).
+    on_stream: bool = False
 
 
 class ItemExchanged(Event):

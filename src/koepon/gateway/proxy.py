@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 
-from koepon.contracts.auth import SessionRecords
+from koepon.contracts.auth import AuthAccounts, SessionRecords
 from koepon.gateway import install_gateway
+from koepon.gateway.realtime import Realtime, install_realtime
 from koepon.gateway.routing import RouteTable
 from koepon.gateway.upstreams import Upstream, UpstreamPolicy
 from koepon.kernel.cache import cache_from_settings
@@ -241,11 +242,13 @@ def create_proxy_app(
     routes: RouteTable | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     session_owner: SessionRecords | None = None,
+    accounts: AuthAccounts | None = None,
 ) -> FastAPI:
     """The gateway process: the same edge as the embedded mode, forwarding to service URLs.
 
     ``transport`` replaces the network (tests route to in-process apps through it);
-    ``session_owner`` is the auth service's client, asked about sessions the cache lost.
+    ``session_owner`` is the auth service's client, asked about sessions the cache lost;
+    ``accounts`` (the same client) names fans on stream overlays.
     """
     table = routes or RouteTable()
     upstreams = Upstreams(settings, transport=transport)
@@ -265,9 +268,13 @@ def create_proxy_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        pushes = asyncio.create_task(realtime.feed(settings, stop))
         try:
             yield
         finally:
+            stop.set()
+            await asyncio.wait({pushes}, timeout=10)
             await verifier.close()
             await upstreams.close()
             if (close := getattr(session_owner, "aclose", None)) is not None:
@@ -296,6 +303,9 @@ def create_proxy_app(
 
     # The pages need no service of their own: they call the API through this gateway.
     install_web(app, cache)
+    # Before the catch-all route below, which would forward the sockets to no service.
+    realtime = Realtime(settings, cache, accounts)
+    install_realtime(app, realtime)
 
     @app.api_route("/{path:path}", methods=METHODS, include_in_schema=False)
     async def forward(request: Request, path: str) -> Response:

@@ -112,6 +112,7 @@ def build_router(
             count=body.count,
             key=key,
             fingerprint=await request_fingerprint(request),
+            show_on_stream=body.show_on_stream,
         )
         running = worker.start(accepted.draw.id, accepted.draw) if accepted.created else None
         wait = ctx.gacha_settings.draw_wait_ms / 1000

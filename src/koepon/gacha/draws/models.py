@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from koepon.gacha.models import Base
@@ -49,6 +59,10 @@ class Draw(Base):
     month: Mapped[str] = mapped_column(String(7), nullable=False)  # JST YYYY-MM (A3 draw cap)
     day: Mapped[str] = mapped_column(String(10), nullable=False)  # JST date (per-day limits)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # The fan opted in to show the pull on the VTuber's stream overlay (DrawCompleted.on_stream).
+    show_on_stream: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
     requested_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -279,6 +279,7 @@ class DrawSaga:
                     completed_at=now,
                     shares=shares_of(config),
                     transfer_id=transfer_id(row.id),
+                    on_stream=bool(row.show_on_stream),
                 ),
             )
             await self.draw_log.submit(

@@ -13,6 +13,10 @@ class DrawCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     count: Literal[1, 10] = Field(description="1 (single) or 10 (10連)")
+    show_on_stream: bool = Field(
+        False,
+        description="show this pull on the VTuber's stream overlay (display name only)",
+    )
 
 
 class SlotResult(BaseModel):

@@ -93,7 +93,14 @@ class Draws:
         self.profiles = profiles
 
     async def accept(
-        self, *, user_id: str, gacha_id: str, count: int, key: str, fingerprint: str
+        self,
+        *,
+        user_id: str,
+        gacha_id: str,
+        count: int,
+        key: str,
+        fingerprint: str,
+        show_on_stream: bool = False,
     ) -> Accepted:
         """Check what can be checked without taking anything, then queue the draw, in one
         transaction (the draw row and its queue message).
@@ -136,6 +143,7 @@ class Draws:
             "updated_at": now,
             "points_earned": 0,
             "attempts": 0,
+            "show_on_stream": show_on_stream,
         }
         async with self.ctx.db.transaction() as session:
             state = await repository.peek_fan_state(session, user_id, gacha_id)

@@ -335,3 +335,18 @@ async def test_the_gateway_process_on_its_own_pushes_what_it_consumes(
         await own.close()
         server.should_exit = True
         await asyncio.wait_for(task, timeout=10)
+
+
+async def test_a_flood_of_connections_from_one_address_is_refused(platform: Platform) -> None:
+    # WebSocket upgrades skip the HTTP admission middleware: the server meters them itself.
+    settings = platform.settings.model_copy(update={"rate_limit_per_ip": "3/minute"})
+    realtime = Realtime(settings, platform.cache, None)
+    environ = {"asgi.scope": {"client": ("203.0.113.9", 5000)}}
+    try:
+        for _ in range(3):
+            await realtime.admit(environ)
+        with pytest.raises(Exception, match="too many connections"):
+            await realtime.admit(environ)
+        await realtime.admit({"asgi.scope": {"client": ("203.0.113.10", 5000)}})
+    finally:
+        await realtime.close()

@@ -26,6 +26,7 @@ from koepon.kernel.bus import Message
 from koepon.kernel.bus.inprocess import InProcessBus
 from koepon.kernel.bus.rabbitmq import RabbitMQBus
 from koepon.kernel.cache import Cache
+from koepon.kernel.ratelimit import RateLimiter
 from koepon.kernel.realtime_tickets import (
     ID_PATTERN,
     gacha_room,
@@ -42,6 +43,8 @@ CONSUMER = "gateway.realtime"
 PATH = "/socket.io"
 MAX_WATCHED = 5
 AUTH_KEYS = frozenset({"ticket", "watch"})
+# WebSocket upgrades bypass the gateway's HTTP admission, so connections are metered here, with
+# the gateway's per-address limit: a flood from one address is refused before any ticket lookup.
 # The order of rarities (contracts.gacha.Rarity); SSR and above get the overlay's big reveal.
 RARITY_ORDER = ("N", "R", "SR", "SSR", "UR")
 BIG_RARITIES = frozenset({"SSR", "UR"})
@@ -62,6 +65,8 @@ class Realtime:
     def __init__(self, settings: Settings, cache: Cache, accounts: AuthAccounts | None) -> None:
         self.cache = cache
         self.accounts = accounts
+        self.rate_limiter = RateLimiter(settings.redis_url)
+        self.connects_per_address = settings.rate_limit_per_ip
         manager = (
             socketio.AsyncRedisManager(settings.redis_url, channel=channel(settings))
             if settings.redis_url
@@ -145,9 +150,23 @@ class Realtime:
     # -- connections ----------------------------------------------------------------------
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        await self.admit(environ)
         rooms = await self.rooms_for(auth)
         for room in rooms:
             await self.server.enter_room(sid, room)
+
+    async def admit(self, environ: dict[str, Any]) -> None:
+        """Meter connections per address; :class:`Refused` over the limit."""
+        client = (environ.get("asgi.scope") or {}).get("client") or ("unknown", 0)
+        try:
+            allowed, _retry = await self.rate_limiter.hit(
+                self.connects_per_address, "socket-ip", str(client[0])
+            )
+        except Exception as exc:  # the limiter's store is down: fail closed, the page polls
+            log.warning("realtime.rate_limit_unavailable", error=repr(exc))
+            raise Refused("connections cannot be admitted right now; try again") from exc
+        if not allowed:
+            raise Refused("too many connections from this address; try again in a minute")
 
     async def rooms_for(self, auth: Any) -> list[str]:
         """The rooms a connection's ``auth`` payload opens; :class:`Refused` if malformed."""

@@ -3,11 +3,13 @@ notices, VTuber-supplied text is shown as text, and cross-site posts are refused
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from koepon.app import Platform
 from koepon.seed import demo_gacha_id
-from web.admin_kit import XSS, Api, submitted_gacha, vtuber_application
+from web.admin_kit import XSS, Api, make_support_only, submitted_gacha, vtuber_application
 from web.pages_kit import form_token, sign_in
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -212,3 +214,74 @@ async def test_payments_reports_and_statements_pages(served: str, seeded: Platfo
         assert wrong.status_code == 200 and "notice-error" in wrong.text
         statements = await console.get("/admin/statements", params={"month": "2026-10"})
         assert statements.status_code == 200
+
+
+async def paid_checkout(http: httpx.AsyncClient, fan: Api) -> str:
+    """The demo fan buys the cheapest demo pack through the sandbox provider."""
+    packs = await fan.get("/api/v1/medal-packs")
+    pack = min(packs, key=lambda p: p["price_jpy"])
+    made = await fan.send(
+        "POST", "/api/v1/checkouts", {"pack_id": pack["id"], "provider": "sandbox"}, status=201
+    )
+    paid = await http.post(
+        f"/sandbox/checkouts/{made['id']}/complete", json={"outcome": "succeeded"}
+    )
+    assert paid.status_code == 200, paid.text
+    return str(made["id"])
+
+
+async def test_a_refund_needs_a_confirmation_and_a_legal_ground_and_an_admin(
+    served: str, seeded: Platform
+) -> None:
+    async with (
+        httpx.AsyncClient(base_url=served) as api,
+        httpx.AsyncClient(base_url=served) as console,
+        httpx.AsyncClient(base_url=served) as support,
+    ):
+        fan = await Api.sign_in(api, "fan@demo.koepon.jp")
+        admin = await Api.sign_in(api, "admin@demo.koepon.jp")
+        checkout = await paid_checkout(api, fan)
+        for _ in range(50):
+            if (await admin.get(f"/api/v1/admin/payments/{checkout}"))["status"] == "succeeded":
+                break
+            await asyncio.sleep(0.1)
+        await sign_in(console, "admin@demo.koepon.jp")
+        listing = await console.get("/admin/payments", params={"status": "succeeded"})
+        assert f'href="/admin/payments/{checkout}"' in listing.text
+        detail = await console.get(f"/admin/payments/{checkout}")
+        assert f'href="/admin/payments/{checkout}/refund"' in detail.text
+        confirm = await console.get(f"/admin/payments/{checkout}/refund")
+        assert 'name="legal_ground"' in confirm.text
+        token = form_token(confirm.text)
+
+        # Support may read payments but not refund: the API's 403 comes back as a notice.
+        await make_support_only(admin, fan)
+        await sign_in(support, "fan@demo.koepon.jp")
+        refused = await support.post(
+            f"/admin/payments/{checkout}/refund",
+            data={
+                "csrf_token": form_token((await support.get("/admin/users")).text),
+                "legal_ground": "やむを得ない事由による返金",
+            },
+        )
+        assert "403" in (await support.get(refused.headers["location"])).text
+
+        short = await console.post(
+            f"/admin/payments/{checkout}/refund", data={"csrf_token": token, "legal_ground": "x"}
+        )
+        assert "notice-error" in (await console.get(short.headers["location"])).text
+        assert (await admin.get(f"/api/v1/admin/payments/{checkout}"))["status"] == "succeeded"
+        done = await console.post(
+            f"/admin/payments/{checkout}/refund",
+            data={"csrf_token": token, "legal_ground": "やむを得ない事由による返金"},
+        )
+        assert done.status_code == 303
+        after = await console.get(done.headers["location"])
+        assert "notice-success" in after.text
+        for _ in range(50):
+            payment = await admin.get(f"/api/v1/admin/payments/{checkout}")
+            if payment["status"] == "refunded":
+                break
+            await asyncio.sleep(0.1)
+        assert payment["status"] == "refunded"
+        assert payment["refund_ground"].startswith("やむを得ない事由による返金")

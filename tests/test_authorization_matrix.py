@@ -67,6 +67,10 @@ PUBLIC: dict[Route, str] = {
         "blurred previews of ready contents, shown before a draw (originals are never public)"
     ),
     ("GET", "/api/v1/vtubers/{vtuber_id}"): "an approved VTuber's public profile page",
+    ("GET", "/api/v1/vtubers"): "the public directory of approved VTubers",
+    ("GET", "/api/v1/overlays/{token}"): (
+        "the stream overlay's secret URL is the credential (OBS opens it without an account)"
+    ),
 }
 
 # Public routes whose own credential is in the request: without it they refuse (4xx problem).
@@ -77,6 +81,7 @@ OWN_CREDENTIAL: set[Route] = {
     ("POST", "/api/v1/auth/verify-email"),
     ("POST", "/api/v1/auth/password-reset/confirm"),
     ("GET", "/api/v1/downloads/{token}"),  # no genuine signed link
+    ("GET", "/api/v1/overlays/{token}"),  # no live overlay token
 }
 
 # Public routes that refuse a request without their own credential with this status (rather
@@ -152,6 +157,8 @@ OPERATOR: dict[Route, frozenset[str]] = {
 TEAM: dict[Route, frozenset[str]] = {
     ("GET", "/api/v1/vtubers/{vtuber_id}/private"): frozenset({"admin", "compliance"}),
     ("PATCH", "/api/v1/vtubers/{vtuber_id}"): frozenset({"admin"}),
+    ("GET", "/api/v1/vtubers/{vtuber_id}/overlay"): frozenset({"admin"}),
+    ("POST", "/api/v1/vtubers/{vtuber_id}/overlay/rotate"): frozenset({"admin"}),
     ("POST", "/api/v1/vtubers/{vtuber_id}/members"): frozenset({"admin"}),
     ("GET", "/api/v1/vtubers/{vtuber_id}/members"): frozenset({"admin", "compliance", "support"}),
     ("PATCH", "/api/v1/vtubers/{vtuber_id}/members/{user_id}"): frozenset({"admin"}),

@@ -41,6 +41,7 @@ V = "/api/v1/vtubers/{vtuber}"
 CELLS: list[tuple[str, str, Any, frozenset[str]]] = [
     # --- public and personal -----------------------------------------------------------------
     ("GET", V, None, frozenset(CALLERS)),
+    ("GET", "/api/v1/vtubers", None, frozenset(CALLERS)),
     ("POST", "/api/v1/vtubers", {}, frozenset(CALLERS) - {"anonymous"}),
     ("GET", "/api/v1/me/vtubers", None, frozenset(CALLERS) - {"anonymous"}),
     ("GET", "/api/v1/vtuber-invitations", None, frozenset(CALLERS) - {"anonymous"}),
@@ -53,6 +54,11 @@ CELLS: list[tuple[str, str, Any, frozenset[str]]] = [
     # --- the profile -------------------------------------------------------------------------
     ("GET", V + "/private", None, frozenset({"owner", "admin", "compliance"})),
     ("PATCH", V, {"bio": 7}, frozenset({"owner", "manager", "admin"})),
+    # --- the overlay's secret URL (profile.edit) ---------------------------------------------
+    ("GET", V + "/overlay", None, frozenset({"owner", "manager", "admin"})),
+    ("POST", V + "/overlay/rotate", None, frozenset({"owner", "manager", "admin"})),
+    # The token is the credential: an unknown one is answered the same to everyone.
+    ("GET", "/api/v1/overlays/{nobody}", None, frozenset(CALLERS)),
     # --- the team (team.manage) --------------------------------------------------------------
     ("GET", V + "/members", None, frozenset({*TEAM, *STAFF})),
     ("POST", V + "/members", {}, frozenset({"owner", "manager", "admin"})),

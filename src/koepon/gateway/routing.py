@@ -42,6 +42,8 @@ ROUTES: dict[str, str] = {
     "/api/v1/downloads": "rewards",
     "/api/v1/previews": "rewards",
     "/api/v1/vtubers": "vtuber",
+    # A stream overlay's secret URL resolves in the VTuber service (the token is the credential).
+    "/api/v1/overlays": "vtuber",
     "/api/v1/vtuber-invitations": "vtuber",
     "/api/v1/me/vtubers": "vtuber",
     "/api/v1/admin/vtubers": "vtuber",

@@ -87,8 +87,9 @@ def configure_logging(
 access_log = structlog.get_logger("koepon.access")
 
 
-# Paths whose last segment is a credential (a signed download link): never written to logs.
-SECRET_PATH_PREFIXES = ("/api/v1/downloads/",)
+# Paths whose last segment is a credential (a signed download link, a stream overlay's token):
+# never written to logs.
+SECRET_PATH_PREFIXES = ("/api/v1/downloads/", "/api/v1/overlays/")
 
 
 def loggable_path(path: str) -> str:

@@ -188,3 +188,31 @@ class InvitationsRateLimited(DomainError):
 
     def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+# --- overlays
+
+# Answers about an overlay token are never kept by a browser or a proxy.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class OverlayTokenInvalid(DomainError):
+    """The path's token does not have the shape of an overlay token (refused before any
+    query)."""
+
+    status = 422
+    code = "invalid_overlay_token"
+
+    def __init__(self, detail: str, **extra: object) -> None:
+        super().__init__(detail, headers=NO_STORE, **extra)
+
+
+class OverlayNotFound(DomainError):
+    """No live overlay has this token: unknown, rotated away, or its VTuber is not approved
+    (one answer for all three)."""
+
+    status = 404
+    code = "overlay_not_found"
+
+    def __init__(self, detail: str, **extra: object) -> None:
+        super().__init__(detail, headers=NO_STORE, **extra)

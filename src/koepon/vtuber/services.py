@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from koepon.vtuber.gachas.service import GachaCopies
+from koepon.vtuber.overlays.service import Overlays
 from koepon.vtuber.payouts.service import Payouts
 from koepon.vtuber.sales.service import Sales
+from koepon.vtuber.teams.directory import Directory
 from koepon.vtuber.teams.profiles import Profiles
 from koepon.vtuber.teams.service import Teams
 
@@ -21,7 +23,9 @@ class VtuberServices:
 
     gachas: GachaCopies
     profiles: Profiles
+    directory: Directory
     teams: Teams
+    overlays: Overlays
     sales: Sales
     payouts: Payouts
     on_shutdown: list[Job] = field(default_factory=list)

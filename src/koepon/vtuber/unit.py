@@ -1,7 +1,7 @@
 """Builds the VTuber service: its context, every sub-domain's service, routes, consumers, jobs.
 
 ``build_services`` is the one place that knows every VTuber service; each is built after the
-ones it takes (gachas → profiles → teams → sales → payouts).
+ones it takes (gachas → profiles, directory → teams → overlays, sales → payouts).
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from koepon.vtuber.context import VtuberContext
 from koepon.vtuber.gachas import service as gachas_service
 from koepon.vtuber.gachas.service import GachaCopies
 from koepon.vtuber.models import inbox, outbox
+from koepon.vtuber.overlays.service import Overlays
 from koepon.vtuber.payouts.service import Payouts
 from koepon.vtuber.sales import service as sales_service
 from koepon.vtuber.sales.service import Sales
 from koepon.vtuber.services import VtuberServices
+from koepon.vtuber.teams.directory import Directory
 from koepon.vtuber.teams.profiles import Profiles
 from koepon.vtuber.teams.service import Teams
 
@@ -60,7 +62,9 @@ def build_services(ctx: VtuberContext) -> VtuberServices:
     return VtuberServices(
         gachas=gachas,
         profiles=profiles,
+        directory=Directory(ctx, gachas),
         teams=teams,
+        overlays=Overlays(ctx, teams, gachas),
         sales=sales,
         payouts=payouts,
         on_shutdown=[payouts.keys.close],

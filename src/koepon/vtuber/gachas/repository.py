@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,18 +89,37 @@ async def of_vtuber(session: AsyncSession, vtuber_id: str) -> list[GachaCopy]:
     return list(found)
 
 
+def _live(now: datetime):  # type: ignore[no-untyped-def]
+    """Approved and running at ``now``: started (or without a start), not ended."""
+    return (
+        GachaCopy.status == "approved",
+        or_(GachaCopy.starts_at.is_(None), GachaCopy.starts_at <= now),
+        or_(GachaCopy.ends_at.is_(None), GachaCopy.ends_at > now),
+    )
+
+
 async def live_for(session: AsyncSession, vtuber_id: str, now: datetime) -> list[GachaCopy]:
     """Approved gachas this VTuber earns from, started at ``now`` and not ended."""
     party = select(GachaParty.gacha_id).where(GachaParty.vtuber_id == vtuber_id)
     found = await session.scalars(
         select(GachaCopy)
-        .where(
-            GachaCopy.gacha_id.in_(party),
-            GachaCopy.status == "approved",
-            or_(GachaCopy.starts_at.is_(None), GachaCopy.starts_at <= now),
-            or_(GachaCopy.ends_at.is_(None), GachaCopy.ends_at > now),
-        )
+        .where(GachaCopy.gacha_id.in_(party), *_live(now))
         .order_by(GachaCopy.starts_at, GachaCopy.gacha_id)
         .limit(MAX_GACHAS)
     )
     return list(found)
+
+
+async def live_counts(
+    session: AsyncSession, vtuber_ids: Collection[str], now: datetime
+) -> dict[str, int]:
+    """How many gachas each of ``vtuber_ids`` earns from are live at ``now`` (one query)."""
+    if not vtuber_ids:
+        return {}
+    rows = await session.execute(
+        select(GachaParty.vtuber_id, func.count())
+        .join(GachaCopy, GachaCopy.gacha_id == GachaParty.gacha_id)
+        .where(GachaParty.vtuber_id.in_(list(vtuber_ids)), *_live(now))
+        .group_by(GachaParty.vtuber_id)
+    )
+    return {vtuber_id: int(count) for vtuber_id, count in rows}

@@ -82,6 +82,13 @@ class GachaCopies:
         ``now``: started (or without a start) and not ended (or without an end)."""
         return await self._summaries(session, await repository.live_for(session, vtuber_id, now))
 
+    async def live_counts(
+        self, session: AsyncSession, vtuber_ids: Collection[str], now: datetime
+    ) -> dict[str, int]:
+        """The number of live gachas (as ``live_for`` counts them) of each VTuber; 0 if none."""
+        found = await repository.live_counts(session, vtuber_ids, now)
+        return {vtuber_id: found.get(vtuber_id, 0) for vtuber_id in vtuber_ids}
+
     async def of_vtuber(self, session: AsyncSession, vtuber_id: str) -> list[GachaSummary]:
         """Every gacha ``vtuber_id`` leads or earns from, in any status (newest change first)."""
         return await self._summaries(session, await repository.of_vtuber(session, vtuber_id))

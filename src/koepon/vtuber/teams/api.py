@@ -6,10 +6,9 @@ in the services from the caller's standing); see docs in ``policy.py``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +17,9 @@ from koepon.kernel.idempotency import idempotency_key
 from koepon.kernel.pagination import KeysetCursor
 from koepon.kernel.tokens import Principal
 from koepon.vtuber.context import VtuberContext, provide
-from koepon.vtuber.errors import NotAllowed
 from koepon.vtuber.teams import policy
+from koepon.vtuber.teams.directory import MAX_CURSOR_CHARS, Directory
+from koepon.vtuber.teams.guards import Id, operators, team_permission
 from koepon.vtuber.teams.profiles import Profiles
 from koepon.vtuber.teams.replays import Replays
 from koepon.vtuber.teams.schemas import (
@@ -27,6 +27,7 @@ from koepon.vtuber.teams.schemas import (
     ApplicationCreate,
     ApplicationPage,
     ChangePage,
+    DirectoryPage,
     InvitationView,
     Invite,
     MemberView,
@@ -41,11 +42,18 @@ from koepon.vtuber.teams.schemas import (
 )
 from koepon.vtuber.teams.service import Teams
 
-Id = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,64}$")]
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (1–100)")]
 StatusFilter = Annotated[
     Literal["pending", "approved", "rejected", "suspended"],
     Query(description="Applications in this status (default: the pending queue)"),
+]
+DirectoryCursor = Annotated[
+    str | None,
+    Query(max_length=MAX_CURSOR_CHARS, description="The next_cursor of the previous page"),
+]
+DirectoryOrder = Annotated[
+    Literal["newest", "name"],
+    Query(description="newest: the latest VTubers first; name: by display name"),
 ]
 IK = {
     409: {"description": "idempotency_in_flight"},
@@ -53,41 +61,15 @@ IK = {
 }
 
 
-def operators(
-    ctx: VtuberContext, check: Callable[[Collection[str]], bool], who: str
-) -> Callable[..., Awaitable[Principal]]:
-    """A dependency admitting the platform roles ``check`` (a ``policy`` rule) admits."""
-
-    async def dependency(principal: Principal = Depends(ctx.authenticator.user)) -> Principal:
-        if not check(principal.roles):
-            raise NotAllowed(f"Only {who} may do this")
-        return principal
-
-    return dependency
-
-
-def team_permission(
-    ctx: VtuberContext, teams: Teams, permission: Permission
-) -> Callable[..., Awaitable[None]]:
-    """A dependency refusing (before the body is read) a caller without ``permission`` for the
-    path's VTuber; the use case checks its finer rules (owners, self-removal) again."""
-
-    async def dependency(
-        vtuber_id: Id, principal: Principal = Depends(ctx.authenticator.user)
-    ) -> None:
-        # Its own read-only transaction: the route's use case may hold the write transaction.
-        async with ctx.db.transaction(read_only=True) as session:
-            await teams.require(session, vtuber_id, principal.user_id, principal.roles, permission)
-
-    return dependency
-
-
-def build_router(ctx: VtuberContext, profiles: Profiles, teams: Teams) -> APIRouter:
+def build_router(
+    ctx: VtuberContext, profiles: Profiles, teams: Teams, directory: Directory
+) -> APIRouter:
     router = APIRouter(tags=["vtubers"])
     user = Depends(ctx.authenticator.user)
     session_dep = Depends(ctx.db.session_dependency, scope="function")
     profiles_dep = Depends(provide(profiles))
     teams_dep = Depends(provide(teams))
+    directory_dep = Depends(provide(directory))
     optional_key = Depends(idempotency_key(required=False))
     replays = Replays(ctx)
     manages = [Depends(team_permission(ctx, teams, Permission.TEAM_MANAGE))]
@@ -118,6 +100,22 @@ def build_router(ctx: VtuberContext, profiles: Profiles, teams: Teams) -> APIRou
             status=201,
             use_case=lambda session: profiles.apply(session, user_id=principal.user_id, body=body),
         )
+
+    @router.get(
+        "/api/v1/vtubers",
+        response_model=DirectoryPage,
+        responses={422: {"description": "invalid_cursor, validation"}},
+    )
+    async def directory_page(
+        session: AsyncSession = session_dep,
+        directory: Directory = directory_dep,
+        order: DirectoryOrder = "newest",
+        cursor: DirectoryCursor = None,
+        limit: Limit = 50,
+    ) -> DirectoryPage:
+        """The public directory (no token): approved VTubers only, with their live gachas'
+        count; a cursor is bound to the order it was handed out for."""
+        return await directory.page(session, order=order, cursor=cursor, limit=limit)
 
     @router.get(
         "/api/v1/vtubers/{vtuber_id}",

@@ -122,4 +122,6 @@ class VtuberProfile(Base):
         ),
         Index("ix_vtuber_profiles_owner", "owner_user_id"),
         Index("ix_vtuber_profiles_status", "status", "applied_at", "id"),
+        # The public directory by name (approved VTubers, keyset by name and id).
+        Index("ix_vtuber_profiles_directory", "status", "display_name", "id"),
     )

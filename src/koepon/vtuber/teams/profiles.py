@@ -71,6 +71,26 @@ class Profiles:
             platform_roles=roles,
         )
 
+    async def record(
+        self,
+        session: AsyncSession,
+        vtuber_id: str,
+        *,
+        actor_id: str,
+        action: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """A line in the record of changes for another sub-domain's change (an overlay URL
+        rotated), in the caller's transaction."""
+        await repository.record(
+            session,
+            vtuber_id=vtuber_id,
+            actor_id=actor_id,
+            action=action,
+            at=self.ctx.now(),
+            detail=detail,
+        )
+
     async def register_approved(
         self,
         session: AsyncSession,

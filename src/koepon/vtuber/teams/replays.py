@@ -5,11 +5,15 @@ transaction that also stores its answer, so the answer is kept if and only if th
 committed. A retry with the same key and body gets the stored answer (``Idempotent-Replayed``);
 a refusal frees the key. Without a key the use case simply runs once per request (its own
 rules refuse a duplicate application or invitation).
+
+An answer holding a secret (a new overlay token) is stored through ``stored_as``, which drops the
+secret: the first answer carries it, a replay does not, and the secret is never kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -22,6 +26,7 @@ from koepon.vtuber.context import VtuberContext
 from koepon.vtuber.models import idempotency_keys
 
 UseCase = Callable[[AsyncSession], Awaitable[BaseModel]]
+Body = dict[str, Any]
 
 
 def _respond(stored: StoredResponse, *, replayed: bool) -> JSONResponse:
@@ -49,6 +54,7 @@ class Replays:
         key: str | None,
         status: int,
         use_case: UseCase,
+        stored_as: Callable[[Body], Body] | None = None,
     ) -> JSONResponse:
         if key is None:
             async with self.ctx.db.transaction() as session:
@@ -62,11 +68,11 @@ class Replays:
         try:
             async with self.ctx.db.transaction() as session:
                 result = await use_case(session)
-                stored = await self.keys.complete(
-                    session, claimed, status=status, body=result.model_dump(mode="json")
-                )
+                body = result.model_dump(mode="json")
+                kept = stored_as(body) if stored_as is not None else body
+                await self.keys.complete(session, claimed, status=status, body=kept)
         except BaseException:
             # Nothing committed (one transaction): the key may be used again at once.
             await self.keys.release(claimed, forget_recovery=True)
             raise
-        return _respond(stored, replayed=False)
+        return _respond(StoredResponse(status, body), replayed=False)

@@ -7,11 +7,13 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.vtuber.teams.models import Invitation, Member, TeamChange, VtuberProfile
 
+# (id, display_name, avatar_url, bio, channel_links, applied_at) of the public directory.
+DirectoryRow = Row[str, str, str | None, str, list[str], datetime]
 # An owner may hold one VTuber that is not rejected: a suspended one cannot be escaped by
 # applying again.
 OPEN_STATUSES = ("pending", "approved", "suspended")
@@ -66,6 +68,46 @@ async def applications(
         )
     query = query.order_by(VtuberProfile.applied_at, VtuberProfile.id).limit(limit)
     return (await session.scalars(query)).all()
+
+
+async def directory(
+    session: AsyncSession,
+    *,
+    by_name: bool,
+    after: tuple[datetime | str, str] | None,
+    limit: int,
+) -> Sequence[DirectoryRow]:
+    """Approved VTubers' public columns only (never the bank or legal name), keyset-paginated:
+    newest first by (applied_at, id), or by (display_name, id)."""
+    query = select(
+        VtuberProfile.id,
+        VtuberProfile.display_name,
+        VtuberProfile.avatar_url,
+        VtuberProfile.bio,
+        VtuberProfile.channel_links,
+        VtuberProfile.applied_at,
+    ).where(VtuberProfile.status == "approved")
+    if by_name:
+        if after is not None:
+            name, key = after
+            query = query.where(
+                or_(
+                    VtuberProfile.display_name > name,
+                    and_(VtuberProfile.display_name == name, VtuberProfile.id > key),
+                )
+            )
+        query = query.order_by(VtuberProfile.display_name, VtuberProfile.id)
+    else:
+        if after is not None:
+            moment, key = after
+            query = query.where(
+                or_(
+                    VtuberProfile.applied_at < moment,
+                    and_(VtuberProfile.applied_at == moment, VtuberProfile.id < key),
+                )
+            )
+        query = query.order_by(VtuberProfile.applied_at.desc(), VtuberProfile.id.desc())
+    return (await session.execute(query.limit(limit))).all()
 
 
 async def member(

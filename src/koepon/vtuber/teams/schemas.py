@@ -139,6 +139,23 @@ class PublicProfile(BaseModel):
     live_gachas: list[LiveGacha]
 
 
+class DirectoryEntry(BaseModel):
+    """One approved VTuber in the public directory (nothing private: no legal name, bank,
+    invoice number, owner or status)."""
+
+    id: str
+    display_name: str
+    avatar_url: str | None
+    bio: str = Field(description="The bio's beginning (at most 160 characters)")
+    channel_links: list[str]
+    live_gachas: int = Field(description="Gachas of this VTuber (collabs included) live now")
+
+
+class DirectoryPage(BaseModel):
+    items: list[DirectoryEntry]
+    next_cursor: str | None
+
+
 class BankView(BaseModel):
     bank_code: str
     branch_code: str

@@ -89,7 +89,9 @@ access_log = structlog.get_logger("koepon.access")
 
 # Paths whose last segment is a credential (a signed download link, a stream overlay's token):
 # never written to logs.
-SECRET_PATH_PREFIXES = ("/api/v1/downloads/", "/api/v1/overlays/")
+# Paths whose last part is a credential: signed downloads, overlay tokens (the API's and the
+# OBS page's own URL).
+SECRET_PATH_PREFIXES = ("/api/v1/downloads/", "/api/v1/overlays/", "/overlay/")
 
 
 def loggable_path(path: str) -> str:

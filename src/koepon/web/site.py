@@ -33,8 +33,13 @@ def install_web(app: FastAPI, cache: Cache) -> None:
 async def _login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
     if request.headers.get("hx-request"):
-        return Response(status_code=401, headers={"HX-Redirect": login_url(exc.next_path)})
-    return RedirectResponse(login_url(exc.next_path), status_code=303)
+        return Response(
+            status_code=401,
+            headers={"HX-Redirect": login_url(exc.next_path), "Cache-Control": "no-store"},
+        )
+    return RedirectResponse(
+        login_url(exc.next_path), status_code=303, headers={"Cache-Control": "no-store"}
+    )
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:

@@ -82,8 +82,8 @@ async def test_a_forgotten_password_is_reset_from_the_pages(served: str, chromiu
         email = await _signup(http)
         page = await chromium.new_page()
         try:
-            await page.goto(served + "/")
-            await page.click("text=パスワードをお忘れの方")
+            await page.goto(served + "/login")  # the sign-in page links to the reset page
+            await page.click("main a[href='/password-reset']")
             await page.wait_for_url("**/password-reset")
             await page.fill("#reset-request-form input[name=email]", email)
             await page.click("#reset-request-form button")

@@ -35,7 +35,10 @@ async def test_every_footer_link_opens_a_page(client: httpx.AsyncClient) -> None
     links = set(re.findall(r'<a href="(/[^"]*)"', home.text))
     assert set(LEGAL) <= links
     for path in sorted(links - {"/api/v1/docs"}):
-        await _get(client, path)
+        if path.startswith("/lang/"):  # the language switch: a redirect back to the page
+            assert (await client.get(path, follow_redirects=True)).status_code == 200
+        else:
+            await _get(client, path)
 
 
 async def test_tokushoho_lists_every_item_of_p1(client: httpx.AsyncClient) -> None:
@@ -91,7 +94,8 @@ async def test_mailed_link_pages_exist_and_are_never_stored(
     page = await _get(client, path + "?token=abcdefghijklmnopqrstuvwxyz")
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
-    assert "/static/account.js" in page.text
+    assert re.search(r'src="/static/account(\.[0-9a-f]+)?\.js"', page.text)
+    assert "token=" not in page.text  # the token stays in the address bar, read by the script
 
 
 @pytest.mark.service_settings(payment={"paid_medal_validity_days": 120, "spend_free_first": False})
@@ -112,3 +116,27 @@ async def test_the_gateway_alone_states_payments_terms_too(tmp_path: Path) -> No
     async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
         text = (await _get(client, "/legal/payment-services")).text
     assert "購入日から150日間" in text
+
+
+@pytest.mark.parametrize("path", LEGAL)
+async def test_each_notice_has_an_english_translation_that_defers_to_the_japanese(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    english = await client.get(path, cookies={"koepon_lang": "en"})
+    assert english.status_code == 200 and english.headers["content-language"] == "en"
+    assert "Japanese version" in english.text and "prevails" in english.text
+    assert "株式会社テスト推し" in english.text or "help@oshi.example.jp" in english.text
+    japanese = await client.get(path, headers={"Accept-Language": "ja"})
+    assert "prevails" not in japanese.text and japanese.headers["content-language"] == "ja"
+    assert japanese.headers["cache-control"].startswith("public")
+
+
+async def test_the_english_notices_keep_the_dynamic_values(client: httpx.AsyncClient) -> None:
+    english = {"koepon_lang": "en"}
+    terms = (await client.get("/terms", cookies=english)).text
+    assert "株式会社テスト推し" in terms and "help@oshi.example.jp" in terms
+    services = (await client.get("/legal/payment-services", cookies=english)).text
+    assert "days from purchase" in services and "Free medals are used first." in services
+    tokushoho = (await client.get("/legal/tokushoho", cookies=english)).text
+    for item in ("Convenience store", "PayPay", "Returns and cancellation", "キャンセル"):
+        assert item in tokushoho, item

@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from koepon.contracts.payment import MedalTerms
 from koepon.kernel.settings import Settings, get_settings
+from koepon.web.rendering import render as render_page
+from koepon.web.viewer import Viewer, viewer
 
 # 資金決済法: a prepaid instrument valid for at most six months is outside the act's deposit
 # and filing duties (施行令 第4条第2項).
@@ -33,6 +35,16 @@ PAYMENT_METHODS: tuple[tuple[str, str, str], ...] = (
         "店頭でのお支払いが確認でき次第",
     ),
     ("PayPay", "ご注文時にお支払いが確定します", "決済完了後ただちに"),
+)
+
+PAYMENT_METHODS_EN: tuple[tuple[str, str, str], ...] = (
+    ("Credit card", "Charged when you place the order", "Immediately after payment"),
+    (
+        "Convenience store",
+        "Pay at the store counter by the deadline after ordering",
+        "As soon as the store payment is confirmed",
+    ),
+    ("PayPay", "Charged when you place the order", "Immediately after payment"),
 )
 
 
@@ -77,33 +89,38 @@ def medal_terms_of(request: Request) -> MedalTerms:
     return terms
 
 
-def build_router(templates: Jinja2Templates) -> APIRouter:
+def build_router(templates: Jinja2Templates | None = None) -> APIRouter:
+    """The four notices; ``templates`` is unused (kept for the caller's signature)."""
     router = APIRouter(include_in_schema=False)
 
-    def render(request: Request, name: str) -> HTMLResponse:
+    def render(seen: Viewer, name: str) -> HTMLResponse:
+        request = seen.request
         context: dict[str, Any] = {
             "operator": Operator.from_settings(settings_of(request), medal_terms_of(request)),
             "revised": LAST_REVISED,
             "no_cancel_notice": NO_CANCEL_NOTICE,
             "minors_notice": MINORS_NOTICE,
             "payment_methods": PAYMENT_METHODS,
+            "payment_methods_en": PAYMENT_METHODS_EN,
         }
-        return templates.TemplateResponse(request, f"legal/{name}.html", context)
+        # The Japanese text is the legal original; English readers get a parallel translation.
+        folder = "legal/en" if seen.language == "en" else "legal"
+        return render_page(seen, f"{folder}/{name}.html", context)
 
     @router.get("/terms", response_class=HTMLResponse)
-    async def terms(request: Request) -> HTMLResponse:
-        return render(request, "terms")
+    async def terms(seen: Viewer = Depends(viewer)) -> HTMLResponse:
+        return render(seen, "terms")
 
     @router.get("/privacy", response_class=HTMLResponse)
-    async def privacy(request: Request) -> HTMLResponse:
-        return render(request, "privacy")
+    async def privacy(seen: Viewer = Depends(viewer)) -> HTMLResponse:
+        return render(seen, "privacy")
 
     @router.get("/legal/tokushoho", response_class=HTMLResponse)
-    async def tokushoho(request: Request) -> HTMLResponse:
-        return render(request, "tokushoho")
+    async def tokushoho(seen: Viewer = Depends(viewer)) -> HTMLResponse:
+        return render(seen, "tokushoho")
 
     @router.get("/legal/payment-services", response_class=HTMLResponse)
-    async def payment_services(request: Request) -> HTMLResponse:
-        return render(request, "payment_services")
+    async def payment_services(seen: Viewer = Depends(viewer)) -> HTMLResponse:
+        return render(seen, "payment_services")
 
     return router

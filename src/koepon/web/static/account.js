@@ -6,6 +6,8 @@
     box.textContent = text;
     box.dataset.state = state || "";
   };
+  const box = $("flow-messages");
+  const text = box ? JSON.parse(box.textContent) : {};
   // The token arrives in the link; keep it off the address bar and out of the history.
   const token = new URLSearchParams(window.location.search).get("token") || "";
   if (token) window.history.replaceState(null, "", window.location.pathname);
@@ -22,16 +24,16 @@
 
   const verify = $("verify-form");
   if (verify) {
-    if (!token) { verify.hidden = true; say("リンクが不完全です。メールのリンクをそのまま開いてください。", "error"); }
+    if (!token) { verify.hidden = true; say(text.incomplete, "error"); }
     verify.addEventListener("submit", async (event) => {
       event.preventDefault();
       try {
         await post("/api/v1/auth/verify-email", { token });
         verify.hidden = true;
-        say("メールアドレスを確認しました。/ Your email address is verified.", "done");
+        say(text.verified, "done");
       } catch (err) {
         say(err.code === "token_invalid"
-          ? "このリンクは無効か、期限切れか、使用済みです。/ This link is invalid, expired or already used."
+          ? text.invalid
           : err.message, "error");
       }
     });
@@ -47,23 +49,23 @@
       try {
         await post("/api/v1/auth/password-reset/request", { email });
         request.hidden = true;
-        say("登録されたアドレスであれば、再設定のリンクを送りました。/ If the address is registered, a link is on its way.", "sent");
+        say(text.sent, "sent");
       } catch (err) { say(err.message, "error"); }
     });
     confirm.addEventListener("submit", async (event) => {
       event.preventDefault();
       const form = new FormData(confirm);
       if (form.get("new_password") !== form.get("repeat")) {
-        say("2つのパスワードが一致しません。/ The two passwords differ.", "error");
+        say(text.differ, "error");
         return;
       }
       try {
         await post("/api/v1/auth/password-reset/confirm", { token, new_password: form.get("new_password") });
         confirm.hidden = true;
-        say("パスワードを再設定しました。新しいパスワードでログインしてください。/ Password changed: sign in with the new one.", "done");
+        say(text.changed, "done");
       } catch (err) {
         say(err.code === "token_invalid"
-          ? "このリンクは無効か、期限切れか、使用済みです。もう一度お試しください。/ This link is invalid, expired or used."
+          ? text.invalid
           : err.message, "error");
       }
     });

@@ -1,0 +1,34 @@
+"""What the area's form handlers share: a signed-in form post, reading optional numbers."""
+
+from __future__ import annotations
+
+from fastapi import Depends
+
+from koepon.web.gateway_client import ApiProblem
+from koepon.web.viewer import LoginRequired, Viewer, checked_form
+
+SETTLED = frozenset({"succeeded", "failed", "expired", "cancelled", "refunded", "charged_back"})
+
+
+async def signed_form(seen: Viewer = Depends(checked_form)) -> Viewer:
+    """A form post that passed the CSRF checks, from a signed-in fan."""
+    if seen.session is None:
+        raise LoginRequired("/")
+    return seen
+
+
+def optional_int(value: str | None) -> int | None:
+    """An empty field means "no limit"; anything else must be a whole number."""
+    text = (value or "").strip().replace(",", "")
+    if not text:
+        return None
+    return int(text)
+
+
+def problem_lines(problem: ApiProblem) -> list[str]:
+    """The refusal as lines to show: its detail, then each field error."""
+    lines = [problem.detail]
+    for error in problem.errors:
+        where = ".".join(str(part) for part in error.get("loc", [])[1:])
+        lines.append(f"{where}: {error.get('msg', '')}" if where else str(error.get("msg", "")))
+    return lines

@@ -3,10 +3,13 @@ CSRF, VTuber text shown as text, public caching only where nobody is signed in."
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from koepon.app import Platform
-from web.fan_account_kit import FAN, VTUBER, api_token
+from koepon.seed import demo_gacha_id
+from web.fan_account_kit import FAN, VTUBER, api_token, start_checkout
 from web.pages_kit import form_token, sign_in
 
 XSS = "<script>alert(1)</script>"
@@ -122,3 +125,42 @@ async def test_the_account_page_shows_the_age_bracket_never_the_birth_date(
             assert sent.status_code == 303
         english = await http.get("/account", cookies={"koepon_lang": "en"})
         assert "Age bracket" in english.text
+
+
+async def test_a_draw_is_verifiable_once_its_seed_is_revealed(
+    served: str, seeded: Platform
+) -> None:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+        await sign_in(http, FAN)
+        auth = await api_token(http, FAN)
+        packs = (await http.get("/api/v1/medal-packs")).json()
+        pack = next(p for p in packs if p["total_medals"] >= 300)
+        started = await start_checkout(http, pack["id"])
+        checkout_id = started.headers["location"].rstrip("/").split("/")[-1]
+        paid = await http.post(
+            f"/sandbox/checkouts/{checkout_id}/complete", data={"outcome": "succeeded"}
+        )
+        assert paid.status_code == 303
+        made = await http.post(
+            f"/api/v1/gachas/{demo_gacha_id('luna-first')}/draws",
+            json={"count": 1},
+            headers={**auth, "Idempotency-Key": "fan-account-verify-1"},
+        )
+        assert made.status_code in (200, 201, 202), made.text
+        draw_id = made.json()["id"]
+        for _ in range(50):
+            draw = (await http.get(f"/api/v1/draws/{draw_id}", headers=auth)).json()
+            if draw["status"] != "pending":
+                break
+            await asyncio.sleep(0.1)
+        assert draw["status"] == "completed", draw
+
+        committed = await http.get(f"/draws/{draw_id}/verify")
+        assert committed.status_code == 200 and "/fairness#seeds" in committed.text
+        page = await http.get("/fairness")
+        await http.post("/fairness/rotate", data={"csrf_token": form_token(page.text)})
+        bundle = (await http.get(f"/api/v1/draws/{draw_id}/verification", headers=auth)).json()
+        shown = await http.get(f"/draws/{draw_id}/verify")
+        assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
+        assert bundle["server_seed"] in shown.text and bundle["server_seed_hash"] in shown.text
+        assert 'id="bundle"' in shown.text and "verifier.py" in shown.text

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form
 from starlette.responses import RedirectResponse, Response
 
 from koepon.web import legal
-from koepon.web.fan_account.forms import SETTLED, signed_form
+from koepon.web.fan_account.forms import SETTLED, signed_form, status_labels
 from koepon.web.gateway_client import ApiProblem
 from koepon.web.i18n import gettext as _
 from koepon.web.rendering import render
@@ -98,7 +98,11 @@ async def start_checkout(
 async def checkout_status(checkout_id: str, seen: Viewer = Depends(signed_in)) -> Response:
     """The status box alone: HTMX swaps it in every 2 s until the checkout settles."""
     checkout = await seen.api.get(f"/api/v1/checkouts/{checkout_id}")
-    context = {"checkout": checkout, "settled": checkout["status"] in SETTLED}
+    context = {
+        "checkout": checkout,
+        "settled": checkout["status"] in SETTLED,
+        "statuses": status_labels(),
+    }
     return render(seen, "fan_account/_checkout_status.html", context, personal=True)
 
 
@@ -113,5 +117,6 @@ async def return_page(checkout_id: str, outcome: str, seen: Viewer = Depends(vie
         "checkout": checkout,
         "outcome": outcome,
         "settled": checkout["status"] in SETTLED,
+        "statuses": status_labels(),
     }
     return render(seen, "checkout_return.html", context, personal=True)

@@ -8,7 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form
 from starlette.responses import RedirectResponse, Response
 
-from koepon.web.fan_account.forms import optional_int, problem_lines, signed_form
+from koepon.web.fan_account.forms import (
+    history_labels,
+    optional_int,
+    problem_lines,
+    signed_form,
+    status_labels,
+)
 from koepon.web.gateway_client import ApiProblem
 from koepon.web.i18n import gettext as _
 from koepon.web.rendering import render
@@ -31,6 +37,8 @@ async def wallet_context(seen: Viewer, cursor: str | None = None) -> dict[str, A
         "receipts": receipts,
         "cursor": cursor,
         "cooling_days": COOLING_OFF_DAYS,
+        "types": history_labels(),
+        "statuses": status_labels(),
     }
 
 

@@ -126,3 +126,30 @@ async def test_the_wallet_speaks_english_too(served: str, seeded: Platform) -> N
         assert "Paid medals" in page.text
         ja = await http.get("/wallet", cookies={"koepon_lang": "ja"})
         assert "有償メダル" in ja.text
+
+
+async def test_a_konbini_payment_is_explained_and_polled_and_a_cancel_said_plainly(
+    served: str, seeded: Platform
+) -> None:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
+        await sign_in(http, FAN)
+        pack = await first_pack(http)
+        started = await start_checkout(http, str(pack["id"]))
+        checkout_id = started.headers["location"].rstrip("/").split("/")[-1]
+        later = await http.post(
+            f"/sandbox/checkouts/{checkout_id}/complete", data={"outcome": "pending"}
+        )
+        assert later.status_code == 303
+        page = await http.get(f"/checkouts/{checkout_id}/success")
+        assert 'data-status="pending"' in page.text and 'hx-trigger="every 2s"' in page.text
+        assert "コンビニ" in page.text
+
+        other = await start_checkout(http, str(pack["id"]))
+        other_id = other.headers["location"].rstrip("/").split("/")[-1]
+        gone = await http.post(
+            f"/sandbox/checkouts/{other_id}/complete", data={"outcome": "cancelled"}
+        )
+        assert gone.status_code == 303
+        cancelled = await http.get(f"/checkouts/{other_id}/cancel")
+        assert 'data-status="cancelled"' in cancelled.text and "every 2s" not in cancelled.text
+        assert "お支払いは行われていません" in cancelled.text

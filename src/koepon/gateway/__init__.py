@@ -17,6 +17,8 @@ from koepon.gateway.security import SecurityHeadersMiddleware
 from koepon.kernel.problems import problem_response
 from koepon.kernel.runtime import Runtime
 
+# The studio's upload page (web/studio/contents.py) forwards its body to UPLOAD_PATH.
+STUDIO_UPLOAD_PATH = "/studio/*/contents/upload"
 CORS_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"]
 CORS_EXPOSED = ["X-Request-Id", "Retry-After", "X-Cache", "Location"]
 
@@ -40,7 +42,10 @@ def install_gateway(
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        larger={UPLOAD_PATH: settings.max_upload_bytes},
+        larger={
+            UPLOAD_PATH: settings.max_upload_bytes,
+            STUDIO_UPLOAD_PATH: settings.max_upload_bytes,
+        },
     )
     app.add_middleware(
         AdmissionMiddleware,

@@ -189,3 +189,20 @@ async def test_an_analyst_reads_sales_but_cannot_edit(served: str, seeded: Platf
             f"/studio/{vtuber_id}/gachas/new", data={"csrf_token": token, "title": "x"}
         )
         assert made.status_code == 403
+
+
+async def test_a_vtuber_name_and_bio_with_a_script_are_shown_as_text(
+    served: str, seeded: Platform
+) -> None:
+    async with httpx.AsyncClient(base_url=served) as http:
+        vtuber_id = await demo_vtuber_id(await Api.sign_in(http, OWNER))
+        await sign_in(http, OWNER)
+        page = await http.get(f"/studio/{vtuber_id}/profile")
+        saved = await http.post(
+            f"/studio/{vtuber_id}/profile",
+            data={"csrf_token": form_token(page.text), "display_name": XSS, "bio": XSS},
+        )
+        assert saved.status_code == 303, saved.text
+        for path in (f"/studio/{vtuber_id}/profile", f"/studio/{vtuber_id}", "/studio"):
+            shown = await http.get(path)
+            assert XSS not in shown.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in shown.text

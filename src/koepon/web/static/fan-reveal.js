@@ -27,7 +27,7 @@
     cards().forEach(function (card) {
       card.classList.remove("invisible");
     });
-    if (skip) skip.hidden = true;
+    if (skip) skip.classList.add("hidden");
     root.setAttribute("data-revealed", "true");
   }
 
@@ -39,7 +39,7 @@
     list.forEach(function (card) {
       card.classList.add("invisible");
     });
-    if (skip) skip.hidden = false;
+    if (skip) skip.classList.remove("hidden");
     var at = 200;
     list.forEach(function (card) {
       timers.push(

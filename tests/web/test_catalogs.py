@@ -35,3 +35,19 @@ def test_the_language_follows_the_switch_then_the_browser_then_japanese() -> Non
     assert i18n.choose_language(None, "en-GB,en;q=0.9") == "en"
     assert i18n.choose_language("xx", "de") == "ja"
     assert i18n.choose_language(None, "q=;;,,,") == "ja"
+
+
+def test_no_message_means_two_things_in_two_page_areas() -> None:
+    # The areas' catalogs are merged: an id translated differently in two of them would take
+    # whichever loaded last, on every page.
+    from babel.messages.pofile import read_po
+
+    for language in i18n.LANGUAGES:
+        seen: dict[str, tuple[str, str]] = {}
+        for po in sorted((i18n.LOCALES / language).glob("*.po")):
+            with po.open("rb") as handle:
+                for message in read_po(handle, locale=language):
+                    if not message.id or not message.string:
+                        continue
+                    first = seen.setdefault(str(message.id), (po.name, str(message.string)))
+                    assert first[1] == message.string, (language, message.id, first, po.name)

@@ -45,7 +45,7 @@ async def test_collection_album_download_and_export(served: str, seeded: Platfor
         url = download.headers["location"]
         assert "/api/v1/downloads/" in url
         async with httpx.AsyncClient(base_url=served) as outside:
-            assert (await outside.get(url)).status_code == 200
+            assert (await outside.get(url, follow_redirects=True)).status_code == 200
 
         export = await http.post(
             "/collection/export",
@@ -66,7 +66,7 @@ async def test_collection_album_download_and_export(served: str, seeded: Platfor
         )
         assert link.status_code == 303
         async with httpx.AsyncClient(base_url=served) as outside:
-            zipped = await outside.get(link.headers["location"])
+            zipped = await outside.get(link.headers["location"], follow_redirects=True)
         assert zipped.status_code == 200 and zipped.content[:2] == b"PK"
 
         async with httpx.AsyncClient(base_url=served) as other:

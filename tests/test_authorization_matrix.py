@@ -67,6 +67,10 @@ PUBLIC: dict[Route, str] = {
         "blurred previews of ready contents, shown before a draw (originals are never public)"
     ),
     ("GET", "/api/v1/vtubers/{vtuber_id}"): "an approved VTuber's public profile page",
+    ("GET", "/socket.io/{path}"): (
+        "live pushes: a public gacha's stock to anyone; a fan's own results and an overlay's "
+        "pulls only with a ticket the pages issue to the signed-in fan or the overlay's owner"
+    ),
     ("GET", "/api/v1/vtubers"): "the public directory of approved VTubers",
     ("GET", "/api/v1/overlays/{token}"): (
         "the stream overlay's secret URL is the credential (OBS opens it without an account)"
@@ -236,6 +240,7 @@ NOT_PAGES: tuple[str, ...] = (
     "/sandbox/",
     "/dev/",
     "/docs/",
+    "/socket.io/",
     "/healthz",
     "/readyz",
     "/metrics",

@@ -31,6 +31,14 @@ PUBLIC_PAGES: dict[Route, str] = {
     ("GET", "/password-reset"): "the page a reset mail links to (its token is the key)",
     ("GET", "/static/{path:path}"): "stylesheets, scripts and images of the pages",
     ("GET", "/overlay/{token}"): "the OBS browser source; its secret token is the key",
+    ("GET", "/"): "the storefront: live and upcoming gachas, VTubers",
+    ("GET", "/gachas/{gacha_id}"): "a gacha with its full odds disclosure (G6, G7), indexable",
+    ("GET", "/gachas/{gacha_id}/stock"): "a box's remaining stock, refreshed live",
+    ("GET", "/gachas/{gacha_id}/odds"): "the public change log of the odds (G4)",
+    ("GET", "/fairness"): "how draws are made and verified (G9)",
+    ("GET", "/fairness/verifier.py"): "the standalone verifier to download (G9)",
+    ("GET", "/vtubers"): "the directory of approved VTubers",
+    ("GET", "/vtubers/{vtuber_id}"): "an approved VTuber's page",
 }
 # Form posts an anonymous visitor may make (with this site's origin and form token).
 ANONYMOUS_FORMS: set[Route] = {("POST", "/login"), ("POST", "/signup"), ("POST", "/logout")}

@@ -13,10 +13,10 @@ import uuid
 import httpx
 import pytest
 from fastapi import FastAPI
-from test_authorization_matrix import Route, is_page, platform_routes
-from web.pages_kit import form_token, sign_in
 
 from koepon.app import Platform, create_app
+from test_authorization_matrix import Route, is_page, platform_routes
+from web.pages_kit import form_token, sign_in
 
 # Every page an anonymous visitor may open, and why. Adding one means adding it here.
 PUBLIC_PAGES: dict[Route, str] = {

@@ -35,6 +35,11 @@ async def test_collection_album_download_and_export(served: str, seeded: Platfor
         assert f'data-entitlement="{entry["id"]}"' in page.text
         assert page.text.count("data-unowned=") == 7 + 3, "the rest of both live gachas, greyed"
         assert "grayscale" in page.text
+        # Blurred previews (the public ones the gacha pages may show), never the originals.
+        preview = f'src="/api/v1/previews/{entry["content_id"]}"'
+        assert preview in page.text and page.text.count("data-preview") >= 7 + 3 + 1
+        shown = await http.get(f"/api/v1/previews/{entry['content_id']}")
+        assert shown.status_code in (200, 404)
 
         item = await http.get(f"/collection/{entry['id']}")
         assert item.status_code == 200 and str(entry["title"]) in item.text

@@ -337,7 +337,7 @@ def create_app(
         )
     )
     if gateway:
-        install_web(app, platform.runtime.cache)
+        install_web(app, platform.runtime.cache, public_url=platform.settings.public_url)
         install_gateway(app, platform.runtime, session_owner=platform.clients.auth)
         install_realtime(app, platform.realtime())
     name = "+".join(platform.units) if not gateway else "gateway"

@@ -109,3 +109,35 @@ async def test_pages_speak_japanese_first_and_english_on_request(
         assert "Create an account" in (await http.get("/signup")).text
         away = await http.get("/lang/ja?next=https://evil.example")
         assert away.headers["location"] == "/"
+
+
+def test_cookies_are_secure_when_the_platform_is_public_over_https() -> None:
+    from types import SimpleNamespace
+    from typing import Any, cast
+
+    from starlette.responses import Response
+
+    from koepon.web.sessions import WebSessions
+    from koepon.web.viewer import Viewer
+
+    def seen(scheme: str, public_https: bool) -> Viewer:
+        request = SimpleNamespace(
+            url=SimpleNamespace(scheme=scheme),
+            app=SimpleNamespace(state=SimpleNamespace(web_public_https=public_https)),
+        )
+        sessions = cast(WebSessions, SimpleNamespace(idle_seconds=60))
+        return Viewer(
+            request=cast(Any, request), sessions=sessions, api=cast(Any, None), language="ja"
+        )
+
+    # Behind a TLS-terminating proxy the request arrives as http: the public URL decides.
+    for scheme, public_https, secure in [
+        ("http", True, True),
+        ("https", False, True),
+        ("http", False, False),
+    ]:
+        viewer = seen(scheme, public_https)
+        viewer.remember("koepon_session", "x" * 43)
+        response = Response()
+        viewer.finish(response)
+        assert ("secure" in response.headers["set-cookie"].lower()) is secure

@@ -302,7 +302,7 @@ def create_proxy_app(
         return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="Koepon API")
 
     # The pages need no service of their own: they call the API through this gateway.
-    install_web(app, cache)
+    install_web(app, cache, public_url=settings.public_url)
     # Before the catch-all route below, which would forward the sockets to no service.
     realtime = Realtime(settings, cache, accounts)
     install_realtime(app, realtime)

@@ -144,6 +144,6 @@ async def switch_language(
             language,
             max_age=365 * 24 * 3600,
             samesite="lax",
-            secure=seen.request.url.scheme == "https",
+            secure=seen.secure_cookies,
         )
     return response

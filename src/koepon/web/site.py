@@ -19,8 +19,9 @@ from koepon.web.sessions import SESSION_COOKIE, WebSessions
 from koepon.web.viewer import LoginRequired, PageForbidden, login_url
 
 
-def install_web(app: FastAPI, cache: Cache) -> None:
+def install_web(app: FastAPI, cache: Cache, *, public_url: str = "") -> None:
     app.state.web_sessions = WebSessions(cache)
+    app.state.web_public_https = public_url.startswith("https://")
     assets = Assets()
     use_assets(assets.url)
     app.include_router(assets.router())

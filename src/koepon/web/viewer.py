@@ -62,6 +62,13 @@ class Viewer:
         return self.anonymous_csrf
 
     @property
+    def secure_cookies(self) -> bool:
+        """Cookies only over https: when this request came so, or the platform's public URL
+        is https (a proxy in front may speak plain http to us)."""
+        public_https = bool(getattr(self.request.app.state, "web_public_https", False))
+        return public_https or self.request.url.scheme == "https"
+
+    @property
     def user_id(self) -> str | None:
         return self.session.user_id if self.session else None
 
@@ -77,7 +84,7 @@ class Viewer:
         self._cookies.append((name, value))
 
     def finish(self, response: Response) -> None:
-        secure = self.request.url.scheme == "https"
+        secure = self.secure_cookies
         if self._set_csrf_cookie and self.anonymous_csrf:
             response.set_cookie(
                 CSRF_COOKIE, self.anonymous_csrf, httponly=True, secure=secure, samesite="strict"

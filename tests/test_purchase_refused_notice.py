@@ -65,7 +65,7 @@ async def test_a_fan_whose_payment_broke_cooling_off_is_mailed_once_why(shop: Sh
     assert "クーリングオフ" in body and "A3" in body
     assert "返金" in body and "決済サービス" in body
     assert checkout_id in body
-    wallet = shop.ctx.settings.public_url.rstrip("/") + "/"
+    wallet = shop.ctx.settings.public_url.rstrip("/") + "/wallet"
     assert f"ウォレットで確認できます: {wallet}\n" in body  # the wallet page, not the API
     assert "/api/" not in body
 

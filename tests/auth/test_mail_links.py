@@ -12,7 +12,8 @@ from koepon.auth.core import PASSWORD_RESET_PAGE, VERIFY_EMAIL_PAGE
 from koepon.auth.events import expiry_mail
 from koepon.auth.models import User
 from koepon.contracts.payment import MedalLotExpiringSoon
-from koepon.web.pages import build_router
+from koepon.kernel.cache import MemoryCache
+from koepon.web.site import install_web
 
 from .conftest import AuthHarness
 
@@ -22,7 +23,7 @@ PUBLIC = "https://koepon.example.jp"
 async def _opens(path: str) -> bool:
     """Whether the web service alone answers ``path`` with a page."""
     app = FastAPI()
-    app.include_router(build_router())
+    install_web(app, MemoryCache())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         response = await http.get(path)
@@ -36,8 +37,9 @@ async def test_the_expiry_notice_links_to_the_wallet_page_not_the_json_api() -> 
     )
     body = expiry_mail(user, event, public_url=PUBLIC + "/").body
     assert "/api/v1/" not in body
-    assert re.findall(r"https://\S+", body) == [PUBLIC + "/"]
-    assert await _opens("/")
+    assert re.findall(r"https://\S+", body) == [PUBLIC + "/wallet"]
+    # The wallet page is personal: signed out, it sends the fan to sign in first.
+    assert await _opens("/login?next=/wallet")
 
 
 async def test_the_mailed_pages_are_pages_of_the_web_service() -> None:

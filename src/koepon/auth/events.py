@@ -67,7 +67,7 @@ def expiry_mail(user: User, event: MedalLotExpiringSoon, *, public_url: str) -> 
         f"{KIND_LABELS[event.kind]}推しメダル {event.medals:,} 枚の有効期限が "
         f"{expires:%Y年%m月%d日 %H:%M}（日本時間）に切れます。\n"
         "期限を過ぎたメダルは使えなくなり、払い戻しはできません。\n"
-        f"残高と有効期限はウォレットでいつでも確認できます: {public_url.rstrip('/')}/\n\n"
+        f"残高と有効期限はウォレットでいつでも確認できます: {public_url.rstrip('/')}/wallet\n\n"
         "こえポン!"
     )
     return Mail(to=user.email, subject="推しメダルの有効期限が近づいています", body=body)
@@ -81,7 +81,7 @@ def refusal_mail(user: User, event: PurchaseRefused, *, public_url: str) -> Mail
         (f"購入に関する上限（{event.rule}）のため", f"of a purchase limit ({event.rule})"),
     )
     when = event.refused_at.astimezone(JST)
-    wallet = f"{public_url.rstrip('/')}/"
+    wallet = f"{public_url.rstrip('/')}/wallet"
     body = (
         f"{user.display_name} さん\n\n"
         f"{when:%Y年%m月%d日 %H:%M}（日本時間）に届いたお支払い {yen_label(event.price_jpy)} は、"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -335,6 +336,37 @@ def test_signup_login_refresh_and_me_through_the_gateway(
     # A spent refresh token presented again is refused (and revokes its family).
     reused = gateway.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert reused.status_code == 401
+
+
+def test_the_pages_are_served_by_the_gateway_process_and_sign_in_through_it(
+    stack: Stack, gateway: httpx.Client
+) -> None:
+    """The web pages live on the gateway process and reach the auth process over HTTP."""
+    email = f"page-{uuid.uuid4().hex[:8]}@example.com"
+    assert signup(gateway, email).status_code == 201
+    page = gateway.get("/login")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token, page.text[:500]
+    answer = gateway.post(
+        "/login",
+        data={
+            "email": email,
+            "password": PASSWORD,
+            "csrf_token": token.group(1),
+            "next": "/account",
+        },
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/account", answer.text
+    account = gateway.get("/account")
+    assert account.status_code == 200 and email in account.text
+    assert account.headers["cache-control"] == "no-store"
+    # The page's API call crossed to the auth process: its access log shows /api/v1/me.
+    assert any(
+        entry.get("path") == "/api/v1/me"
+        for entry in stack.processes["auth"].lines()
+        if entry.get("event") == "http.access"
+    )
 
 
 def test_a_stopped_vtuber_process_refuses_authoring_at_once_and_a_restart_heals_it(

@@ -141,3 +141,24 @@ def test_cookies_are_secure_when_the_platform_is_public_over_https() -> None:
         response = Response()
         viewer.finish(response)
         assert ("secure" in response.headers["set-cookie"].lower()) is secure
+
+
+async def test_with_the_session_store_down_pages_answer_503_and_change_nothing(
+    platform: Platform,
+) -> None:
+    from koepon.app import create_app
+    from koepon.kernel.cache import MemoryCache
+
+    class Down(MemoryCache):
+        async def get(self, key: str) -> bytes | None:
+            raise ConnectionError("redis is gone")
+
+    app = create_app(platform, manage_lifecycle=False)
+    app.state.web_sessions.cache = Down()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        http.cookies.set("koepon_session", "s" * 43)
+        page = await http.get("/wallet")
+        assert page.status_code == 503 and page.headers["retry-after"] == "5"
+        assert "text/html" in page.headers["content-type"]
+        assert page.headers["cache-control"] == "no-store"

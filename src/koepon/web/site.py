@@ -16,7 +16,7 @@ from koepon.web.gateway_client import ApiProblem
 from koepon.web.i18n import gettext as _
 from koepon.web.rendering import templates, use_assets
 from koepon.web.sessions import SESSION_COOKIE, WebSessions
-from koepon.web.viewer import LoginRequired, PageForbidden, login_url
+from koepon.web.viewer import LoginRequired, PageForbidden, SessionsUnavailable, login_url
 
 
 def install_web(app: FastAPI, cache: Cache, *, public_url: str = "") -> None:
@@ -29,6 +29,7 @@ def install_web(app: FastAPI, cache: Cache, *, public_url: str = "") -> None:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PageForbidden, _forbidden)
     app.add_exception_handler(ApiProblem, _api_problem)
+    app.add_exception_handler(SessionsUnavailable, _sessions_unavailable)
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
@@ -80,6 +81,20 @@ async def _api_problem(request: Request, exc: Exception) -> Response:
             "Nothing was charged; please try again shortly."
         ),
     )
+
+
+async def _sessions_unavailable(request: Request, exc: Exception) -> Response:
+    response = error_page(
+        request,
+        503,
+        _("Temporarily unavailable"),
+        _(
+            "Part of Koepon is not answering right now. "
+            "Nothing was charged; please try again shortly."
+        ),
+    )
+    response.headers["Retry-After"] = "5"
+    return response
 
 
 def error_page(request: Request, status: int, heading: str, message: str) -> Response:

@@ -34,6 +34,10 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
+class SessionsUnavailable(Exception):
+    """The web session store (the cache) cannot be reached: pages answer 503, nothing changes."""
+
+
 class PageForbidden(Exception):
     """The visitor may not see this page (or a cross-site form post was refused)."""
 
@@ -113,7 +117,10 @@ async def viewer(request: Request) -> AsyncIterator[Viewer]:
         request.cookies.get(i18n.LANGUAGE_COOKIE), request.headers.get("accept-language")
     )
     i18n.use_language(language)
-    session = await sessions.find(request.cookies.get(SESSION_COOKIE))
+    try:
+        session = await sessions.find(request.cookies.get(SESSION_COOKIE))
+    except Exception as exc:  # Redis down: no page may guess who is signed in
+        raise SessionsUnavailable from exc
     api = GatewayClient(request.app, client_ip=client_ip(request))
     seen = Viewer(
         request=request,

@@ -25,6 +25,7 @@ from koepon.kernel.settings import (
     bad_variables,
     get_settings,
 )
+from koepon.ops import commands as ops_commands
 from koepon.payment import commands as payment_commands
 from koepon.payment import settings as payment_settings
 from koepon.rewards import commands as rewards_commands
@@ -248,6 +249,10 @@ main.add_command(payment_commands.audit)
 main.add_command(payment_commands.report)
 main.add_command(payment_commands.payments)
 main.add_command(rewards_commands.trace_leak)
+# Backups, restores and the staging copy (docs/RUNBOOK.md).
+main.add_command(ops_commands.backup_command)
+main.add_command(ops_commands.restore_command)
+main.add_command(ops_commands.anonymize_command)
 
 if __name__ == "__main__":
     main()

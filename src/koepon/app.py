@@ -341,5 +341,5 @@ def create_app(
         install_gateway(app, platform.runtime, session_owner=platform.clients.auth)
         install_realtime(app, platform.realtime())
     name = "+".join(platform.units) if not gateway else "gateway"
-    app.add_middleware(RequestContextMiddleware, service=name)
+    app.add_middleware(RequestContextMiddleware, service=name, settings=platform.settings)
     return app

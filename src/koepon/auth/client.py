@@ -17,6 +17,7 @@ from koepon.contracts.auth import (
     SpendingProfile,
     VerifiedEmail,
 )
+from koepon.kernel.tracing import traced_hooks
 
 
 class LocalAuthClient:
@@ -69,6 +70,7 @@ class HttpAuthClient:
                 headers=self._headers,
                 timeout=self._timeout,
                 transport=self._transport,
+                event_hooks=traced_hooks(),
             )
         return self._http
 

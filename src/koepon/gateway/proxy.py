@@ -315,7 +315,7 @@ def create_proxy_app(
         return await upstreams.forward(request, service)
 
     install_gateway(app, runtime, session_owner=session_owner)
-    app.add_middleware(RequestContextMiddleware, service="gateway")
+    app.add_middleware(RequestContextMiddleware, service="gateway", settings=settings)
     return app
 
 

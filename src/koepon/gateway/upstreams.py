@@ -28,8 +28,10 @@ import structlog
 from aiobreaker import CircuitBreaker, CircuitBreakerError
 
 from koepon.kernel.breakers import is_open, seconds_until_trial
+from koepon.kernel.metrics import breaker_metrics
 from koepon.kernel.problems import Problem
 from koepon.kernel.settings import Settings
+from koepon.kernel.tracing import traced_hooks
 
 log = structlog.get_logger(__name__)
 # A retry this soon finds a busy service's bulkhead freed or a restarted process listening.
@@ -90,12 +92,14 @@ class Upstream:
             ),
             transport=transport,
             follow_redirects=False,
+            event_hooks=traced_hooks(),
         )
         self.breaker = CircuitBreaker(
             fail_max=policy.breaker_failures,
             timeout_duration=timedelta(seconds=policy.breaker_reset_seconds),
             exclude=[lambda exc: not _counts_as_failure(exc)],
             name=f"gateway-{name}",
+            listeners=breaker_metrics(),
         )
         self.in_flight = 0
         self.waiting = 0

@@ -1,5 +1,7 @@
-"""Structured logs (JSON, or readable lines on a terminal), request ids and Prometheus request
-metrics; the health endpoints are in ``kernel/health.py``."""
+"""Structured logs (JSON, or readable lines on a terminal), request ids, Prometheus request
+metrics and, when configured, a trace span per request (``kernel/tracing.py``) and Sentry
+(``kernel/sentry.py``); the other metrics are in ``kernel/metrics.py``, the health endpoints
+in ``kernel/health.py``."""
 
 from __future__ import annotations
 
@@ -8,13 +10,16 @@ import random
 import re
 import sys
 import time
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from functools import lru_cache
 from typing import Any, Literal, TextIO
 
 import structlog
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from koepon.kernel import tracing
+from koepon.kernel.settings import Settings
 
 REQUESTS = Counter(
     "koepon_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
@@ -105,9 +110,11 @@ def loggable_path(path: str) -> str:
 class RequestContextMiddleware:
     """Assigns a request id (or keeps a sane incoming one), logs access, records metrics."""
 
-    def __init__(self, app: ASGIApp, service: str) -> None:
+    def __init__(self, app: ASGIApp, service: str, settings: Settings | None = None) -> None:
         self.app = app
         self.service = service
+        if settings is not None:  # the process's edge: traces and Sentry, if configured
+            configure_telemetry(settings, service)
         # Metric children by (method, route, status): ``labels()`` takes a lock and builds a key
         # each call; routes are templates, so this stays as small as the route table.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -136,7 +143,10 @@ class RequestContextMiddleware:
         # A log correlation id, not a secret: no need for the OS's random source per request.
         request_id = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(128):032x}"
         scope.setdefault("state", {})["request_id"] = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        # Reset, not unbound, at the end: a request served in-process inside another (a test's
+        # ASGI transport) gives the outer one its id back.
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+        trace_ids: dict[str, str] = {}
         started = time.perf_counter()
         status = 500
 
@@ -150,7 +160,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if tracing.enabled():
+                await self._traced(scope, receive, send_with_id, lambda: status, trace_ids)
+            else:
+                await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -165,5 +178,47 @@ class RequestContextMiddleware:
                 status=status,
                 ms=round(elapsed * 1000, 1),
                 client=(scope.get("client") or ("-",))[0],
+                **trace_ids,
             )
-            structlog.contextvars.unbind_contextvars("request_id")
+            structlog.contextvars.reset_contextvars(**bound)
+
+    async def _traced(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        status: Callable[[], int],
+        trace_ids: dict[str, str],
+    ) -> None:
+        """The request in a server span continuing the caller's ``traceparent``; its ids go
+        into ``trace_ids`` for the access log line, written after the span ends."""
+        method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+        with tracing.server_span(
+            method,
+            tracing.asgi_headers(scope["headers"]),
+            **{"http.request.method": method, "koepon.service": self.service},
+        ) as span:
+            trace_ids.update(tracing.log_ids(span))
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                # Named after the route template once routing found it, never the raw path.
+                route = getattr(scope.get("route"), "path", None)
+                if route:
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                tracing.record_status(span, status())
+
+
+def configure_telemetry(settings: Settings, service: str) -> None:
+    """Traces and Sentry for this process (``service``: the services it serves), each only
+    when configured; called once the process knows what it serves."""
+    from koepon.kernel.sentry import configure_sentry
+
+    tracing.configure_tracing(
+        settings.otel_exporter_otlp_endpoint,
+        service=service,
+        sample_rate=settings.otel_traces_sample_rate,
+        environment=settings.environment,
+    )
+    configure_sentry(settings, service)

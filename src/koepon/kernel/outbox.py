@@ -39,6 +39,8 @@ from koepon.kernel import jobs
 from koepon.kernel.bus import Message, Publisher
 from koepon.kernel.clock import as_utc
 from koepon.kernel.db import Database
+from koepon.kernel.metrics import OUTBOX_LAG, OUTBOX_RELAY_FAILURES, service_of
+from koepon.kernel.tracing import keep_in_payload, take_from_payload
 
 log = structlog.get_logger(__name__)
 
@@ -66,11 +68,13 @@ class Outbox:
 
     async def add(self, session: AsyncSession, event: Event) -> str:
         message_id = str(uuid.uuid4())
+        payload = event.model_dump(mode="json")
+        keep_in_payload(payload)  # the trace context, when tracing is on
         await session.execute(
             insert(self.table).values(
                 id=message_id,
                 topic=event.topic,
-                payload=event.model_dump(mode="json"),
+                payload=payload,
                 created_at=datetime.now(UTC),
                 attempts=0,
             )
@@ -108,6 +112,9 @@ class OutboxRelay:
         self.retention = retention
         self.purge_every_seconds = purge_every_seconds
         self.failures = 0  # consecutive relay rounds that could not publish
+        service = service_of(db)
+        self._lag = OUTBOX_LAG.labels(service)
+        self._failures_gauge = OUTBOX_RELAY_FAILURES.labels(service)
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
 
@@ -150,18 +157,32 @@ class OutboxRelay:
         """Publish rows in order until one fails; returns (published ids, (failed id, error))."""
         published: list[str] = []
         for row in rows:
+            payload, headers = take_from_payload(row.payload)
             message = Message(
-                id=row.id, topic=row.topic, payload=row.payload, occurred_at=as_utc(row.created_at)
+                id=row.id,
+                topic=row.topic,
+                payload=payload,
+                occurred_at=as_utc(row.created_at),
+                headers=headers,
             )
             try:
                 await self.publisher.publish(message)
             except Exception as exc:
                 log.warning("outbox.publish_failed", message_id=row.id, error=repr(exc))
                 self.failures += 1
+                self._observe_lag(row.created_at)
                 return published, (row.id, repr(exc)[:2000])  # later rows wait: keep order
             published.append(row.id)
         self.failures = 0
+        # Rows come oldest first: after a full batch, what is left is at most this old.
+        self._observe_lag(rows[-1].created_at if len(rows) >= self.batch else None)
         return published, None
+
+    def _observe_lag(self, oldest_pending: datetime | None) -> None:
+        """``koepon_outbox_lag_seconds`` from what this round saw, at no extra query."""
+        age = (datetime.now(UTC) - as_utc(oldest_pending)).total_seconds() if oldest_pending else 0
+        self._lag.set(max(age, 0.0))
+        self._failures_gauge.set(self.failures)
 
     async def _record(
         self, session: AsyncSession, published: list[str], failure: tuple[str, str] | None
@@ -211,6 +232,7 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("outbox.relay_error", error=repr(exc))
                 self.failures += 1
+                self._failures_gauge.set(self.failures)
                 published = 0
             if self.retention is not None and loop.time() >= next_purge:
                 next_purge = loop.time() + self.purge_every_seconds

@@ -188,6 +188,31 @@ class Settings(BaseSettings):
         description='KOEPON_LOG_FORMAT: "console" (readable lines), "json" (one object a line) or '
         '"auto": readable on a terminal, JSON otherwise',
     )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="KOEPON_OTEL_EXPORTER_OTLP_ENDPOINT: OTLP/HTTP collector (http://otel:4318) "
+        "to send traces to; the standard OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT work too. Unset: "
+        "no tracing",
+    )
+    otel_traces_sample_rate: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="KOEPON_OTEL_TRACES_SAMPLE_RATE: share of new traces kept (a caller's "
+        "decision is followed)",
+    )
+    sentry_dsn: SecretStr | None = Field(
+        None, description="KOEPON_SENTRY_DSN: report errors to Sentry. Unset: no Sentry"
+    )
+    sentry_traces_sample_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="KOEPON_SENTRY_TRACES_SAMPLE_RATE: share of requests Sentry also traces",
+    )
+    release: str | None = Field(
+        None, description="KOEPON_RELEASE: the deployed version (image tag), told to Sentry"
+    )
     relay_poll_seconds: float = Field(
         0.5, description="KOEPON_RELAY_POLL_SECONDS: outbox relay poll interval"
     )

@@ -16,6 +16,7 @@ from koepon.contracts.payment import (
     refusal,
 )
 from koepon.kernel.db import Database
+from koepon.kernel.tracing import traced_hooks
 from koepon.payment.wallet.spending import Spending
 from koepon.payment.wallet.views import WalletViews
 
@@ -78,6 +79,7 @@ class HttpMedalWallets:
             headers={"X-Koepon-Internal": internal_token},
             timeout=timeout,
             transport=transport,
+            event_hooks=traced_hooks(),
         )
 
     async def _call(self, method: str, path: str, json: dict[str, Any] | None = None) -> Any:

@@ -13,6 +13,7 @@ from koepon.contracts.rewards import (
     RewardsUnavailable,
 )
 from koepon.kernel.db import Database
+from koepon.kernel.tracing import traced_hooks
 from koepon.rewards.contents.schemas import ContentView
 from koepon.rewards.contents.service import Contents
 
@@ -67,6 +68,7 @@ class HttpRewardsContents:
             headers={"X-Koepon-Internal": internal_token},
             timeout=timeout,
             transport=transport,
+            event_hooks=traced_hooks(),
         )
 
     async def contents(self, content_ids: Sequence[str]) -> dict[str, ContentFacts]:

@@ -16,6 +16,8 @@ from aiobreaker import CircuitBreaker, CircuitBreakerError
 
 from koepon.contracts.vtuber import Permission, VtuberUnavailable
 from koepon.kernel.db import Database
+from koepon.kernel.metrics import breaker_metrics
+from koepon.kernel.tracing import traced_hooks
 from koepon.vtuber.teams.service import Teams
 
 # How many VTuber ids one ``approved`` question may carry (a gacha's collab partners).
@@ -74,12 +76,14 @@ class HttpVtuberTeams:
             headers={"X-Koepon-Internal": internal_token},
             timeout=timeout,
             transport=transport,
+            event_hooks=traced_hooks(),
         )
         self.breaker = CircuitBreaker(
             fail_max=failures,
             timeout_duration=timedelta(seconds=reset_seconds),
             exclude=[_Refused],
             name="vtuber-teams",
+            listeners=breaker_metrics(),
         )
 
     async def _post(self, path: str, body: Mapping[str, object]) -> dict[str, list[str]]:

@@ -85,6 +85,12 @@ async def stale(
     return list((await session.execute(query)).scalars())
 
 
+async def count_by_status(session: AsyncSession, *, statuses: Sequence[str]) -> dict[str, int]:
+    """How many draws are in each of ``statuses`` (the saga states gauge)."""
+    query = select(Draw.status, func.count()).where(Draw.status.in_(statuses)).group_by(Draw.status)
+    return {str(status): int(count) for status, count in (await session.execute(query)).all()}
+
+
 async def peek_fan_state(
     session: AsyncSession, user_id: str, gacha_id: str
 ) -> FanGachaState | None:

@@ -47,6 +47,7 @@ from koepon.gacha.transparency.leaf import draw_record
 from koepon.gacha.transparency.service import DrawLog
 from koepon.kernel.clock import jst_day
 from koepon.kernel.errors import DomainError
+from koepon.kernel.metrics import count_draw
 
 log = structlog.get_logger(__name__)
 S = DrawStatus
@@ -295,6 +296,7 @@ class DrawSaga:
                     drawn_at=now,
                 ),
             )
+        count_draw("completed")
         return S.COMPLETED
 
     async def _undo_draw(self, draw_id: str, code: str, detail: str) -> DrawStatus:
@@ -339,6 +341,7 @@ class DrawSaga:
             async with self.ctx.db.transaction(read_only=True) as session:
                 row = await repository.get(session, draw_id)
             return S(row.status) if row is not None else S.VOIDED
+        count_draw("voided")
         return S.VOIDED
 
     # --- bookkeeping ---
@@ -357,6 +360,7 @@ class DrawSaga:
                 updated_at=self.ctx.now(),
             )
             if moved:
+                count_draw(status.value)  # refused or voided; voiding is not an outcome yet
                 return status
             row = await repository.get(session, draw_id)
             return S(row.status) if row is not None else status

@@ -30,6 +30,7 @@ from koepon.gacha.odds.limits import check_draw_limits, draws_left
 from koepon.gacha.transparency.service import DrawLog
 from koepon.kernel.clock import JST, jst_day
 from koepon.kernel.errors import DomainError, Unavailable
+from koepon.kernel.metrics import count_draw
 from koepon.kernel.pagination import decode_keyset, encode_keyset
 
 POLL_SECONDS = 0.05
@@ -164,6 +165,7 @@ class Draws:
                     )
             if await repository.insert_draw(session, values):
                 await self.ctx.outbox.add(session, DrawRequested(draw_id=values["id"]))
+                count_draw("accepted")
                 return Accepted(Draw(**values), created=True)
             earlier = await repository.by_key(session, user_id, key)
         # The same key was used before, or arrived concurrently: that request's draw.

@@ -21,6 +21,7 @@ from koepon.gacha.draws.saga import DrawSaga, WorkerCrashed, stale_before
 from koepon.gacha.draws.states import UNFINISHED
 from koepon.kernel import jobs
 from koepon.kernel.bus import Message
+from koepon.kernel.metrics import DRAW_SAGAS_RUNNING, DRAWS_UNFINISHED
 
 log = structlog.get_logger(__name__)
 SWEEP_BATCH = 200
@@ -53,6 +54,7 @@ class DrawWorker:
     async def _run(self, draw_id: str, *, acquired: bool, known: Draw | None) -> None:
         if not acquired:
             await self.slots.acquire()
+        DRAW_SAGAS_RUNNING.inc()
         try:
             await self.saga.run(draw_id, known)
         except WorkerCrashed as crash:
@@ -60,6 +62,7 @@ class DrawWorker:
         except Exception as exc:
             log.exception("gacha.draw.saga_failed", draw_id=draw_id, error=repr(exc))
         finally:
+            DRAW_SAGAS_RUNNING.dec()
             self.slots.release()
 
     async def handle(self, message: Message) -> None:
@@ -97,6 +100,9 @@ class DrawRecovery:
             ids = await repository.stale(
                 session, statuses=list(UNFINISHED), before=before, limit=SWEEP_BATCH
             )
+            counts = await repository.count_by_status(session, statuses=list(UNFINISHED))
+        for status in UNFINISHED:  # the saga states gauge, at one indexed count per sweep
+            DRAWS_UNFINISHED.labels(status.value).set(counts.get(status.value, 0))
         tasks = []
         for draw_id in ids:
             if draw_id in self.worker.running:

@@ -15,6 +15,7 @@ from functools import lru_cache
 import structlog
 
 from koepon.kernel.bus import Handler, Message
+from koepon.kernel.tracing import traced_handler
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +39,7 @@ class InProcessBus:
     def subscribe(self, consumer: str, topics: list[str], handler: Handler) -> None:
         """Register a consumer; subscribing the same name again replaces it (restarts)."""
         self._subscriptions = [s for s in self._subscriptions if s[0] != consumer]
-        self._subscriptions.append((consumer, list(topics), handler))
+        self._subscriptions.append((consumer, list(topics), traced_handler(consumer, handler)))
 
     async def publish(self, message: Message) -> None:
         done = self._done.setdefault(message.id, set())

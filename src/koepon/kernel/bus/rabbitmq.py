@@ -32,6 +32,7 @@ from aio_pika.abc import (
 
 from koepon.kernel.bus import Handler, Message
 from koepon.kernel.clock import as_utc
+from koepon.kernel.tracing import current_headers, traced_handler
 
 log = structlog.get_logger(__name__)
 
@@ -161,7 +162,11 @@ class RabbitMQBus:
             delivery_mode=DeliveryMode.PERSISTENT,
             timestamp=occurred_at,
             type=message.topic,
-            headers={**message.headers, "occurred_at": occurred_at.isoformat()},
+            headers={
+                **current_headers(),  # the message's own (kept by the outbox) win
+                **message.headers,
+                "occurred_at": occurred_at.isoformat(),
+            },
         )
         try:
             async with asyncio.timeout(self.publish_timeout_seconds):
@@ -176,7 +181,7 @@ class RabbitMQBus:
         """Register a consumer; its queue starts receiving on :meth:`start_consuming`.
         Subscribing the same name again replaces it (a platform restarted in-process)."""
         self._subscriptions = [s for s in self._subscriptions if s[0] != consumer]
-        self._subscriptions.append((consumer, list(topics), handler))
+        self._subscriptions.append((consumer, list(topics), traced_handler(consumer, handler)))
 
     async def declare(self, consumer: str, topics: Iterable[str]) -> None:
         """Declare (idempotently) the queue, bindings and dead-letter queue of one consumer."""

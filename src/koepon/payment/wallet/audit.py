@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.kernel.db import Database
+from koepon.kernel.metrics import record_ledger_audit
 from koepon.payment.ledger.accounts import KINDS, AccountCode
 from koepon.payment.ledger.audit import audit_books, ledger_accounts, open_pendings
 from koepon.payment.wallet import lots as lot_rules
@@ -30,6 +31,7 @@ async def audit_ledger(db: Database) -> list[str]:
             problems = await audit_books(session, accounts)
             problems += await _wallets_follow_lots(session, accounts)
             problems += await _spends_follow_pendings(session, await open_pendings(session))
+            record_ledger_audit(len(problems))
             return problems
         finally:
             await session.rollback()

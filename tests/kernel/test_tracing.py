@@ -18,11 +18,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from gacha import samples
-from gacha.conftest import Desk, desk_fixture, live_now  # noqa: F401 - the desk fixture
+from gacha.conftest import Desk, desk_fixture, gacha_services, live_now  # noqa: F401 - desk
+from koepon.app import create_app
 from koepon.kernel import tracing
 from koepon.kernel.bus import Message
 from koepon.kernel.bus.inprocess import InProcessBus
 from koepon.kernel.observability import RequestContextMiddleware, configure_logging
+from koepon.payment.client import HttpMedalWallets
 from payment.fixtures.shop import shop_fixture  # noqa: F401 - the shop fixture
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -200,3 +202,43 @@ async def test_a_draw_traces_from_the_request_through_the_outbox_to_its_consumer
             break
         await asyncio.sleep(0.1)
     assert "gacha.draw.completed.v1" in consumed, consumed
+
+
+async def test_a_draw_traces_gateway_to_gacha_to_payment_over_http(
+    spans: InMemorySpanExporter, desk: Desk
+) -> None:
+    # The gacha service reaches payment over HTTP, as in the distributed mode: its wallets
+    # client is the HTTP one, answered by the platform's own internal routes.
+    services_app = create_app(desk.platform, gateway=False, manage_lifecycle=False)
+    wallets = gacha_services(desk.platform).wallets
+    token = desk.platform.settings.internal_token
+    assert token is not None
+    local = wallets.inner
+    wallets.inner = HttpMedalWallets(
+        "http://payment",
+        token.get_secret_value(),
+        transport=httpx.ASGITransport(app=services_app),
+    )
+    try:
+        gacha_id = await desk.publish(live_now(samples.weighted_raw()))
+        fan = await desk.fan(medals=500)
+        spans.clear()
+        answer = await desk.client.post(
+            f"/api/v1/gachas/{gacha_id}/draws", json={"count": 1}, headers=fan.ik()
+        )
+        assert answer.status_code == 200, answer.text
+    finally:
+        wallets.inner = local
+    finished = spans.get_finished_spans()
+    edge = next(s for s in finished if s.name == "POST /api/v1/gachas/{gacha_id}/draws")
+    assert edge.attributes is not None and edge.attributes["koepon.service"] == "gateway"
+    calls = [s for s in finished if s.kind is SpanKind.CLIENT and trace_id(s) == trace_id(edge)]
+    payment = [
+        s
+        for s in finished
+        if s.kind is SpanKind.SERVER and s is not edge and trace_id(s) == trace_id(edge)
+    ]
+    assert {s.name for s in payment} == {"POST /holds", "POST /holds/{transfer_id}/post"}
+    assert len(calls) >= 2 and len(payment) == len(calls)  # hold, then post the medals
+    client_ids = {s.context.span_id for s in calls if s.context is not None}
+    assert all(s.parent is not None and s.parent.span_id in client_ids for s in payment)

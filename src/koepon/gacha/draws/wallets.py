@@ -25,6 +25,7 @@ from koepon.contracts.payment import (
     WalletBalance,
 )
 from koepon.kernel.breakers import is_open, seconds_until_trial
+from koepon.kernel.metrics import breaker_metrics
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -57,6 +58,7 @@ class GuardedWallets:
             timeout_duration=timedelta(seconds=reset_seconds),
             exclude=[_Answer],
             name="gacha-payment",
+            listeners=breaker_metrics(),
         )
 
     @property

@@ -1,5 +1,5 @@
 """``python -m bench [NAME…]``: run the named benchmarks (``ledger``, ``http``, ``draws``), or
-every one;
+every one; ``python -m bench recovery``: the backup/restore drill at scale (minutes);
 ``python -m bench outage [--src TREE]``: the outage run alone (about five minutes)."""
 
 from __future__ import annotations
@@ -8,16 +8,17 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from bench import draws, http, ledger, outage
+from bench import draws, http, ledger, outage, recovery
 
 BENCHES: dict[str, Callable[[], None]] = {
     "ledger": lambda: asyncio.run(ledger.main()),
     "http": http.main,
     "draws": draws.main,
     "outage": lambda: outage.main([]),
+    "recovery": recovery.main,
 }
 # Run only when named: it starts its own servers and breaks them on purpose.
-NOT_BY_DEFAULT = {"outage"}
+NOT_BY_DEFAULT = {"outage", "recovery"}
 
 
 def run(names: list[str]) -> None:

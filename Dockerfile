@@ -15,8 +15,9 @@ COPY src/koepon/web src/koepon/web
 RUN bash scripts/build-web-assets
 
 # --- Python dependencies: exactly the locked versions, no dev tools ---
+# (uv: the version that wrote uv.lock)
 FROM python:3.11-slim-bookworm AS builder
-COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /bin/uv
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 # Dependencies first: this layer is reused until the lock changes.

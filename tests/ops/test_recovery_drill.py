@@ -154,3 +154,21 @@ async def test_backup_loss_and_restore_bring_every_medal_draw_and_entitlement_ba
             assert (balance.paid_medals, balance.free_medals) == before[f"balance.{fan.id}"]
     finally:
         await again.stop()
+
+
+async def test_a_backup_in_the_object_store_comes_back_verified(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from koepon.ops.backup import download, timestamp
+    from koepon.ops.commands import backup_to_store, backups_storage
+
+    stamp = timestamp()
+    keys = await backup_to_store(settings, stamp)
+    assert keys[-1] == f"{stamp}/manifest.json"  # written last: a complete backup has one
+    assert {key.split("/", 1)[0] for key in keys} == {stamp}
+    storage = backups_storage(settings)
+    try:
+        await download(storage, stamp, tmp_path / "fetched")
+    finally:
+        await storage.close()
+    assert [d.service for d in verify(tmp_path / "fetched")] == list(SERVICES)

@@ -6,9 +6,12 @@ the brief's RTO of one hour.
 ``python -m bench recovery`` (not in ``make test``). Options by environment:
 KOEPON_BENCH_BACKEND (``postgres``, default, or ``embedded``), KOEPON_BENCH_PG_DSN (the
 server; the database made is ``koepon_drill_bench_…``), KOEPON_BENCH_FANS (1,000),
-KOEPON_BENCH_TRANSFERS (1,000,000: ledger transfers in total), KOEPON_BENCH_BATCH (500 per
-transaction). Draws are not generated here: the ledger is what grows, and what the drill
-times; tests/ops/test_recovery_drill.py covers draws and entitlements.
+KOEPON_BENCH_LOTS (5,000 lots issued through the wallet code, KOEPON_BENCH_BATCH = 500 per
+transaction), KOEPON_BENCH_TRANSFERS (1,000,000 ledger transfers in total: the rest are
+round trips — a copy of an issued transfer and its reverse — written in bulk, with both
+accounts' posted totals raised alike, so every balance and the audit still hold).
+Draws are not generated here: the ledger is what grows, and what the drill times;
+tests/ops/test_recovery_drill.py covers draws and entitlements.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ BACKEND = os.environ.get("KOEPON_BENCH_BACKEND", "postgres")
 DSN = os.environ.get("KOEPON_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 FANS = int(os.environ.get("KOEPON_BENCH_FANS", "1000"))
 TRANSFERS = int(os.environ.get("KOEPON_BENCH_TRANSFERS", "1000000"))
+LOTS = min(TRANSFERS, int(os.environ.get("KOEPON_BENCH_LOTS", "5000")))
+CHUNK = 10_000
 BATCH = int(os.environ.get("KOEPON_BENCH_BATCH", "500"))
 WORKERS = 4
 
@@ -47,7 +52,7 @@ def _settings(work: Path, database: str | None) -> Settings:
 async def _fill(platform: Platform) -> None:
     unit = platform.units["payment"]
     wallets = unit.services.wallets  # type: ignore[attr-defined]
-    batches = [range(start, min(start + BATCH, TRANSFERS)) for start in range(0, TRANSFERS, BATCH)]
+    batches = [range(start, min(start + BATCH, LOTS)) for start in range(0, LOTS, BATCH)]
     queue: asyncio.Queue[range] = asyncio.Queue()
     for batch in batches:
         queue.put_nowait(batch)
@@ -74,7 +79,69 @@ async def _fill(platform: Platform) -> None:
 
     workers = 1 if BACKEND == "embedded" else WORKERS
     await asyncio.gather(*(work() for _ in range(workers)))
-    print(f"filled {TRANSFERS:,} transfers in {time.perf_counter() - started:.1f} s")
+    print(f"issued {LOTS:,} lots in {time.perf_counter() - started:.1f} s")
+    await _round_trips(platform)
+
+
+async def _round_trips(platform: Platform) -> None:
+    """Fill the ledger up to TRANSFERS with balanced round trips (see the module's note)."""
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, text
+
+    from koepon.payment.ledger.models import LedgerTransfer
+
+    db = platform.units["payment"].db
+    started = time.perf_counter()
+    async with db.transaction(read_only=True) as session:
+        have = int(await session.scalar(text("SELECT COUNT(*) FROM ledger_transfers")) or 0)
+        base = (
+            await session.execute(
+                text(
+                    "SELECT id, debit_account_id, credit_account_id, amount, ledger, code "
+                    "FROM ledger_transfers WHERE flags = 0 AND pending_id IS NULL"
+                )
+            )
+        ).all()
+    pairs = max(0, TRANSFERS - have) // 2
+    if not pairs or not base:
+        return
+    extra: Counter[str] = Counter()
+    now = datetime.now(UTC)
+    rows: list[dict[str, object]] = []
+    for i in range(pairs):
+        t = base[i % len(base)]
+        for suffix, debit, credit in (("a", t[1], t[2]), ("b", t[2], t[1])):
+            rows.append(
+                {
+                    "id": f"{t[0]}~rt{i}{suffix}",
+                    "debit_account_id": debit,
+                    "credit_account_id": credit,
+                    "amount": t[3],
+                    "ledger": t[4],
+                    "code": t[5],
+                    "flags": 0,
+                    "timeout_seconds": 0,
+                    "user_data": "bench round trip",
+                    "created_at": now,
+                }
+            )
+        extra[t[1]] += t[3]
+        extra[t[2]] += t[3]
+        if len(rows) >= CHUNK or i == pairs - 1:
+            async with db.transaction() as session:
+                await session.execute(insert(LedgerTransfer), rows)
+            rows = []
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "UPDATE ledger_accounts SET debits_posted = debits_posted + :x, "
+                "credits_posted = credits_posted + :x WHERE id = :id"
+            ),
+            [{"x": x, "id": account} for account, x in extra.items()],
+        )
+    print(f"wrote {2 * pairs:,} round-trip transfers in {time.perf_counter() - started:.1f} s")
 
 
 async def _lose(settings: Settings, database: str | None) -> None:

@@ -34,7 +34,7 @@ from payment.fixtures.shop import shop_fixture  # noqa: F401 - the shop fixture
 COUNTED = {
     "auth": ("users",),
     "payment": ("ledger_accounts", "ledger_transfers", "medal_lots", "checkouts"),
-    "gacha": ("draws", "draw_slots", "draw_log_leaves"),
+    "gacha": ("draws", "draw_slots", "seed_pairs"),
     "rewards": ("entitlements", "rewards_contents"),
     "vtuber": ("vtuber_profiles", "vtuber_sales"),
 }

@@ -24,8 +24,10 @@ web-assets:
 run: setup media
 	.venv/bin/koepon serve --seed --host $(HOST) --port $(PORT)
 
+# PostgreSQL, Redis, RabbitMQ, and Debian's nginx (tests/deploy/test_nginx_edge.py runs it).
 services:
 	bash scripts/ensure-services
+	bash scripts/ensure-nginx
 
 browser:
 	bash scripts/ensure-chromium

@@ -85,12 +85,14 @@ async def test_a_new_fan_signs_up_buys_draws_and_downloads(
         await page.wait_for_selector("#draw[data-source]", state="attached", timeout=15_000)
         assert await page.get_attribute("#draw", "data-source") == "socket"
         await page.wait_for_selector("#draw[data-revealed]", state="attached", timeout=15_000)
-        name = (await page.locator("#results [data-item-name]").first.inner_text()).strip()
+        won = await page.locator("#results [data-item]").first.get_attribute("data-item")
         await check_page(page, "fan-draw-result")
 
         await page.goto(served + "/collection")
+        # The item just won is in the album (one draw: the only owned item).
+        assert await page.locator("[data-owned]").count() == 1
+        assert await page.locator("[data-owned]").first.get_attribute("data-owned") == won
         owned = page.locator("[data-owned] a").first
-        assert name in await owned.inner_text()
         await check_page(page, "fan-collection")
         await owned.click()
         await page.wait_for_selector("#download")

@@ -42,7 +42,12 @@ PUBLIC_PAGES: dict[Route, str] = {
 }
 # Form posts an anonymous visitor may make (with this site's origin and form token).
 ANONYMOUS_FORMS: set[Route] = {("POST", "/login"), ("POST", "/signup"), ("POST", "/logout")}
-VALUES = {"language": "en", "outcome": "success", "path:path": "fan-previews.js", "month": "2026-10"}
+VALUES = {
+    "language": "en",
+    "outcome": "success",
+    "path:path": "fan-previews.js",
+    "month": "2026-10",
+}
 
 
 def page_routes(app: FastAPI) -> set[Route]:

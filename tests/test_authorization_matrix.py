@@ -99,6 +99,8 @@ OPERATOR: dict[Route, frozenset[str]] = {
     ("GET", "/api/v1/admin/users/{user_id}"): frozenset({"admin", "support"}),
     ("PUT", "/api/v1/admin/users/{user_id}/birthdate"): frozenset({"admin", "support"}),
     ("PUT", "/api/v1/admin/users/{user_id}/roles"): frozenset({"admin"}),
+    ("POST", "/api/v1/admin/users/{user_id}/suspend"): frozenset({"admin", "support"}),
+    ("POST", "/api/v1/admin/users/{user_id}/reinstate"): frozenset({"admin", "support"}),
     ("GET", "/api/v1/admin/wallets/{user_id}"): frozenset({"admin", "support"}),
     ("POST", "/api/v1/admin/wallets/{user_id}/grants"): frozenset({"admin", "support"}),
     ("POST", "/api/v1/admin/wallets/{user_id}/claw-backs"): frozenset({"admin", "support"}),

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from koepon.auth import repository
 from koepon.auth.age import age_bracket, tokyo_today
-from koepon.auth.core import VERIFY_EMAIL, AuthCore, aware
+from koepon.auth.core import VERIFY_EMAIL, AuthCore, aware, aware_or_none
 from koepon.auth.emails import EmailRefused, email_key, normalise_email
 from koepon.auth.errors import EmailInvalid, EmailTaken, OwnAdminRole, Unauthenticated, UserNotFound
 from koepon.auth.models import BirthdateChange, SpendingLimits, User
@@ -98,8 +98,14 @@ class Accounts(AuthCore):
 
     async def admin_user(self, session: AsyncSession, *, user_id: str) -> AdminUserOut:
         user = await self._user(session, user_id)
+        return self._admin_out(user)
+
+    def _admin_out(self, user: User) -> AdminUserOut:
         return AdminUserOut(
-            **self._user_out(user, self.now()).model_dump(), created_at=aware(user.created_at)
+            **self._user_out(user, self.now()).model_dump(),
+            created_at=aware(user.created_at),
+            suspended_at=aware_or_none(user.suspended_at),
+            suspended_reason=user.suspended_reason,
         )
 
     async def change_birthdate(
@@ -149,6 +155,4 @@ class Accounts(AuthCore):
             # Tokens carry roles for up to 15 minutes; ending the sessions takes a removed
             # role away now (the next sign-in or refresh gets the new roles).
             await self.end_all_sessions(session, user_id=user.id)
-        return AdminUserOut(
-            **self._user_out(user, self.now()).model_dump(), created_at=aware(user.created_at)
-        )
+        return self._admin_out(user)

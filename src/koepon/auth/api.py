@@ -28,6 +28,7 @@ from koepon.auth.schemas import (
     RefreshIn,
     RolesIn,
     SignupIn,
+    SuspensionIn,
     TokenPair,
     UserOut,
     VerifyEmailIn,
@@ -182,6 +183,22 @@ def build_routers(
             birthdate=body.birthdate,
             reason=body.reason,
             changed_by=principal.user_id,
+        )
+
+    @admin.post("/{user_id}/suspend", response_model=AdminUserOut)
+    async def suspend(
+        user_id: str, body: SuspensionIn, principal: Support, session: Session
+    ) -> AdminUserOut:
+        return await service.suspend(
+            session, user_id=user_id, reason=body.reason, operator=principal
+        )
+
+    @admin.post("/{user_id}/reinstate", response_model=AdminUserOut)
+    async def reinstate(
+        user_id: str, body: SuspensionIn, principal: Support, session: Session
+    ) -> AdminUserOut:
+        return await service.reinstate(
+            session, user_id=user_id, reason=body.reason, operator=principal
         )
 
     @admin.put("/{user_id}/roles", response_model=AdminUserOut)

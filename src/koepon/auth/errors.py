@@ -78,3 +78,20 @@ class TokenInvalid(DomainError):
 
 class OwnAdminRole(Conflict):
     code = "own_admin_role"
+
+
+class AccountSuspended(DomainError):
+    status = 403
+    code = "account_suspended"
+
+
+class OwnAccount(DomainError):
+    status = 422
+    code = "own_account"
+
+
+class StaffAccount(DomainError):
+    """Support may suspend fans and VTubers; only an admin suspends an operator's account."""
+
+    status = 403
+    code = "staff_account"

@@ -50,6 +50,9 @@ class User(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    # Set by an operator: no sign-in, no refresh, sessions ended (SuspensionChange records it).
+    suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    suspended_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class RefreshToken(Base):
@@ -131,6 +134,21 @@ class BirthdateChange(Base):
     new_birthdate: Mapped[date] = mapped_column(Date, nullable=False)
     changed_by: Mapped[str] = mapped_column(String(36), nullable=False)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class SuspensionChange(Base):
+    """Who suspended or reinstated an account, when and why (kept after a reinstatement)."""
+
+    __tablename__ = "suspension_changes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    action: Mapped[str] = mapped_column(String(10), nullable=False)  # suspend | reinstate
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    changed_by: Mapped[str] = mapped_column(String(36), nullable=False)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 

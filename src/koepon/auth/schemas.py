@@ -7,7 +7,14 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from koepon.auth.age import AgeBracket
 from koepon.auth.emails import normalise_email
@@ -107,6 +114,11 @@ class BirthdateChangeIn(Input):
     reason: Annotated[str, Field(min_length=3, max_length=500)]
 
 
+class SuspensionIn(Input):
+    # Stripped first: a reason of blanks says nothing to whoever reads the record.
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+
+
 class RolesIn(Input):
     roles: Annotated[list[Role], Field(min_length=1, max_length=len(ROLES))]
 
@@ -150,6 +162,8 @@ class MeOut(UserOut):
 
 class AdminUserOut(UserOut):
     created_at: datetime
+    suspended_at: datetime | None = None
+    suspended_reason: str | None = None
 
 
 class BirthdateChangeOut(BaseModel):

@@ -12,6 +12,7 @@ from koepon.auth import repository
 from koepon.auth.core import AuthCore, aware, digest
 from koepon.auth.emails import email_key
 from koepon.auth.errors import (
+    AccountSuspended,
     InvalidCredentials,
     RefreshTokenInvalid,
     RefreshTokenReused,
@@ -42,6 +43,9 @@ class SignIn(AuthCore):
             await self.throttle.failed(attempt)
             raise InvalidCredentials("Email or password is wrong")
         await self.throttle.succeeded(attempt)
+        # Only after the password is right: a wrong guess learns nothing about the account.
+        if user.suspended_at is not None:
+            raise AccountSuspended("This account is suspended; contact support")
         if self.passwords.needs_rehash(user.password_hash):
             user.password_hash = await self.passwords.hash(password)
         family_id = str(uuid.uuid4())
@@ -100,6 +104,8 @@ class SignIn(AuthCore):
                 raise RefreshTokenInvalid("Refresh token unknown, expired or revoked")
             elif await repository.spend_refresh_token(session, row.id, now):
                 user = await self._user(session, row.user_id)
+                if user.suspended_at is not None:  # its sessions ended; this is belt and braces
+                    raise RefreshTokenInvalid("Refresh token unknown, expired or revoked")
                 token = await self._new_refresh_token(
                     session, user_id=user.id, family_id=row.family_id, parent_id=row.id
                 )

@@ -1,6 +1,7 @@
-"""Users: look an account up by its id (the API has no search yet), and support's recorded
-change of a birth date. The birth date itself is never shown (COMPLIANCE R5): the API answers
-the age bracket only, and the form never echoes what was typed."""
+"""Users: look an account up by its id (the API has no search yet), support's recorded
+change of a birth date, and suspending or reinstating the account with a recorded reason.
+The birth date itself is never shown (COMPLIANCE R5): the API answers the age bracket only,
+and the form never echoes what was typed."""
 
 from __future__ import annotations
 
@@ -62,3 +63,27 @@ async def change_birthdate(user_id: UserId, seen: Viewer = Depends(checked_form)
     except ApiProblem as problem:
         return refused(seen, to, problem)
     return done(seen, to, _("The birth date is changed and the change is recorded."))
+
+
+@router.post("/admin/users/{user_id}/suspend")
+async def suspend(user_id: UserId, seen: Viewer = Depends(checked_form)) -> Response:
+    await operator(seen)
+    message = _("The account is suspended: it is signed out and cannot sign in.")
+    return await _suspension(seen, user_id, "suspend", message)
+
+
+@router.post("/admin/users/{user_id}/reinstate")
+async def reinstate(user_id: UserId, seen: Viewer = Depends(checked_form)) -> Response:
+    await operator(seen)
+    return await _suspension(seen, user_id, "reinstate", _("The account can sign in again."))
+
+
+async def _suspension(seen: Viewer, user_id: str, action: str, message: str) -> Response:
+    """The API decides who may (support cannot suspend staff, nobody themselves)."""
+    to = f"/admin/users?user_id={user_id}"
+    body = {"reason": await form_text(seen.request, "reason")}
+    try:
+        await seen.api.send("POST", f"/api/v1/admin/users/{user_id}/{action}", body)
+    except ApiProblem as problem:
+        return refused(seen, to, problem)
+    return done(seen, to, message)

@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -178,6 +179,15 @@ def _now():  # type: ignore[no-untyped-def]
     return datetime.now(UTC)
 
 
+async def until_completed(desk: Desk, fan: Any, draw_id: str) -> None:
+    for _ in range(300):
+        polled = await desk.client.get(f"/api/v1/draws/{draw_id}", headers=fan.headers)
+        if polled.json().get("status") == "completed":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"draw {draw_id} did not complete: {polled.text}")
+
+
 async def test_a_draw_traces_from_the_request_through_the_outbox_to_its_consumers(
     spans: InMemorySpanExporter, desk: Desk
 ) -> None:
@@ -187,7 +197,8 @@ async def test_a_draw_traces_from_the_request_through_the_outbox_to_its_consumer
     answer = await desk.client.post(
         f"/api/v1/gachas/{gacha_id}/draws", json={"count": 1}, headers=fan.ik()
     )
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code in (200, 202), answer.text
+    await until_completed(desk, fan, answer.json()["id"])
     request = next(
         s for s in spans.get_finished_spans() if s.name == "POST /api/v1/gachas/{gacha_id}/draws"
     )
@@ -226,7 +237,10 @@ async def test_a_draw_traces_gateway_to_gacha_to_payment_over_http(
         answer = await desk.client.post(
             f"/api/v1/gachas/{gacha_id}/draws", json={"count": 1}, headers=fan.ik()
         )
-        assert answer.status_code == 200, answer.text
+        assert answer.status_code in (200, 202), answer.text
+        # On a loaded machine the saga may outlast the request's short wait (202): the fan
+        # polls, and the payment calls are then still made inside the request's trace.
+        await until_completed(desk, fan, answer.json()["id"])
     finally:
         wallets.inner = local
     finished = spans.get_finished_spans()

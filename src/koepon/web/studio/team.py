@@ -10,11 +10,11 @@ from starlette.responses import Response
 
 from koepon.web.gateway_client import ApiProblem
 from koepon.web.i18n import gettext as _
+from koepon.web.notices import describe
 from koepon.web.rendering import render
 from koepon.web.studio.access import (
     ItemId,
     VtuberId,
-    describe,
     done,
     field_errors,
     form_fields,

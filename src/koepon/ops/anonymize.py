@@ -7,8 +7,13 @@ behave on staging as in production), payment provider references, VTubers' legal
 bank details replaced. Every original value replaced is then searched for in every text and
 JSON column of every service and replaced there too (outbox payloads, webhook bodies…), with
 the same replacement, so references between rows still match. Mails, sessions, one-time
-tokens and idempotency records are dropped (they only repeat personal data). The ledger,
-draws and entitlements are not touched: the books balance and the audit passes on the copy.
+tokens and idempotency records are dropped (they only repeat personal data). Unrevealed server
+seeds are replaced: production's would let anyone reading staging predict those fans' next
+production draws (a draw already made under such a pair no longer verifies on staging).
+
+With ``--fans N`` (or ``--fraction``) the copy is first cut down to N seeded-chosen fans and
+everything they touched (``subset.py`` says what stays and how the ledger, boxes and log stay
+consistent). Either way the books balance and ``koepon audit ledger`` passes on the copy.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from koepon.kernel.db import Database
 from koepon.kernel.settings import SERVICES, Settings
 from koepon.ops.backup import backup_to_dir
 from koepon.ops.restore import restore_from_dir
+from koepon.ops.subset import Selection, SubsetSpec, cut_service, select_users
 
 STAGING_DOMAIN = "staging.koepon.invalid"
 MAX_SHIFT_DAYS = 120
@@ -51,6 +57,8 @@ class Replacements:
     salt: str = field(default_factory=lambda: secrets.token_hex(16))
     values: dict[str, str] = field(default_factory=dict)
     users: int = 0
+    selection: Selection | None = None  # the subset kept, when one was asked for
+    seeds_replaced: int = 0
 
     def token(self, value: str, length: int = 16) -> str:
         return hashlib.sha256(f"{self.salt}:{value}".encode()).hexdigest()[:length]
@@ -217,6 +225,20 @@ def _scrub_everywhere(conn: Connection, pattern: re.Pattern[str], names: Replace
     return changed
 
 
+def _replace_unrevealed_seeds(conn: Connection) -> int:
+    """A fresh secret (and its commitment) for every pair production has not revealed yet."""
+    rows = conn.execute(text("SELECT id FROM seed_pairs WHERE revealed_at IS NULL")).all()
+    for row in rows:
+        seed = secrets.token_bytes(32)
+        conn.execute(
+            text(
+                "UPDATE seed_pairs SET server_seed = :seed, server_seed_hash = :hash WHERE id = :id"
+            ),
+            {"seed": seed, "hash": hashlib.sha256(seed).hexdigest(), "id": row.id},
+        )
+    return len(rows)
+
+
 async def _in_service(settings: Settings, service: str, work: Any, *args: Any) -> Any:
     url, schema = settings.database_url_for(service)
     db = Database(url, schema, pool_size=1)
@@ -236,15 +258,32 @@ def _drop(conn: Connection, tables: tuple[str, ...]) -> None:
         conn.execute(text("DELETE FROM outbox WHERE published_at IS NOT NULL"))
 
 
-async def anonymise_in_place(settings: Settings, today: date | None = None) -> Replacements:
+async def cut_to_subset(settings: Settings, spec: SubsetSpec, names: Replacements) -> Selection:
+    """Keep only the chosen fans (and every non-fan account) in the databases of ``settings``.
+    The dropped fans' emails and provider references are noted in ``names``, so any quote of
+    them left in a kept row is scrubbed like the kept fans' own."""
+    selection = await select_users(settings, spec, _in_service)
+    for email in selection.dropped_emails:
+        names.email(email)
+    for service in SERVICES:
+        for reference in await _in_service(settings, service, cut_service, service, selection):
+            names.reference(reference)
+    names.selection = selection
+    return selection
+
+
+async def anonymise_in_place(
+    settings: Settings, today: date | None = None, names: Replacements | None = None
+) -> Replacements:
     """Rewrite the databases of ``settings`` (a copy, never production) as the module says."""
-    names = Replacements()
+    names = names or Replacements()
     day = today or jst_day(datetime.now(UTC))
     for service in SERVICES:
         await _in_service(settings, service, _drop, DROPPED[service])
     await _in_service(settings, "auth", _anonymise_auth, names, day)
     await _in_service(settings, "payment", _anonymise_payment, names)
     await _in_service(settings, "vtuber", _anonymise_vtuber, names)
+    names.seeds_replaced = await _in_service(settings, "gacha", _replace_unrevealed_seeds)
     pattern = names.pattern()
     if pattern is not None:
         for service in SERVICES:
@@ -252,11 +291,17 @@ async def anonymise_in_place(settings: Settings, today: date | None = None) -> R
     return names
 
 
-async def anonymised_copy(source: Settings, target: Settings) -> Replacements:
-    """Copy every service from ``source`` into ``target`` and anonymise the copy."""
+async def anonymised_copy(
+    source: Settings, target: Settings, subset: SubsetSpec | None = None
+) -> Replacements:
+    """Copy every service from ``source`` into ``target``, cut the copy down to ``subset``
+    (every fan when None) and anonymise it."""
     if source.database_url_for("auth") == target.database_url_for("auth"):
         raise ValueError("the target is the source: anonymise a copy, never the original")
     with TemporaryDirectory(prefix="koepon-anonymize-") as work:
         backup_to_dir(source, Path(work))
         await restore_from_dir(target, Path(work))
-    return await anonymise_in_place(target)
+    names = Replacements()
+    if subset is not None:
+        await cut_to_subset(target, subset, names)
+    return await anonymise_in_place(target, names=names)

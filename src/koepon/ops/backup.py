@@ -4,6 +4,23 @@ PostgreSQL: ``pg_dump -Fc`` of the service's schema (``-n``) or of its whole dat
 has none. Embedded: SQLite's online backup API, a consistent copy while the platform runs.
 The manifest (``manifest.json``) names each file with its SHA-256, size, time and the
 service's migration revision; ``restore`` trusts nothing the manifest does not vouch for.
+
+What a backup does not hold, and why (the manifest says so too):
+
+- **Keys and secrets.** No service keeps one in a table: the JWT key, the draw log's signing key,
+  the download signing key, webhook secrets, provider keys and the internal token come from the
+  environment (the secret store, docs/DEPLOY.md), or outside production from files under
+  ``data_dir/keys``, which a backup never copies. Tables hold only hashes of secrets given out
+  (refresh and one-time tokens, overlay keys). Restore puts them back from the secret store.
+- **Mail bodies** (``NO_DATA``): queued and development mails carry live one-time links
+  (verification, password reset) in plain text; a backup keeps the tables, not their rows. A
+  restore loses mail not yet sent; the fan asks for a new link.
+- **Content files**: they live in the object store (``rewards_contents`` holds their keys and
+  checksums), replicated across regions by the store itself (docs/DEPLOY.md "Backups").
+
+Unrevealed server seeds of the provably fair draws are data the platform cannot run without,
+so they are in the dump as they are in the database: the backup bucket is private and encrypted
+like the database's volumes, and an anonymised staging copy replaces them (``anonymize.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +32,8 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from dataclasses import asdict, dataclass
+from contextlib import closing
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +43,14 @@ from koepon.kernel.settings import SERVICES, Settings
 from koepon.kernel.storage import Storage
 
 MANIFEST = "manifest.json"
+# Tables dumped without their rows: they carry live one-time links (see the module's docstring).
+NO_DATA: dict[str, tuple[str, ...]] = {"auth": ("outgoing_mail", "dev_mailbox")}
+NOT_INCLUDED = {
+    "secrets": "keys, signing keys, webhook secrets and tokens: environment / secret store "
+    "only (tables hold hashes of what is given out)",
+    "content_files": "object store, replicated across regions (docs/DEPLOY.md Backups)",
+    "mail_bodies": "rows of the tables in each dump's excluded_data (live one-time links)",
+}
 PG_CLIENT_MAJOR = 15  # the server's major version: pg_dump refuses a newer server
 
 
@@ -44,6 +70,7 @@ class Dump:
     migration_head: str | None
     format: str  # "pg_custom" or "sqlite"
     schema: str | None = None
+    excluded_data: list[str] = field(default_factory=list)  # tables dumped without rows
 
 
 @dataclass(frozen=True)
@@ -108,7 +135,7 @@ def pg_tool(name: str) -> str:
 
 
 def sqlite_revision(path: Path) -> str | None:
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:  # closed: a connection left open keeps files
         try:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         except sqlite3.OperationalError:
@@ -135,6 +162,7 @@ def pg_revision(target: Target) -> str | None:
 def dump_service(settings: Settings, service: str, out_dir: Path, created_at: str) -> Dump:
     """Dump one service into ``out_dir`` and describe the file."""
     target = target_for(settings, service)
+    excluded = list(NO_DATA.get(service, ()))
     if target.sqlite_path is not None:
         if not target.sqlite_path.exists():
             raise BackupError(f"{service}: no database file at {target.sqlite_path}")
@@ -143,6 +171,9 @@ def dump_service(settings: Settings, service: str, out_dir: Path, created_at: st
         copy = sqlite3.connect(file)
         try:
             source.backup(copy)  # the online backup API: a consistent snapshot beside writers
+            _empty_tables(copy, excluded)
+            # One self-contained file: no -wal/-shm beside it to upload, lose or mismatch.
+            copy.execute("PRAGMA journal_mode=DELETE")
         finally:
             copy.close()
             source.close()
@@ -153,6 +184,8 @@ def dump_service(settings: Settings, service: str, out_dir: Path, created_at: st
         argv = [pg_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(file)]
         if target.schema:
             argv += ["-n", target.schema]
+        for table in excluded:
+            argv.append(f"--exclude-table-data={target.schema or 'public'}.{table}")
         done = subprocess.run(  # noqa: S603 - argv, no shell
             [*argv, "-d", target.libpq_url],
             capture_output=True,
@@ -172,7 +205,18 @@ def dump_service(settings: Settings, service: str, out_dir: Path, created_at: st
         migration_head=head,
         format=kind,
         schema=target.schema,
+        excluded_data=excluded,
     )
+
+
+def _empty_tables(copy: sqlite3.Connection, tables: list[str]) -> None:
+    """Delete the rows of ``tables`` in a SQLite copy, then VACUUM so no freed page keeps them."""
+    existing = {r[0] for r in copy.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    for table in tables:
+        if table in existing:
+            copy.execute(f'DELETE FROM "{table}"')  # noqa: S608 - NO_DATA's names
+    copy.commit()
+    copy.execute("VACUUM")
 
 
 def backup_to_dir(
@@ -183,7 +227,11 @@ def backup_to_dir(
     out_dir.mkdir(parents=True, exist_ok=True)
     created_at = datetime.now(UTC).isoformat()
     dumps = [dump_service(settings, service, out_dir, created_at) for service in services]
-    manifest = {"created_at": created_at, "dumps": [asdict(d) for d in dumps]}
+    manifest = {
+        "created_at": created_at,
+        "dumps": [asdict(d) for d in dumps],
+        "not_included": NOT_INCLUDED,
+    }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return dumps
 

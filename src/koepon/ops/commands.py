@@ -101,16 +101,53 @@ def settings_for(location: str, base: Settings) -> Settings:
 @click.command("anonymize")
 @click.option("--from", "source", required=True, help="Source database URL or data directory")
 @click.option("--to", "target", required=True, help="Target database URL or data directory")
-def anonymize_command(source: str, target: str) -> None:
-    """Copy every service into the target and anonymise the copy for staging (whole copy:
-    no subset yet)."""
-    from koepon.ops.anonymize import anonymised_copy
+@click.option(
+    "--fans",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Keep this many fans (and everything they touched); default: every fan",
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=None,
+    help="Keep this fraction of the fans instead of a count (0.05 = 5%)",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=None,
+    help="Chooses the fans: the same seed and source give the same fans (default: random, printed)",
+)
+def anonymize_command(
+    source: str, target: str, fans: int | None, fraction: float | None, seed: int | None
+) -> None:
+    """Copy every service into the target, cut it down to a subset of fans (--fans/--fraction)
+    and anonymise it for staging; the ledger audit passes on the copy (docs/RUNBOOK.md)."""
+    import secrets
 
+    from koepon.ops.anonymize import anonymised_copy
+    from koepon.ops.subset import SubsetSpec
+
+    if fans is not None and fraction is not None:
+        raise click.UsageError("--fans and --fraction choose the same thing: give one")
+    subset = None
+    if fans is not None or fraction is not None:
+        seed = secrets.randbelow(2**31) if seed is None else seed
+        subset = SubsetSpec(fans=fans, fraction=fraction, seed=seed)
     base = get_settings()
     try:
-        names = asyncio.run(anonymised_copy(settings_for(source, base), settings_for(target, base)))
+        names = asyncio.run(
+            anonymised_copy(settings_for(source, base), settings_for(target, base), subset)
+        )
     except (RestoreRefused, BackupError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    if names.selection is not None:
+        click.echo(
+            f"subset: {len(names.selection.fans)} fans kept (seed {seed}), "
+            f"{len(names.selection.dropped)} accounts dropped"
+        )
     click.echo(
-        f"anonymised copy ready: {names.users} accounts, {len(names.values)} values replaced"
+        f"anonymised copy ready: {names.users} accounts, {len(names.values)} values replaced, "
+        f"{names.seeds_replaced} unrevealed server seeds replaced"
     )

@@ -24,9 +24,11 @@ web-assets:
 run: setup media
 	.venv/bin/koepon serve --seed --host $(HOST) --port $(PORT)
 
-# PostgreSQL, Redis, RabbitMQ, and Debian's nginx (tests/deploy/test_nginx_edge.py runs it).
+# PostgreSQL, Redis, RabbitMQ, a hot standby of that PostgreSQL on :5433
+# (tests/kernel/test_read_replica.py), and Debian's nginx (tests/deploy/test_nginx_edge.py).
 services:
 	bash scripts/ensure-services
+	bash scripts/ensure-pg-replica
 	bash scripts/ensure-nginx
 
 browser:

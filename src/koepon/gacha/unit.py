@@ -111,7 +111,9 @@ def build_services(ctx: GachaContext) -> GachaServices:
 
 def build(runtime: Runtime, clients: Clients) -> GachaUnit:
     url, schema = runtime.settings.database_url_for("gacha")
-    db = Database(url, schema, pool_size=POOL_SIZE)
+    db = Database(
+        url, schema, pool_size=POOL_SIZE, replica_url=runtime.settings.database_replica_url
+    )
     ctx = build_context(runtime, clients, db)
     services = build_services(ctx)
     return GachaUnit(

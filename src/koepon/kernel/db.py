@@ -5,6 +5,12 @@ schema-less; the connection's ``search_path`` places them, so no table is ever s
 SQLite (embedded): one file per service; write transactions start with ``BEGIN IMMEDIATE`` so
 concurrent writers queue instead of failing; read-only ones (``read_only=True``, and the request
 session of GET/HEAD/OPTIONS) start deferred, so reads never wait for the one write lock.
+
+Read replica (PostgreSQL only, ``KOEPON_DATABASE_REPLICA_URL``): ``Database.reader`` is a second
+engine on a hot standby, same schema, every transaction read-only. Only reads that may lag
+behind the primary by the replica's delay use it (public catalogue, directory, history lists);
+anything deciding money, idempotency or auth uses the primary. Without a replica (or on SQLite)
+the reader is the primary itself.
 """
 
 from __future__ import annotations
@@ -41,10 +47,20 @@ class DatabaseUnreachable(ConnectionError):
 class Database:
     """Engine and unit of work of one service."""
 
-    def __init__(self, url: str, schema: str | None = None, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        schema: str | None = None,
+        *,
+        pool_size: int = 10,
+        replica_url: str | None = None,
+        read_only: bool = False,
+    ) -> None:
         self.url = url
         self.schema = schema
         self.is_sqlite = url.startswith("sqlite")
+        # Every transaction read-only (a replica's engine): a write is refused by the server.
+        self.read_only = read_only
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 60}
@@ -59,8 +75,13 @@ class Database:
             # instead of holding the request (asyncpg would try to connect for 60 s).
             kwargs["pool_timeout"] = POOL_TIMEOUT_SECONDS
             connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_SECONDS}
+            server_settings: dict[str, str] = {}
             if schema:
-                connect_args["server_settings"] = {"search_path": schema}
+                server_settings["search_path"] = schema
+            if read_only:
+                server_settings["default_transaction_read_only"] = "on"
+            if server_settings:
+                connect_args["server_settings"] = server_settings
             kwargs["connect_args"] = connect_args
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         # True while a read-only unit of work of this database runs in the current context; the
@@ -72,6 +93,10 @@ class Database:
             _named_connect_failures(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[Callable[[], None]] = []
+        # Where reads that may lag go: a read-only engine on the replica, or this database.
+        self.reader: Database = self
+        if replica_url and not self.is_sqlite:
+            self.reader = Database(replica_url, schema, pool_size=pool_size, read_only=True)
 
     @property
     def is_postgres(self) -> bool:
@@ -89,6 +114,7 @@ class Database:
         transaction reads a snapshot beside a writer); a write in it may be refused with
         "database is locked" while another writer is active, so never write in one.
         """
+        read_only = read_only or self.read_only
         outer = self._reading.get()
         self._reading.set(read_only)
         try:
@@ -111,6 +137,8 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self.reader is not self:
+            await self.reader.dispose()
         await self.engine.dispose()
 
 

@@ -46,6 +46,13 @@ class Settings(BaseSettings):
         description="KOEPON_DATABASE_URL: postgresql+asyncpg://… ; each service gets its own "
         "schema. Unset: one SQLite file per service under data_dir",
     )
+    database_replica_url: str | None = Field(
+        None,
+        description="KOEPON_DATABASE_REPLICA_URL: postgresql+asyncpg://… of a hot standby of "
+        "KOEPON_DATABASE_URL; the public catalogue, the VTuber directory and fans' draw and "
+        "wallet history lists are read there (they may lag by the replica's delay), everything "
+        "else on the primary. Unset (or embedded): every read on the primary",
+    )
     redis_url: str | None = Field(
         None, description="KOEPON_REDIS_URL: redis://… for sessions, cache, rate limits"
     )

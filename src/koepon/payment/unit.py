@@ -120,7 +120,9 @@ def build_services(ctx: PaymentContext) -> PaymentServices:
 
 def build(runtime: Runtime, clients: Clients) -> PaymentUnit:
     url, schema = runtime.settings.database_url_for("payment")
-    db = Database(url, schema, pool_size=POOL_SIZE)
+    db = Database(
+        url, schema, pool_size=POOL_SIZE, replica_url=runtime.settings.database_replica_url
+    )
     ctx = build_context(runtime, clients, db)
     services = build_services(ctx)
     consumers: list[Consumer] = []

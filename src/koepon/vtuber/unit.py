@@ -73,7 +73,7 @@ def build_services(ctx: VtuberContext) -> VtuberServices:
 
 def build(runtime: Runtime, clients: Clients) -> VtuberUnit:
     url, schema = runtime.settings.database_url_for("vtuber")
-    db = Database(url, schema)
+    db = Database(url, schema, replica_url=runtime.settings.database_replica_url)
     ctx = build_context(runtime, clients, db)
     services = build_services(ctx)
     client = InProcessVtuberTeams(db, services.teams)

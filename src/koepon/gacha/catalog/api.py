@@ -55,6 +55,8 @@ def build_router(
 ) -> APIRouter:
     router = APIRouter(tags=["gachas"])
     session_dep = Depends(ctx.db.session_dependency, scope="function")
+    # The public catalogue may lag by the read replica's delay (docs/DEPLOY.md "Read replicas").
+    reader_dep = Depends(ctx.db.reader.session_dependency, scope="function")
     authoring_dep = Depends(provide(authoring))
     reviews_dep = Depends(provide(reviews))
     public_dep = Depends(provide(public))
@@ -67,7 +69,7 @@ def build_router(
 
     @router.get("/api/v1/gachas", response_model=GachaPage)
     async def list_gachas(
-        session: AsyncSession = session_dep,
+        session: AsyncSession = reader_dep,
         public: PublicCatalog = public_dep,
         cursor: KeysetCursor = None,
         limit: Limit = 20,
@@ -81,7 +83,7 @@ def build_router(
         responses={404: {"description": "gacha_not_found: unknown, or not approved"}},
     )
     async def get_gacha(
-        gacha_id: GachaId, session: AsyncSession = session_dep, public: PublicCatalog = public_dep
+        gacha_id: GachaId, session: AsyncSession = reader_dep, public: PublicCatalog = public_dep
     ) -> GachaPublic:
         """Everything shown before purchase (COMPLIANCE G6, G7, P2): prices in medals and yen,
         period, rules, every table in the order draws use it with rates and expected costs,
@@ -90,7 +92,7 @@ def build_router(
 
     @router.get("/api/v1/gachas/{gacha_id}/odds", response_model=OddsChangeLog)
     async def odds_change_log(
-        gacha_id: GachaId, session: AsyncSession = session_dep, public: PublicCatalog = public_dep
+        gacha_id: GachaId, session: AsyncSession = reader_dep, public: PublicCatalog = public_dep
     ) -> OddsChangeLog:
         """The public change log of the odds (G4): every version with its publication and
         effective times, change note and digest; an announced version shows when it applies."""
@@ -100,7 +102,7 @@ def build_router(
     async def odds_version(
         gacha_id: GachaId,
         version: Annotated[int, Path(ge=1, le=1_000_000)],
-        session: AsyncSession = session_dep,
+        session: AsyncSession = reader_dep,
         public: PublicCatalog = public_dep,
     ) -> OddsVersionDetail:
         """Any published odds version, disclosed in full."""

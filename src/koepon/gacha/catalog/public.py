@@ -1,5 +1,11 @@
 """The public catalogue: the list of live and upcoming gachas, a gacha's full disclosure before
-purchase (G6, G7, P2), its odds change log (G4) and any published version."""
+purchase (G6, G7, P2), its odds change log (G4) and any published version.
+
+Its routes read in a session of the service's reader (``Database.reader``: the read replica when
+one is configured), so what is shown may lag the primary by the replica's delay. Two things
+never come from the replica: a box's remaining stock (G2: shown live) is read on the primary,
+and nothing read on a replica is put in the catalogue's cache, which the draws decide with.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +43,7 @@ from koepon.gacha.errors import (
     OddsVersionNotFound,
 )
 from koepon.gacha.odds.disclosure import disclose
+from koepon.gacha.odds.model import GachaConfig
 from koepon.kernel.clock import as_utc
 from koepon.kernel.pagination import encode_keyset
 
@@ -53,18 +60,34 @@ class PublicCatalog:
     def __init__(self, ctx: GachaContext, catalog: Catalog) -> None:
         self.ctx = ctx
         self.catalog = catalog
+        # No replica configured: the pages read the primary, so what they find may be cached.
+        self.reads_primary = ctx.db.reader is ctx.db
+
+    async def _box_remaining(self, session: AsyncSession, gacha_id: str) -> dict[str, int]:
+        """A box's stock now, on the primary whatever the page reads in (G2: shown live)."""
+        if self.reads_primary:  # ``session`` is the primary's
+            return {s.item_id: s.remaining for s in await repository.box_stock(session, gacha_id)}
+        async with self.ctx.db.transaction(read_only=True) as primary:
+            return {s.item_id: s.remaining for s in await repository.box_stock(primary, gacha_id)}
+
+    async def _config(self, session: AsyncSession, gacha_id: str, version: int) -> GachaConfig:
+        """A published configuration; one the replica does not hold yet (the header came from
+        the cache, which is the primary's) is read on the primary."""
+        try:
+            return await self.catalog.version_config(session, gacha_id, version)
+        except OddsVersionNotFound:
+            if self.reads_primary:
+                raise
+        async with self.ctx.db.transaction(read_only=True) as primary:
+            return await self.catalog.version_config(primary, gacha_id, version)
 
     async def _terms(
         self, session: AsyncSession, header: Header, version: Scheduled, *, live_box: bool
     ) -> Terms:
         """One version's disclosure: cached for a weighted gacha; a box's stock read live."""
         if header.kind == "box":
-            config = await self.catalog.version_config(session, header.id, version.version)
-            remaining = None
-            if live_box:
-                remaining = {
-                    s.item_id: s.remaining for s in await repository.box_stock(session, header.id)
-                }
+            config = await self._config(session, header.id, version.version)
+            remaining = await self._box_remaining(session, header.id) if live_box else None
             return terms_of(disclose(config, box_remaining=remaining), version)
         key = odds_key(header.id, version.version)
         cached = await self.catalog.cache.get(key)
@@ -73,14 +96,15 @@ class PublicCatalog:
                 return Terms.model_validate(cached)
             except ValidationError:
                 pass  # written by another release: disclose afresh and replace it
-        config = await self.catalog.version_config(session, header.id, version.version)
+        config = await self._config(session, header.id, version.version)
         terms = terms_of(disclose(config), version)
-        await self.catalog.cache.put(key, terms.model_dump(mode="json"))
+        if self.reads_primary:
+            await self.catalog.cache.put(key, terms.model_dump(mode="json"))
         return terms
 
     async def public_gacha(self, session: AsyncSession, gacha_id: str) -> GachaPublic:
         """Everything shown before purchase (G6, G7, P2); drafts are not found."""
-        header = await self.catalog.published(session, gacha_id)
+        header = await self.catalog.published(session, gacha_id, remember=self.reads_primary)
         now = self.ctx.now()
         shown = header.shown(now)
         terms = await self._terms(session, header, shown, live_box=True)
@@ -88,7 +112,7 @@ class PublicCatalog:
             (v for v in header.versions if v.version > shown.version and v.effective_at > now),
             None,
         )
-        config = await self.catalog.version_config(session, header.id, shown.version)
+        config = await self._config(session, header.id, shown.version)
         return GachaPublic(
             **terms.model_dump(),
             id=header.id,
@@ -107,7 +131,7 @@ class PublicCatalog:
     async def change_log(self, session: AsyncSession, gacha_id: str) -> OddsChangeLog:
         """Every published version (G4), oldest first; one announced for the future is shown
         with its effective time — that is the advance notice."""
-        header = await self.catalog.published(session, gacha_id)
+        header = await self.catalog.published(session, gacha_id, remember=self.reads_primary)
         now = self.ctx.now()
         return OddsChangeLog(
             gacha_id=gacha_id, versions=[version_out(header, v, now) for v in header.versions]
@@ -118,7 +142,7 @@ class PublicCatalog:
     ) -> OddsVersionDetail:
         """Any published version's full disclosure (a box shows live stock for the version
         in force, a full box for the others)."""
-        header = await self.catalog.published(session, gacha_id)
+        header = await self.catalog.published(session, gacha_id, remember=self.reads_primary)
         if not 1 <= version <= len(header.versions):
             raise OddsVersionNotFound(f"Gacha {gacha_id} has no odds version {version}")
         now = self.ctx.now()
@@ -163,7 +187,7 @@ class PublicCatalog:
         items = []
         for _row, header in found:
             shown = header.shown(now)
-            config = await self.catalog.version_config(session, header.id, shown.version)
+            config = await self._config(session, header.id, shown.version)
             items.append(
                 GachaSummary(
                     id=header.id,

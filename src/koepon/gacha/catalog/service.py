@@ -161,7 +161,12 @@ class Catalog:
             return None
         return header_of(row, await repository.versions(session, gacha_id))
 
-    async def header(self, gacha_id: str, session: AsyncSession | None = None) -> Header | None:
+    async def header(
+        self, gacha_id: str, session: AsyncSession | None = None, *, remember: bool = True
+    ) -> Header | None:
+        """The cached header, or the one read in ``session`` (the primary's, unless given),
+        then cached unless ``remember`` is false: a header read on a lagging replica must
+        never reach the cache the draws decide with."""
         cached = await self.cache.get(gacha_key(gacha_id))
         if cached is not None:
             try:
@@ -173,7 +178,7 @@ class Catalog:
                 header = await self._load_header(own, gacha_id)
         else:
             header = await self._load_header(session, gacha_id)
-        if header is not None:
+        if header is not None and remember:
             await self.cache.put(gacha_key(gacha_id), header.to_json())
         return header
 
@@ -181,9 +186,11 @@ class Catalog:
         keys = [gacha_key(gacha_id), *(odds_key(gacha_id, v) for v in range(1, versions + 1))]
         await self.cache.drop(*keys)
 
-    async def published(self, session: AsyncSession, gacha_id: str) -> Header:
+    async def published(
+        self, session: AsyncSession, gacha_id: str, *, remember: bool = True
+    ) -> Header:
         """The header of a published gacha (approved or ended); anything else is not found."""
-        header = await self.header(gacha_id, session)
+        header = await self.header(gacha_id, session, remember=remember)
         if header is None or header.status not in PUBLISHED or not header.versions:
             raise GachaNotFound(f"No gacha {gacha_id}")
         return header

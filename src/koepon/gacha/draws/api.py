@@ -76,6 +76,9 @@ def build_router(
     router = APIRouter(tags=["draws"])
     user = Depends(ctx.authenticator.user)
     session_dep = Depends(ctx.db.session_dependency, scope="function")
+    # The history list may lag by the read replica's delay; one draw (just made, polled) is
+    # read on the primary (docs/DEPLOY.md "Read replicas").
+    reader_dep = Depends(ctx.db.reader.session_dependency, scope="function")
     draws_dep = Depends(provide(draws))
     exchanges_dep = Depends(provide(exchanges))
     verifications_dep = Depends(provide(verifications))
@@ -140,7 +143,7 @@ def build_router(
     @router.get("/api/v1/draws", response_model=DrawPage)
     async def list_draws(
         principal: Principal = user,
-        session: AsyncSession = session_dep,
+        session: AsyncSession = reader_dep,
         draws: Draws = draws_dep,
         cursor: KeysetCursor = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,

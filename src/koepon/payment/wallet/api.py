@@ -72,6 +72,9 @@ def build_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["wallet"])
     Session = Annotated[AsyncSession, Depends(ctx.db.session_dependency, scope="function")]
+    # The history may lag by the read replica's delay; balances, lots and holds never do
+    # (docs/DEPLOY.md "Read replicas").
+    Reader = Annotated[AsyncSession, Depends(ctx.db.reader.session_dependency, scope="function")]
     Wallets = Annotated[WalletService, Depends(provide(wallets))]
     Views = Annotated[WalletViews, Depends(provide(views))]
     Month = Annotated[MonthPurchases, Depends(provide(month_purchases))]
@@ -93,7 +96,7 @@ def build_router(
     @router.get("/wallet/transactions", response_model=TransactionPage)
     async def get_transactions(
         principal: Fan,
-        session: Session,
+        session: Reader,
         views: Views,
         cursor: SequenceCursor = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,

@@ -67,6 +67,8 @@ def build_router(
     router = APIRouter(tags=["vtubers"])
     user = Depends(ctx.authenticator.user)
     session_dep = Depends(ctx.db.session_dependency, scope="function")
+    # The public directory may lag by the read replica's delay (docs/DEPLOY.md "Read replicas").
+    reader_dep = Depends(ctx.db.reader.session_dependency, scope="function")
     profiles_dep = Depends(provide(profiles))
     teams_dep = Depends(provide(teams))
     directory_dep = Depends(provide(directory))
@@ -107,7 +109,7 @@ def build_router(
         responses={422: {"description": "invalid_cursor, validation"}},
     )
     async def directory_page(
-        session: AsyncSession = session_dep,
+        session: AsyncSession = reader_dep,
         directory: Directory = directory_dep,
         order: DirectoryOrder = "newest",
         cursor: DirectoryCursor = None,

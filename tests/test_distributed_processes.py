@@ -7,233 +7,75 @@ import asyncio
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
-import redis
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from koepon.kernel.settings import SERVICES
+from process_stack import (
+    PASSWORD,
+    Stack,
+    backing,
+    database_dsn,
+    free_port,
+    one_off,
+    run_to_end,
+    serve,
+    signup,
+    start_process,
+)
 
 pytestmark = pytest.mark.distributed
 
-PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
 # Its own Redis database, so the in-process tests (db 1) and these never flush each other.
 REDIS_URL = os.environ.get("KOEPON_TEST_PROCESS_REDIS_URL", "redis://127.0.0.1:6379/2")
-AMQP_URL = os.environ.get("KOEPON_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
-START_SECONDS = 60
-PASSWORD = "correct horse battery staple"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-    url: str | None = None
-
-    def lines(self) -> list[dict[str, object]]:
-        """The process's JSON log lines (anything else it printed is skipped)."""
-        records = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-        return records
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
-
-
-@dataclass
-class Stack:
-    gateway: str
-    internal_token: str = ""
-    processes: dict[str, Process] = field(default_factory=dict)
-    database: str = ""
-    env: dict[str, str] = field(default_factory=dict)
-    logs: Path | None = None
-
-    def restart(self, name: str) -> None:
-        """Start service ``name`` again on its port (after ``stop``), and wait until healthy."""
-        old = self.processes[name]
-        assert old.url is not None and self.logs is not None
-        port = old.url.rsplit(":", 1)[1]
-        process = _start(name, ["serve", "--service", name, "--port", port], self.env, self.logs)
-        process.url = old.url
-        self.processes[name] = process
-        _wait_healthy(process)
-
-    def access_log(self, name: str, request_id: str) -> list[dict[str, object]]:
-        """The access-log lines of ``name`` for one request (a process logs after answering)."""
-        deadline = time.monotonic() + 5
-        while True:
-            lines = [
-                r
-                for r in self.processes[name].lines()
-                if r.get("event") == "http.access" and r.get("request_id") == request_id
-            ]
-            if lines or time.monotonic() > deadline:
-                return lines
-            time.sleep(0.05)
-
-
-def _start(name: str, args: list[str], env: dict[str, str], logs: Path) -> Process:
-    log = logs / f"{name}.log"
-    handle = log.open("wb")
-    popen = subprocess.Popen(
-        [sys.executable, "-m", "koepon.cli", *args],
-        env=env,
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    handle.close()
-    return Process(name, popen, log)
-
-
-def _wait_healthy(process: Process) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.popen.poll() is not None:
-            raise AssertionError(f"{process.name} exited early:\n{process.log.read_text()}")
-        try:
-            if httpx.get(f"{process.url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{process.name} never became healthy:\n{process.log.read_text()}")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     logs = tmp_path_factory.mktemp("processes")
-    database = f"koepon_proc_{uuid.uuid4().hex[:10]}"
-    exchange = f"koepon.proc.{uuid.uuid4().hex[:8]}"
-    redis_client = redis.Redis.from_url(REDIS_URL)
-    redis_client.flushdb()
-    asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
     ports = {name: free_port() for name in (*SERVICES, "gateway")}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KOEPON_")}
-    env.update(
-        {
-            "KOEPON_ENVIRONMENT": "test",
-            "KOEPON_DATA_DIR": str(logs / "data"),
-            "KOEPON_DATABASE_URL": f"postgresql+asyncpg://{PG_HOST}/{database}",
-            "KOEPON_REDIS_URL": REDIS_URL,
-            "KOEPON_AMQP_URL": AMQP_URL,
-            "KOEPON_AMQP_EXCHANGE": exchange,
-            "KOEPON_SERVICE_URLS": json.dumps(
-                {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
-            ),
-            "KOEPON_INTERNAL_TOKEN": "process-test-" + uuid.uuid4().hex,
-            "KOEPON_JWT_PRIVATE_KEY": pem.decode(),
-            "KOEPON_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
-            "KOEPON_MAX_BODY_BYTES": "4096",
-            "KOEPON_LOG_LEVEL": "INFO",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    stack = Stack(
-        gateway=f"http://127.0.0.1:{ports['gateway']}",
-        internal_token=env["KOEPON_INTERNAL_TOKEN"],
-        database=database,
-        env=env,
-        logs=logs,
-    )
-    # The gateway needs no database: it starts while the services' schemas are migrated.
-    migrate = subprocess.Popen(
-        [sys.executable, "-m", "koepon.cli", "migrate"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        for name in ("gateway", *SERVICES):
-            if name != "gateway" and migrate.returncode is None:
-                output, _ = migrate.communicate(timeout=180)
-                assert migrate.returncode == 0, output.decode()
-            args = ["serve", "--service", name, "--port", str(ports[name])]
-            process = _start(name, args, env, logs)
-            process.url = f"http://127.0.0.1:{ports[name]}"
-            stack.processes[name] = process
-        stack.processes["worker"] = _start("worker", ["worker"], env, logs)
-        for process in stack.processes.values():
-            if process.url:
-                _wait_healthy(process)
-        yield stack
-    finally:
-        if migrate.poll() is None:
-            migrate.kill()
-            migrate.wait()
-        for process in stack.processes.values():
-            process.stop()
-        redis_client.flushdb()
-        redis_client.close()
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        from koepon.kernel.bus.rabbitmq import delete_topology
-
-        asyncio.run(delete_topology(AMQP_URL, exchange))
+    with backing("proc", REDIS_URL) as stores:
+        env = stores.env(
+            data_dir=logs / "data",
+            service_urls={name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES},
+            public_url=f"http://127.0.0.1:{ports['gateway']}",
+            internal_token="process-test-" + uuid.uuid4().hex,
+        )
+        env["KOEPON_MAX_BODY_BYTES"] = "4096"
+        stack = Stack(
+            gateway=f"http://127.0.0.1:{ports['gateway']}",
+            internal_token=env["KOEPON_INTERNAL_TOKEN"],
+            database=stores.database,
+            env=env,
+            logs=logs,
+        )
+        # The gateway needs no database: it starts while the services' schemas are migrated.
+        migrate = one_off(["migrate"], env)
+        try:
+            for name in ("gateway", *SERVICES):
+                if name != "gateway" and migrate.returncode is None:
+                    run_to_end(migrate, "koepon migrate")
+                stack.processes[name] = serve(name, name, ports[name], env, logs)
+            stack.processes["worker"] = start_process("worker", ["worker"], env, logs)
+            stack.wait_all_healthy()
+            yield stack
+        finally:
+            if migrate.poll() is None:
+                migrate.kill()
+                migrate.wait()
+            stack.stop_all()
 
 
 @pytest.fixture
 def gateway(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.gateway, timeout=15) as http:
         yield http
-
-
-def signup(http: httpx.Client, email: str) -> httpx.Response:
-    return http.post(
-        "/api/v1/auth/signup",
-        json={
-            "email": email,
-            "password": PASSWORD,
-            "display_name": "Process Fan",
-            "birthdate": "1990-04-01",
-        },
-    )
 
 
 def test_every_service_and_the_gateway_run_in_their_own_process(stack: Stack) -> None:
@@ -384,7 +226,7 @@ def test_a_stopped_vtuber_process_refuses_authoring_at_once_and_a_restart_heals_
     vtuber_id = str(uuid.uuid4())
 
     async def register() -> None:  # an approved VTuber, as the seed registers one
-        conn = await asyncpg.connect(PG_ADMIN_DSN.rsplit("/", 1)[0] + "/" + stack.database)
+        conn = await asyncpg.connect(database_dsn(stack.database))
         try:
             await conn.execute(
                 "INSERT INTO vtuber.vtuber_profiles (id, owner_user_id, status, display_name, "

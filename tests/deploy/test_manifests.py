@@ -200,6 +200,28 @@ def test_secrets_only_come_from_the_external_store(
     ] == ["migrate"]
 
 
+@pytest.mark.parametrize("overlay", ["base", "production"])
+def test_every_service_and_the_draw_workers_keep_two_replicas(
+    rendered: dict[str, list[dict[str, Any]]], overlay: str
+) -> None:
+    """A pod killed is never the only one: every service, the gateway and the draw workers run
+    at least two pods (replicas and the autoscaler's floor), and a disruption budget never
+    lets a drain take the last but one (tests/deploy/test_replica_failover.py kills one of
+    two)."""
+    docs = rendered[overlay]
+    deployments = _objects(docs, "Deployment")
+    autoscalers = _objects(docs, "HorizontalPodAutoscaler")
+    budgets = _objects(docs, "PodDisruptionBudget")
+    for name in (*SERVING, "gacha-worker"):
+        assert deployments[name]["spec"]["replicas"] >= 2, (overlay, name)
+        assert autoscalers[name]["spec"]["minReplicas"] >= 2, (overlay, name)
+        budget = budgets[name]["spec"]
+        if "maxUnavailable" in budget:
+            assert budget["maxUnavailable"] == 1, (overlay, name)
+        else:
+            assert budget["minAvailable"] < deployments[name]["spec"]["replicas"], (overlay, name)
+
+
 def test_argocd_applications_point_at_the_overlays() -> None:
     applications = {
         doc["metadata"]["name"]: doc

@@ -9,7 +9,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,9 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import redis
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from deploy.nginx_conf import (
     API_BURST,
@@ -31,22 +27,25 @@ from deploy.nginx_conf import (
     nginx_binary,
     parsed_locations,
     render,
+    start_nginx,
+    stop_nginx,
     values,
+    wait_answering,
     write_prefix,
 )
 from gateway.socketio_wire import Socket
 from koepon.gateway.routing import CACHEABLE, ROUTES
 from koepon.kernel.settings import SERVICES
-from test_distributed_processes import (
-    AMQP_URL,
+from process_stack import (
     PASSWORD,
-    PG_HOST,
     Stack,
-    _admin,
-    _start,
-    _wait_healthy,
+    backing,
     free_port,
+    one_off,
+    run_to_end,
+    serve,
     signup,
+    start_process,
 )
 
 # Its own Redis database: the other process tests flush theirs (db 2) and the in-process ones db 1.
@@ -83,8 +82,13 @@ def test_the_rendered_configuration_passes_nginx_t(tmp_path: Path) -> None:
     binary = nginx_binary()
     if binary is None:
         pytest.skip("nginx is not installed (bash scripts/ensure-nginx installs Debian's)")
-    upstreams = {name: f"127.0.0.1:{9000 + i}" for i, name in enumerate((*SERVICES, "gateway"))}
+    # Every upstream with two replicas, as the failover test runs them.
+    upstreams = {
+        name: [f"127.0.0.1:{9000 + i}", f"127.0.0.1:{9100 + i}"]
+        for i, name in enumerate((*SERVICES, "gateway"))
+    }
     conf = write_prefix(tmp_path, values("127.0.0.1:1", upstreams, "logs/access.log"))
+    assert "server 127.0.0.1:9100 max_fails=1" in conf.read_text()
     checked = subprocess.run(
         [binary, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"],
         capture_output=True,
@@ -124,103 +128,47 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
     if binary is None:
         pytest.skip("nginx is not installed and could not be: run `bash scripts/ensure-nginx`")
     logs = tmp_path_factory.mktemp("nginx-edge")
-    database = f"koepon_nginx_{uuid.uuid4().hex[:10]}"
-    exchange = f"koepon.nginx.{uuid.uuid4().hex[:8]}"
-    redis_client = redis.Redis.from_url(REDIS_URL)
-    redis_client.flushdb()
-    asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
     ports = {name: free_port() for name in (*SERVICES, "gateway", "nginx")}
     edge_url = f"http://127.0.0.1:{ports['nginx']}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KOEPON_")}
-    env.update(
-        {
-            "KOEPON_ENVIRONMENT": "test",
-            "KOEPON_DATA_DIR": str(logs / "data"),
-            "KOEPON_DATABASE_URL": f"postgresql+asyncpg://{PG_HOST}/{database}",
-            "KOEPON_REDIS_URL": REDIS_URL,
-            "KOEPON_AMQP_URL": AMQP_URL,
-            "KOEPON_AMQP_EXCHANGE": exchange,
-            "KOEPON_SERVICE_URLS": json.dumps(
-                {name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES}
-            ),
-            "KOEPON_INTERNAL_TOKEN": "nginx-test-" + uuid.uuid4().hex,
-            "KOEPON_JWT_PRIVATE_KEY": pem.decode(),
+    with backing("nginx", REDIS_URL) as stores:
+        env = stores.env(
+            data_dir=logs / "data",
+            service_urls={name: f"http://127.0.0.1:{ports[name]}" for name in SERVICES},
             # Links the services hand out (signed download URLs) point at the edge.
-            "KOEPON_PUBLIC_URL": edge_url,
-            "KOEPON_LOG_LEVEL": "INFO",
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    stack = Stack(gateway=f"http://127.0.0.1:{ports['gateway']}", database=database, env=env)
-    stack.logs = logs
-    nginx: subprocess.Popen[bytes] | None = None
-    seed: subprocess.Popen[bytes] | None = None
-    try:
+            public_url=edge_url,
+            internal_token="nginx-test-" + uuid.uuid4().hex,
+        )
+        stack = Stack(
+            gateway=f"http://127.0.0.1:{ports['gateway']}",
+            database=stores.database,
+            env=env,
+            logs=logs,
+        )
+        nginx: subprocess.Popen[bytes] | None = None
         # The gateway (pages) and nginx need no database: they start while the demo data
         # (accounts, packs, a live gacha with its contents) is seeded, which migrates first.
-        seed = subprocess.Popen(
-            [sys.executable, "-m", "koepon.cli", "seed"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        upstreams = {name: f"127.0.0.1:{ports[name]}" for name in (*SERVICES, "gateway")}
-        prefix = logs / "nginx"
-        conf = write_prefix(
-            prefix, values(f"127.0.0.1:{ports['nginx']}", upstreams, "logs/access.log")
-        )
-        # As root, nginx's workers would drop to "nobody", who cannot enter pytest's private tmp.
-        directives = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-        error_log = (prefix / "logs" / "stderr.log").open("wb")
-        nginx = subprocess.Popen(
-            [binary, "-p", str(prefix), "-c", str(conf), "-e", "stderr", "-g", directives],
-            stdout=error_log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        error_log.close()
-        for name in ("gateway", *SERVICES):
-            if name != "gateway" and seed.returncode is None:
-                output, _ = seed.communicate(timeout=180)
-                assert seed.returncode == 0, output.decode()
-            args = ["serve", "--service", name, "--port", str(ports[name])]
-            process = _start(name, args, env, logs)
-            process.url = f"http://127.0.0.1:{ports[name]}"
-            stack.processes[name] = process
-        stack.processes["worker"] = _start("worker", ["worker"], env, logs)
-        for process in stack.processes.values():
-            if process.url:
-                _wait_healthy(process)
-        deadline = time.monotonic() + 10
-        while True:
-            assert nginx.poll() is None, (prefix / "logs" / "stderr.log").read_text()
-            try:
-                if httpx.get(f"{edge_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "nginx never answered"
-            time.sleep(0.1)
-        yield Edge(stack, edge_url, prefix / "logs" / "access.log")
-    finally:
-        if seed is not None and seed.poll() is None:
-            seed.kill()
-            seed.wait()
-        if nginx is not None and nginx.poll() is None:
-            nginx.terminate()
-            nginx.wait(timeout=10)
-        for process in stack.processes.values():
-            process.stop()
-        redis_client.flushdb()
-        redis_client.close()
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        from koepon.kernel.bus.rabbitmq import delete_topology
-
-        asyncio.run(delete_topology(AMQP_URL, exchange))
+        seed = one_off(["seed"], env)
+        try:
+            upstreams = {name: f"127.0.0.1:{ports[name]}" for name in (*SERVICES, "gateway")}
+            prefix = logs / "nginx"
+            conf = write_prefix(
+                prefix, values(f"127.0.0.1:{ports['nginx']}", upstreams, "logs/access.log")
+            )
+            nginx = start_nginx(binary, prefix, conf)
+            for name in ("gateway", *SERVICES):
+                if name != "gateway" and seed.returncode is None:
+                    run_to_end(seed, "koepon seed")
+                stack.processes[name] = serve(name, name, ports[name], env, logs)
+            stack.processes["worker"] = start_process("worker", ["worker"], env, logs)
+            stack.wait_all_healthy()
+            wait_answering(nginx, prefix, conf, f"{edge_url}/healthz")
+            yield Edge(stack, edge_url, prefix / "logs" / "access.log")
+        finally:
+            if seed.poll() is None:
+                seed.kill()
+                seed.wait()
+            stop_nginx(nginx)
+            stack.stop_all()
 
 
 def eventually(check, seconds: float = 20.0):  # type: ignore[no-untyped-def]

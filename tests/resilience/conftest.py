@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kernel.test_delivery import FlakyLink
 from koepon.kernel.bus.rabbitmq import delete_topology
-from test_distributed_processes import Process, _start, _wait_healthy
+from process_stack import Process, start_process, wait_healthy
 
 from .servers import PostgresCluster, RedisServer, free_port
 
@@ -97,7 +97,7 @@ class Stack:
     def start(self, name: str) -> None:
         """Start (or start again) one process; services and the gateway until healthy."""
         if name == "worker":
-            self.processes[name] = _start(name, ["worker"], self.env, self.logs)
+            self.processes[name] = start_process(name, ["worker"], self.env, self.logs)
             return
         args = ["serve", "--service", name, "--port", str(self.ports[name])]
         env = dict(self.env)
@@ -107,10 +107,10 @@ class Stack:
         previous = self.logs / f"{name}.log"
         if previous.exists():
             previous.rename(self.logs / f"{name}.{uuid.uuid4().hex[:6]}.log")
-        process = _start(name, args, env, self.logs)
+        process = start_process(name, args, env, self.logs)
         process.url = self.url(name)
         self.processes[name] = process
-        _wait_healthy(process)
+        wait_healthy(process)
 
     def server_errors(self) -> list[dict[str, object]]:
         """Every 500 any process answered, from every access log it wrote (restarts included)."""

@@ -31,6 +31,12 @@ from koepon.rewards.settings import RewardsSettings
 
 # The S3 server (moto on loopback) as the session fixture ``s3_server``: started on first use only.
 from s3_server import s3_server, unique_prefix  # noqa: F401
+from seeded_template import (
+    SeededTemplate,
+    copy_objects,
+    restore_redis_keys,
+    seed_settled,
+)
 
 PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
@@ -160,9 +166,108 @@ def embedded_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     return data_dir
 
 
-# The password tests sign up with. argon2 is slow on purpose; hashing and checking this one
-# password once per session (the rest are hashed for real) keeps hundreds of sign-ups cheap.
-TEST_PASSWORDS = frozenset({"correct horse battery", "correct horse battery staple"})
+@pytest.fixture(scope="session")
+def pg_seeded_template(
+    pg_template: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[SeededTemplate]:
+    """The demo data seeded once on the migrated database (``seeded_template.py``): its own
+    database, S3 prefix, data dir and Redis keys, copied into each distributed ``seeded`` test."""
+    s3 = request.getfixturevalue("s3_server")
+    name = f"koepon_seeded_{uuid.uuid4().hex[:10]}"
+    prefix = unique_prefix()
+    data_dir = tmp_path_factory.mktemp("seeded-template") / "data"
+    exchange = f"koepon.test.{uuid.uuid4().hex[:8]}"
+
+    async def build() -> SeededTemplate:
+        from koepon.kernel.bus.rabbitmq import delete_topology
+
+        await create_database(name, template=pg_template)
+        redis = aioredis.Redis.from_url(REDIS_URL)
+        await redis.flushdb()
+        await redis.aclose()
+        settings = base_settings(
+            data_dir=data_dir,
+            database_url=pg_url(name),
+            redis_url=REDIS_URL,
+            amqp_url=AMQP_URL,
+            amqp_exchange=exchange,
+            **s3.settings(prefix),
+        )
+        try:
+            # Without a migrated template (a run without the distributed backend), migrate here.
+            keys = await seed_settled(settings, REDIS_URL, migrate=not pg_template)
+        finally:
+            await delete_topology(AMQP_URL, exchange)
+        return SeededTemplate(data_dir, database=name, s3_prefix=prefix, redis_keys=keys)
+
+    template = asyncio.run(build())
+    yield template
+    asyncio.run(drop_database(name))
+
+
+@pytest.fixture(scope="session")
+def embedded_seeded_template(
+    embedded_template: Path | None, tmp_path_factory: pytest.TempPathFactory
+) -> SeededTemplate:
+    """The demo data seeded once on a copy of the migrated data dir (``seeded_template.py``),
+    copied into each embedded ``seeded`` test. A test may ask for the embedded backend in a
+    run without it (no migrated template then): the data dir is migrated here instead."""
+    data_dir = tmp_path_factory.mktemp("seeded-embedded") / "data"
+    if embedded_template is not None:
+        shutil.copytree(embedded_template, data_dir)
+    settings = base_settings(data_dir=data_dir)
+    asyncio.run(seed_settled(settings, migrate=embedded_template is None))
+    return SeededTemplate(data_dir)
+
+
+# Set on a test whose data came from a seeded template: ``seeded`` does not seed again.
+SEEDED_COPY = pytest.StashKey[bool]()
+
+
+def _wants_seeded_copy(request: pytest.FixtureRequest) -> bool:
+    """A test asking for ``seeded`` with the default services' settings starts from a copy of
+    the seeded template; with settings of its own (``service_settings``) it seeds itself."""
+    return "seeded" in request.fixturenames and not _marked_services(request)
+
+
+@pytest.fixture
+def seeded_source(backend: str, request: pytest.FixtureRequest) -> SeededTemplate | None:
+    """The seeded template this test's data is copied from, if any (built on first use, outside
+    the test's event loop)."""
+    wants = _wants_seeded_copy(request)
+    request.node.stash[SEEDED_COPY] = wants
+    if not wants:
+        return None
+    name = "embedded_seeded_template" if backend == "embedded" else "pg_seeded_template"
+    template: SeededTemplate = request.getfixturevalue(name)
+    return template
+
+
+@pytest.fixture
+async def seeded(platform: Platform, request: pytest.FixtureRequest) -> Platform:
+    """The platform with the demo data (``seed_demo``): a copy of the session's seeded template
+    (see ``settings``), or seeded here when the test's services have settings of their own.
+    Settings a test changes after ``settings`` (``public_url``, a provider's transport…) must
+    not change what the seed creates; none of today's do."""
+    if not request.node.stash.get(SEEDED_COPY, False):
+        from koepon.seed import seed_demo
+
+        await seed_demo(platform)
+    return platform
+
+
+# The passwords tests sign up and sign in with. argon2 is slow on purpose; hashing and checking
+# these once per session (the rest are hashed for real, with the same parameters) keeps hundreds
+# of sign-ups and sign-ins cheap. Also cached: the demo accounts' password (``seed.py``) and the
+# hash ``Passwords`` makes of its dummy password each time a platform is built.
+TEST_PASSWORDS = frozenset(
+    {
+        "correct horse battery",
+        "correct horse battery staple",
+        "koepon-demo",
+        "koepon-dummy-password",
+    }
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -209,20 +314,30 @@ async def settings(  # type: ignore[no-untyped-def]
     pg_template: str,
     embedded_template: Path | None,
     request: pytest.FixtureRequest,
+    seeded_source: SeededTemplate | None,
 ) -> AsyncIterator[Settings]:
+    seeded = seeded_source  # the demo data, for a test asking for ``seeded``
     if backend == "embedded":
         # The migrated template is copied only when a test builds the platform from it.
-        if embedded_template is not None and "platform" in request.fixturenames:
+        if seeded is not None:
+            shutil.copytree(seeded.data_dir, tmp_path / "data")
+        elif embedded_template is not None and "platform" in request.fixturenames:
             shutil.copytree(embedded_template, tmp_path / "data")
         yield with_services(base_settings(data_dir=tmp_path / "data"), _marked_services(request))
         return
     # Object storage: the distributed backend uses the S3 adapter against moto on loopback (its
     # own key prefix per test), the embedded one local disk: the same tests pass on both.
-    s3 = request.getfixturevalue("s3_server").settings(unique_prefix())
+    s3 = request.getfixturevalue("s3_server")
+    prefix = unique_prefix()
     database = f"koepon_t_{uuid.uuid4().hex[:12]}"
-    await create_database(database, template=pg_template)
+    await create_database(database, template=seeded.database if seeded else pg_template)
     redis = aioredis.Redis.from_url(REDIS_URL)
     await redis.flushdb()
+    if seeded is not None:
+        await restore_redis_keys(redis, seeded.redis_keys)
+        await asyncio.to_thread(copy_objects, s3, seeded.s3_prefix, prefix)
+        if seeded.data_dir.exists():  # the dev signing key, when the seed made one
+            shutil.copytree(seeded.data_dir, tmp_path / "data")
     exchange = f"koepon.test.{uuid.uuid4().hex[:8]}"
     try:
         yield with_services(
@@ -232,7 +347,7 @@ async def settings(  # type: ignore[no-untyped-def]
                 redis_url=REDIS_URL,
                 amqp_url=AMQP_URL,
                 amqp_exchange=exchange,
-                **s3,
+                **s3.settings(prefix),
             ),
             _marked_services(request),
         )

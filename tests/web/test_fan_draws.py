@@ -5,7 +5,9 @@ and its result partial show the results to their owner only."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from typing import Any
 
 import httpx
 
@@ -33,6 +35,19 @@ async def completed_draws(fan: Api) -> list[dict[str, object]]:
         if all(d["status"] in ("completed", "refused", "voided") for d in items):
             break
     return [d for d in items if d["status"] == "completed"]
+
+
+async def limited_entries(fan: Api, expected: int = 3) -> list[dict[str, Any]]:
+    """The fan's limited items once ``expected`` are in the collection: the draws may finish
+    after the pages' short wait, and the rewards service grants them from the draws' events."""
+    limited: list[dict[str, Any]] = []
+    for _ in range(150):
+        items = (await fan.get("/api/v1/collection", limit=100))["items"]
+        limited = [e for e in items if e["limited"]]
+        if len(limited) >= expected:
+            break
+        await asyncio.sleep(0.1)
+    return limited
 
 
 async def test_confirmation_screen_states_everything_before_a_paid_draw(
@@ -107,10 +122,8 @@ async def test_a_box_draw_shows_the_serial_number_of_a_limited_item(
             form = await confirmation(http, BOX, count=10)
             made = await http.post(f"/gachas/{BOX}/draws", data=form)
             assert made.status_code == 303, made.text
-        limited = [
-            e for e in (await fan.get("/api/v1/collection", limit=100))["items"] if e["limited"]
-        ]
-        assert limited, "the whole box holds three signed photos"
+        limited = await limited_entries(fan)
+        assert len(limited) == 3, "the whole box holds three signed photos"
         page = await http.get(made.headers["location"])
         collection = await http.get("/collection")
     labels = [e["serial_label"] for e in limited]

@@ -29,6 +29,7 @@ run: setup media
 services:
 	bash scripts/ensure-services
 	bash scripts/ensure-pg-replica
+	bash scripts/sweep-test-queues
 	bash scripts/ensure-nginx
 
 browser:

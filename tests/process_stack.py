@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -229,7 +230,21 @@ def backing(
         asyncio.run(admin_sql(drop, admin_dsn))
         from koepon.kernel.bus.rabbitmq import delete_topology
 
-        asyncio.run(delete_topology(AMQP_URL, stores.exchange))
+        # The child processes declared the queues: name them all, or they outlive the test.
+        asyncio.run(delete_topology(AMQP_URL, stores.exchange, every_consumer()))
+
+
+def every_consumer() -> list[str]:
+    """The name of every event consumer the platform declares a queue for (its services' and
+    the gateway's), read from a platform built in memory and never started."""
+    from koepon.app import Platform
+    from koepon.gateway.realtime import CONSUMER as REALTIME
+    from koepon.kernel.settings import Settings
+
+    with tempfile.TemporaryDirectory() as scratch:
+        platform = Platform(Settings(data_dir=Path(scratch), environment="test"))
+        names = {c.name for unit in platform.units.values() for c in unit.consumers}
+    return sorted(names | {REALTIME})
 
 
 @dataclass

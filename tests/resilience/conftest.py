@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kernel.test_delivery import FlakyLink
 from koepon.kernel.bus.rabbitmq import delete_topology
-from process_stack import Process, start_process, wait_healthy
+from process_stack import Process, every_consumer, start_process, wait_healthy
 
 from .servers import PostgresCluster, RedisServer, free_port
 
@@ -202,7 +202,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         broker.close()
         redis.stop()
         postgres.destroy()
-        asyncio.run(delete_topology(AMQP_URL, exchange))
+        asyncio.run(delete_topology(AMQP_URL, exchange, every_consumer()))
 
 
 @pytest.fixture

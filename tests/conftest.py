@@ -103,6 +103,10 @@ def base_settings(**overrides: object) -> Settings:
         "rate_limit_per_ip": "100000/minute",
         "rate_limit_per_user": "100000/minute",
     }
+    # A draw request waits up to 10 s for its result (2 s by default): on a loaded machine a
+    # saga may take longer than 2 s, and a test expecting the 200 answer would get the 202 one.
+    # Tests of the 202 path set their own wait.
+    overrides = {"draw_wait_ms": 10_000, **overrides}
     by_service: dict[str, dict[str, object]] = {}
     for name, value in overrides.items():
         owner = next((s for s, cls in SERVICE_SETTINGS.items() if name in cls.model_fields), None)

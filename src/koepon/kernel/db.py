@@ -3,9 +3,7 @@
 PostgreSQL: every service lives in its own schema of the configured database (the models are
 schema-less; the connection's ``search_path`` places them, so no table is ever shared).
 SQLite (embedded): one file per service; write transactions start with ``BEGIN IMMEDIATE`` so
-concurrent writers queue instead of failing, and in this process they queue on an asyncio lock
-first (SQLite's own busy handler waits by sleeping, up to 100 ms a turn, which at a draw's six
-transactions made most of a draw's time idle); read-only ones (``read_only=True``, and the request
+concurrent writers queue instead of failing; read-only ones (``read_only=True``, and the request
 session of GET/HEAD/OPTIONS) start deferred, so reads never wait for the one write lock.
 
 Read replica (PostgreSQL only, ``KOEPON_DATABASE_REPLICA_URL``): ``Database.reader`` is a second
@@ -17,10 +15,8 @@ the reader is the primary itself.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,7 +34,6 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 POOL_TIMEOUT_SECONDS = 10
-SQLITE_WRITE_WAIT_SECONDS = 60
 CONNECT_TIMEOUT_SECONDS = 5
 
 
@@ -68,7 +63,7 @@ class Database:
         self.read_only = read_only
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": SQLITE_WRITE_WAIT_SECONDS}
+            kwargs["connect_args"] = {"timeout": 60}
             kwargs["pool_size"] = 5
             kwargs["max_overflow"] = 0
             kwargs["pool_timeout"] = 120
@@ -92,12 +87,6 @@ class Database:
         # True while a read-only unit of work of this database runs in the current context; the
         # SQLite begin hook reads it (transactions begin lazily, at their first statement).
         self._reading: ContextVar[bool] = ContextVar(f"koepon_db_reading_{id(self)}", default=False)
-        # SQLite: this process's writers of the file, one at a time, in arrival order (one lock
-        # per event loop); ``_writing`` marks a context already inside a write transaction.
-        self._write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._writing: ContextVar[bool] = ContextVar(f"koepon_db_writing_{id(self)}", default=False)
         if self.is_sqlite:
             _sqlite_serialised_writes(self.engine, self._reading)
         else:
@@ -128,36 +117,18 @@ class Database:
         read_only = read_only or self.read_only
         outer = self._reading.get()
         self._reading.set(read_only)
-        outer_writing = self._writing.get()
         try:
-            async with AsyncExitStack() as stack:
-                if self.is_sqlite and not read_only and not outer_writing:
-                    lock = self._write_lock()
-                    # As long as SQLite itself would wait for the file's write lock.
-                    async with asyncio.timeout(SQLITE_WRITE_WAIT_SECONDS):
-                        await lock.acquire()
-                    stack.callback(lock.release)
-                    self._writing.set(True)
-                session = await stack.enter_async_context(self.sessionmaker())
-                await stack.enter_async_context(session.begin())
+            async with self.sessionmaker() as session, session.begin():
                 yield session
         finally:
             # Not ``reset``: a dependency's exit may run in a copy of the request's context.
             self._reading.set(outer)
-            self._writing.set(outer_writing)
         if read_only:
             # Nothing was written, so nothing to relay: a read must not wake the outbox relay
             # (which would otherwise poll the database after every GET).
             return
         for hook in self._after_commit:
             hook()
-
-    def _write_lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        lock = self._write_locks.get(loop)
-        if lock is None:
-            lock = self._write_locks[loop] = asyncio.Lock()
-        return lock
 
     async def session_dependency(self, request: Request) -> AsyncIterator[AsyncSession]:
         """FastAPI dependency (use with ``scope="function"``): one transaction per request,

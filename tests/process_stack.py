@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -39,10 +40,37 @@ PASSWORD = "correct horse battery staple"
 LOG_TAIL_CHARS = 6000
 
 
+# Ports handed out by ``free_port`` in this test process: never handed out twice.
+_GIVEN_PORTS: set[int] = set()
+# Where listening ports are picked: below the kernel's ephemeral range. A port the kernel picks
+# (bind to port 0) lies inside that range, where any outgoing connection may take it as its local
+# port before the process binds it, and the kernel may pick the same free port for two callers
+# (one of the two processes then fails to bind while the other answers its health checks).
+LISTEN_PORTS = range(20_000, 32_000)
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, outside the ephemeral range, not given before."""
+    ports = range(LISTEN_PORTS.start, min(LISTEN_PORTS.stop, _ephemeral_low()))
+    for _ in range(500):
+        port = random.choice(ports)
+        if port in _GIVEN_PORTS:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN_PORTS.add(port)
+        return port
+    raise RuntimeError(f"no free port in {ports}")
 
 
 async def admin_sql(sql: str, admin_dsn: str = PG_ADMIN_DSN) -> None:

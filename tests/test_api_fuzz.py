@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
 from koepon.app import Platform, create_app
 from koepon.kernel.bus.rabbitmq import delete_topology
 from koepon.kernel.settings import Settings
+from process_stack import free_port
 
 DEMO_PASSWORD = "koepon-demo"
 EXAMPLES = int(os.environ.get("KOEPON_FUZZ_EXAMPLES", "12"))
@@ -91,19 +91,13 @@ def backend_env() -> Iterator[dict[str, str]]:
         asyncio.run(delete_topology(AMQP_URL, exchange, CONSUMERS))
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served_platform(
     tmp_path_factory: pytest.TempPathFactory, backend_env: dict[str, str]
 ) -> Iterator[str]:
     """``koepon serve --seed`` on a free port with a fresh data folder; yields its base URL."""
     data = tmp_path_factory.mktemp("fuzz") / "data"
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "KOEPON_DATA_DIR": str(data),

@@ -5,7 +5,6 @@ the running platform."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from koepon.cli import serve_settings
 from koepon.kernel.settings import Settings
 from koepon.payment.settings import load as payment_settings
 from koepon.seed import DEMO_PASSWORD
+from process_stack import free_port
 
 
 def test_the_public_url_follows_the_bound_address_unless_set() -> None:
@@ -51,16 +51,10 @@ def test_the_public_url_follows_the_bound_address_unless_set() -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def koepon_serve(tmp_path: Path) -> Iterator[str]:
     """``koepon serve --seed --port <random>`` in its own process; yields its address."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOEPON_")}
     env.update(KOEPON_DATA_DIR=str(tmp_path / "data"), KOEPON_ENVIRONMENT="development")
     koepon = Path(sys.executable).parent / "koepon"

@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kernel.test_delivery import FlakyLink
 from koepon.kernel.bus.rabbitmq import delete_topology
-from process_stack import Process, every_consumer, start_process, wait_healthy
+from process_stack import Process, every_consumer, free_port, start_process, wait_healthy
 
-from .servers import PostgresCluster, RedisServer, free_port
+from .servers import PostgresCluster, RedisServer
 
 AMQP_HOST, AMQP_PORT = "127.0.0.1", 5672
 AMQP_URL = os.environ.get("KOEPON_TEST_AMQP_URL", f"amqp://guest:guest@{AMQP_HOST}:{AMQP_PORT}/")

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from process_stack import free_port
+
 
 def _pg_bin() -> Path:
     """PostgreSQL's server programs: ``KOEPON_TEST_PG_BIN``, else Debian's newest install."""
@@ -27,12 +29,6 @@ def _pg_bin() -> Path:
 
 PG_BIN = _pg_bin()
 START_SECONDS = 30
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _listening(port: int) -> bool:

@@ -31,6 +31,7 @@ from koepon.kernel.openapi import document_problems
 from koepon.kernel.outbox import OutboxRelay
 from koepon.kernel.problems import install_problem_handlers
 from koepon.kernel.ratelimit import RateLimiter
+from koepon.kernel.routers import attach
 from koepon.kernel.runtime import Runtime, ServiceUnit
 from koepon.kernel.settings import SERVICES, Settings
 from koepon.kernel.tokens import Authenticator, TokenVerifier
@@ -328,13 +329,14 @@ def create_app(
     install_problem_handlers(app)
     document_problems(app)
     for unit in platform.units.values():
-        app.include_router(unit.router)
+        attach(app, unit.router)
         if unit.internal_router is not None:
             app.include_router(unit.internal_router, include_in_schema=False)
-    app.include_router(
+    attach(
+        app,
         health_router(
             readiness(platform), details=health_details(platform), settings=platform.settings
-        )
+        ),
     )
     if gateway:
         install_web(app, platform.runtime.cache, public_url=platform.settings.public_url)

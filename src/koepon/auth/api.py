@@ -42,6 +42,7 @@ from koepon.contracts.auth import (
     VerifiedEmail,
 )
 from koepon.kernel.internal import internal_guard
+from koepon.kernel.routers import attach
 from koepon.kernel.runtime import Runtime
 from koepon.kernel.tokens import Principal
 
@@ -214,9 +215,9 @@ def build_routers(
         response.headers["Cache-Control"] = "public, max-age=300"
         return service.jwks()
 
-    router.include_router(auth)
-    router.include_router(me)
-    router.include_router(admin)
+    attach(router, auth)
+    attach(router, me)
+    attach(router, admin)
 
     if mailbox is not None:
 
@@ -246,7 +247,7 @@ def build_routers(
             context = {"mails": mails, "notice": NOTICE}
             return TEMPLATES.TemplateResponse(request, "dev_mailbox.html", context)
 
-        router.include_router(dev)
+        attach(router, dev)
 
     internal = APIRouter(
         prefix="/internal/auth",

@@ -26,6 +26,7 @@ from koepon.kernel.health import health_router
 from koepon.kernel.observability import RequestContextMiddleware
 from koepon.kernel.problems import Problem, install_problem_handlers
 from koepon.kernel.ratelimit import RateLimiter
+from koepon.kernel.routers import attach
 from koepon.kernel.runtime import Runtime
 from koepon.kernel.settings import Settings
 from koepon.kernel.tokens import Authenticator, TokenVerifier
@@ -291,7 +292,7 @@ def create_proxy_app(
     # Ready while the gateway itself can work: one service down is answered per request (503),
     # it must not take the whole gateway, and every other service with it, out of rotation.
     details: dict[str, Any] = {name: _health_check(upstreams, name) for name in upstreams.urls}
-    app.include_router(health_router({"cache": cache.ping}, details=details, settings=settings))
+    attach(app, health_router({"cache": cache.ping}, details=details, settings=settings))
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:

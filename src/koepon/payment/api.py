@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from koepon.kernel.internal import internal_guard
+from koepon.kernel.routers import attach
 from koepon.payment.checkout import api as checkout_api
 from koepon.payment.context import PaymentContext
 from koepon.payment.packs import api as packs_api
@@ -23,19 +24,18 @@ from koepon.payment.webhooks import api as webhooks_api
 def build_router(ctx: PaymentContext, services: PaymentServices) -> APIRouter:
     """Public routes (under /api/v1, the sandbox's page): one line per sub-domain."""
     router = APIRouter()
-    router.include_router(
+    attach(
+        router,
         wallet_api.build_router(
             ctx, services.wallets, services.wallet_views, services.month_purchases
-        )
+        ),
     )
-    router.include_router(reports_api.build_router(ctx, services.reports))
-    router.include_router(packs_api.build_router(ctx, services.packs))
-    router.include_router(
-        checkout_api.build_router(ctx, services.checkouts, services.idempotency_keys)
-    )
-    router.include_router(webhooks_api.build_router(ctx, services.webhooks))
-    router.include_router(receipts_api.build_router(ctx, services.receipts))
-    router.include_router(sandbox_api.build_router(services.sandbox))
+    attach(router, reports_api.build_router(ctx, services.reports))
+    attach(router, packs_api.build_router(ctx, services.packs))
+    attach(router, checkout_api.build_router(ctx, services.checkouts, services.idempotency_keys))
+    attach(router, webhooks_api.build_router(ctx, services.webhooks))
+    attach(router, receipts_api.build_router(ctx, services.receipts))
+    attach(router, sandbox_api.build_router(services.sandbox))
     return router
 
 
@@ -44,7 +44,5 @@ def build_internal_router(ctx: PaymentContext, services: PaymentServices) -> API
     router = APIRouter(
         prefix="/internal/payment", dependencies=[Depends(internal_guard(ctx.settings))]
     )
-    router.include_router(
-        wallet_api.build_internal_router(ctx, services.spending, services.wallet_views)
-    )
+    attach(router, wallet_api.build_internal_router(ctx, services.spending, services.wallet_views))
     return router

@@ -26,6 +26,7 @@ from koepon.kernel.idempotency import IdempotencyKeys
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
 from koepon.kernel.problems import Problem, install_problem_handlers
+from koepon.kernel.routers import attach
 from koepon.kernel.runtime import Consumer, Runtime, ServiceUnit
 from koepon.payment import api
 from koepon.payment import settings as payment_settings
@@ -191,7 +192,7 @@ def _sandbox_sender(ctx: PaymentContext, webhooks: Webhooks) -> WebhookSender:
     if own.sandbox_webhook_transport == "asgi":
         app = FastAPI()
         install_problem_handlers(app)
-        app.include_router(webhooks_api.build_router(ctx, webhooks))
+        attach(app, webhooks_api.build_router(ctx, webhooks))
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://payment.internal", timeout=30
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from koepon.kernel.routers import attach
 from koepon.rewards.contents import api as contents_api
 from koepon.rewards.context import RewardsContext
 from koepon.rewards.downloads import api as downloads_api
@@ -14,9 +15,7 @@ from koepon.rewards.services import RewardsServices
 def build_router(ctx: RewardsContext, services: RewardsServices) -> APIRouter:
     """Public routes under /api/v1: one line per sub-domain."""
     router = APIRouter()
-    router.include_router(
-        contents_api.build_router(ctx, services.contents, services.direct_uploads)
-    )
-    router.include_router(entitlements_api.build_router(ctx, services.entitlements))
-    router.include_router(downloads_api.build_router(ctx, services.downloads, services.exports))
+    attach(router, contents_api.build_router(ctx, services.contents, services.direct_uploads))
+    attach(router, entitlements_api.build_router(ctx, services.entitlements))
+    attach(router, downloads_api.build_router(ctx, services.downloads, services.exports))
     return router

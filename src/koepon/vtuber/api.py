@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from koepon.kernel.routers import attach
 from koepon.vtuber.context import VtuberContext
 from koepon.vtuber.overlays import api as overlays_api
 from koepon.vtuber.payouts import api as payouts_api
@@ -15,10 +16,10 @@ from koepon.vtuber.teams import api as teams_api
 def build_router(ctx: VtuberContext, services: VtuberServices) -> APIRouter:
     """Public routes under /api/v1: one line per sub-domain."""
     router = APIRouter()
-    router.include_router(
-        teams_api.build_router(ctx, services.profiles, services.teams, services.directory)
+    attach(
+        router, teams_api.build_router(ctx, services.profiles, services.teams, services.directory)
     )
-    router.include_router(overlays_api.build_router(ctx, services.overlays, services.teams))
-    router.include_router(sales_api.build_router(ctx, services.sales))
-    router.include_router(payouts_api.build_router(ctx, services.payouts))
+    attach(router, overlays_api.build_router(ctx, services.overlays, services.teams))
+    attach(router, sales_api.build_router(ctx, services.sales))
+    attach(router, payouts_api.build_router(ctx, services.payouts))
     return router

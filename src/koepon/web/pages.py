@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from koepon.kernel.routers import attach
 from koepon.web import account_pages, legal, signin
 from koepon.web.admin import pages as admin
 from koepon.web.fan import pages as fan
@@ -18,12 +19,12 @@ MINORS_NOTICE = legal.MINORS_NOTICE
 
 def build_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    router.include_router(signin.router)
-    router.include_router(fan.router)
-    router.include_router(fan_account.router)
-    router.include_router(studio.router)
-    router.include_router(admin.router)
-    router.include_router(overlay.router)
-    router.include_router(account_pages.build_router(templates))
-    router.include_router(legal.build_router(templates))
+    attach(router, signin.router)
+    attach(router, fan.router)
+    attach(router, fan_account.router)
+    attach(router, studio.router)
+    attach(router, admin.router)
+    attach(router, overlay.router)
+    attach(router, account_pages.build_router(templates))
+    attach(router, legal.build_router(templates))
     return router

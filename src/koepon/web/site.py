@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 
 from koepon.kernel.cache import Cache
+from koepon.kernel.routers import attach
 from koepon.web import pages
 from koepon.web.assets import Assets
 from koepon.web.gateway_client import ApiProblem
@@ -24,8 +25,8 @@ def install_web(app: FastAPI, cache: Cache, *, public_url: str = "") -> None:
     app.state.web_public_https = public_url.startswith("https://")
     assets = Assets()
     use_assets(assets.url)
-    app.include_router(assets.router())
-    app.include_router(pages.build_router())
+    attach(app, assets.router())
+    attach(app, pages.build_router())
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PageForbidden, _forbidden)
     app.add_exception_handler(ApiProblem, _api_problem)

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
+from koepon.kernel.routers import attach
 from koepon.web.admin import gachas, payments, users, vtubers
 from koepon.web.admin.console import take_notice
 from koepon.web.gateway_client import ApiProblem
@@ -58,7 +59,7 @@ async def _count(seen: Viewer, path: str, query: dict[str, Any]) -> str | None:
     return f"{items}+" if page.get("next_cursor") else str(items)
 
 
-router.include_router(vtubers.router)
-router.include_router(gachas.router)
-router.include_router(users.router)
-router.include_router(payments.router)
+attach(router, vtubers.router)
+attach(router, gachas.router)
+attach(router, users.router)
+attach(router, payments.router)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from koepon.kernel.routers import attach
 from koepon.web.fan import collection, draws, gachas
 
 router = APIRouter(include_in_schema=False)
 for part in (gachas, draws, collection):
-    router.include_router(part.router)
+    attach(router, part.router)

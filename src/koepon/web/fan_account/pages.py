@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from koepon.kernel.routers import attach
 from koepon.web.fan_account import account, fairness, purchase, vtubers, wallet
 
 router = APIRouter(include_in_schema=False)
 for part in (wallet, purchase, fairness, vtubers, account):
-    router.include_router(part.router)
+    attach(router, part.router)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
+from koepon.kernel.routers import attach
 from koepon.web.gateway_client import ApiProblem
 from koepon.web.i18n import gettext as _
 from koepon.web.rendering import render
@@ -94,8 +95,8 @@ async def apply(seen: Viewer = Depends(checked_form)) -> Response:
     return done(seen, "/studio", _("Your application was sent. An operator will review it."))
 
 
-router.include_router(team.router)
-router.include_router(contents.router)
-router.include_router(gachas.router)
-router.include_router(proposals.router)
-router.include_router(sales.router)
+attach(router, team.router)
+attach(router, contents.router)
+attach(router, gachas.router)
+attach(router, proposals.router)
+attach(router, sales.router)

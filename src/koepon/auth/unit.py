@@ -20,7 +20,7 @@ from koepon.auth.sessions import Sessions
 from koepon.auth.settings import load as load_auth_settings
 from koepon.contracts.clients import Clients
 from koepon.kernel.db import Database
-from koepon.kernel.runtime import Runtime, ServiceUnit
+from koepon.kernel.runtime import Runtime, ServiceRoutes, ServiceUnit
 from koepon.kernel.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -58,15 +58,13 @@ def build(runtime: Runtime, clients: Clients) -> ServiceUnit:
         sender = mailbox
     dispatcher = MailDispatcher(db, sender)
     db.on_commit(dispatcher.wake)
-    router, internal_router = build_routers(runtime, service, mailbox)
     return ServiceUnit(
         name="auth",
         db=db,
         migrations=Path(__file__).parent / "migrations",
         outbox_table=outbox,
         inbox_table=inbox,
-        router=router,
-        internal_router=internal_router,
+        routes=lambda: ServiceRoutes(*build_routers(runtime, service, mailbox)),
         client=LocalAuthClient(service),
         consumers=events.consumers(db, clock=service.now, public_url=settings.public_url),
         background=[dispatcher.run, *_restore_sessions(settings, sessions)],

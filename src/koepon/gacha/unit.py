@@ -39,7 +39,7 @@ from koepon.gacha.transparency.tasks import LogPublisher
 from koepon.kernel.db import Database
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
-from koepon.kernel.runtime import Consumer, Runtime, ServiceUnit
+from koepon.kernel.runtime import Consumer, Runtime, ServiceRoutes, ServiceUnit
 
 # Enough connections for a spike of draws (each saga step holds one briefly).
 POOL_SIZE = 20
@@ -122,7 +122,7 @@ def build(runtime: Runtime, clients: Clients) -> GachaUnit:
         migrations=Path(__file__).parent / "migrations",
         outbox_table=outbox,
         inbox_table=inbox,
-        router=api.build_router(ctx, services),
+        routes=lambda: ServiceRoutes(api.build_router(ctx, services)),
         consumers=[
             Consumer("gacha.draws", [DrawRequested.topic], services.draw_worker.handle),
         ],

@@ -27,7 +27,7 @@ from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
 from koepon.kernel.problems import Problem, install_problem_handlers
 from koepon.kernel.routers import attach
-from koepon.kernel.runtime import Consumer, Runtime, ServiceUnit
+from koepon.kernel.runtime import Consumer, Runtime, ServiceRoutes, ServiceUnit
 from koepon.payment import api
 from koepon.payment import settings as payment_settings
 from koepon.payment.checkout.models import idempotency_keys
@@ -141,8 +141,9 @@ def build(runtime: Runtime, clients: Clients) -> PaymentUnit:
         migrations=Path(__file__).parent / "migrations",
         outbox_table=outbox,
         inbox_table=inbox,
-        router=api.build_router(ctx, services),
-        internal_router=api.build_internal_router(ctx, services),
+        routes=lambda: ServiceRoutes(
+            api.build_router(ctx, services), api.build_internal_router(ctx, services)
+        ),
         client=InProcessMedalWallets(ctx.db, services.spending, services.wallet_views),
         consumers=consumers,
         background=background,

@@ -13,7 +13,7 @@ from koepon.contracts.clients import Clients
 from koepon.kernel.db import Database
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
-from koepon.kernel.runtime import Consumer, Runtime, ServiceUnit
+from koepon.kernel.runtime import Consumer, Runtime, ServiceRoutes, ServiceUnit
 from koepon.kernel.storage.factory import storage_from_settings
 from koepon.rewards import api, internal_api
 from koepon.rewards import settings as rewards_settings
@@ -82,8 +82,9 @@ def build(runtime: Runtime, clients: Clients) -> RewardsUnit:
         migrations=Path(__file__).parent / "migrations",
         outbox_table=outbox,
         inbox_table=inbox,
-        router=api.build_router(ctx, services),
-        internal_router=internal_api.build_internal_router(ctx, client),
+        routes=lambda: ServiceRoutes(
+            api.build_router(ctx, services), internal_api.build_internal_router(ctx, client)
+        ),
         client=client,
         consumers=[
             Consumer(CONSUMER, list(TOPICS), services.entitlements.handle),

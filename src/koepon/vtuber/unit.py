@@ -13,7 +13,7 @@ from koepon.contracts.clients import Clients
 from koepon.kernel.db import Database
 from koepon.kernel.inbox import Inbox
 from koepon.kernel.outbox import Outbox
-from koepon.kernel.runtime import Consumer, Runtime, ServiceUnit
+from koepon.kernel.runtime import Consumer, Runtime, ServiceRoutes, ServiceUnit
 from koepon.vtuber import api, internal_api
 from koepon.vtuber import settings as vtuber_settings
 from koepon.vtuber.client import InProcessVtuberTeams
@@ -83,8 +83,9 @@ def build(runtime: Runtime, clients: Clients) -> VtuberUnit:
         migrations=Path(__file__).parent / "migrations",
         outbox_table=outbox,
         inbox_table=inbox,
-        router=api.build_router(ctx, services),
-        internal_router=internal_api.build_internal_router(ctx, client),
+        routes=lambda: ServiceRoutes(
+            api.build_router(ctx, services), internal_api.build_internal_router(ctx, client)
+        ),
         client=client,
         consumers=[
             Consumer(gachas_service.CONSUMER, list(gachas_service.TOPICS), services.gachas.handle),

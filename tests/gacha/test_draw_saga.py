@@ -139,6 +139,38 @@ async def test_100_draws_by_a_fan_who_can_afford_10_make_10(desk: Desk, backend:
     assert seeds.json()["next_nonce"] == 10  # refused draws took no nonce
 
 
+@pytest.mark.service_settings(gacha={"draw_wait_ms": 5_000})
+async def test_a_draw_beyond_the_busy_saga_slots_is_queued_and_answered_at_once(
+    desk: Desk,
+) -> None:
+    """In a spike every saga slot of the process is busy: a new draw is queued and answered
+    202 at once, not after the request's wait spent reading its row (which took the database
+    pool from the accepts); the queue's worker makes it once a slot frees."""
+    gacha_id = await desk.publish(live_now(samples.weighted_raw()))
+    fan = await desk.fan(medals=300)
+    worker = gacha_services(desk.platform).draw_worker
+    taken = 0
+    while not worker.slots.locked():
+        await worker.slots.acquire()
+        taken += 1
+    try:
+        started = asyncio.get_running_loop().time()
+        answer = await post_draw(desk, fan, gacha_id)
+        took = asyncio.get_running_loop().time() - started
+        assert answer.status_code == 202, answer.text
+        assert took < 2.5, took  # not the 5 s wait
+        draw_id = answer.json()["id"]
+        read = await desk.client.get(f"/api/v1/draws/{draw_id}", headers=fan.headers)
+        assert read.json()["status"] == "accepted"
+    finally:
+        for _ in range(taken):
+            worker.slots.release()
+    await finish_everything(desk)
+    read = await desk.client.get(f"/api/v1/draws/{draw_id}", headers=fan.headers)
+    assert read.json()["status"] == "completed", read.text
+    assert await desk.shop.medals(fan.id) == (0, 0)
+
+
 async def hold_of(desk: Desk, draw_id: str) -> MedalHold | None:
     return await gacha_context(desk.platform).payment.hold(transfer_id(draw_id))
 

@@ -119,6 +119,11 @@ def build_router(
         )
         running = worker.start(accepted.draw.id, accepted.draw) if accepted.created else None
         wait = ctx.gacha_settings.draw_wait_ms / 1000
+        if accepted.created and running is None:
+            # Every saga slot of this process is busy (a spike): the draw waits in the queue
+            # behind them, so answer 202 now rather than read its row every 50 ms for the
+            # whole wait (thousands of such polls took the pool from the accepts: 503s).
+            wait = 0
         try:
             final = await draws.settle(accepted.draw.id, running, wait_seconds=wait)
         except Exception:

@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -263,16 +262,10 @@ def backing(
 
 
 def every_consumer() -> list[str]:
-    """The name of every event consumer the platform declares a queue for (its services' and
-    the gateway's), read from a platform built in memory and never started."""
-    from koepon.app import Platform
-    from koepon.gateway.realtime import CONSUMER as REALTIME
-    from koepon.kernel.settings import Settings
+    """The name of every event consumer the platform declares a queue for."""
+    from koepon.app import consumer_names
 
-    with tempfile.TemporaryDirectory() as scratch:
-        platform = Platform(Settings(data_dir=Path(scratch), environment="test"))
-        names = {c.name for unit in platform.units.values() for c in unit.consumers}
-    return sorted(names | {REALTIME})
+    return consumer_names()
 
 
 @dataclass

@@ -622,9 +622,11 @@ def main() -> None:
     finally:
         cache.flushdb()
         cache.close()
+        from koepon.app import consumer_names
         from koepon.kernel.bus.rabbitmq import delete_topology
 
-        asyncio.run(delete_topology(AMQP_URL, exchange))
+        # The queues were declared by the server and worker processes: name them all.
+        asyncio.run(delete_topology(AMQP_URL, exchange, consumer_names()))
 
 
 if __name__ == "__main__":

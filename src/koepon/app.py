@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +20,7 @@ from koepon.auth import unit as auth_unit
 from koepon.contracts.clients import Clients
 from koepon.gacha import unit as gacha_unit
 from koepon.gateway import install_gateway
+from koepon.gateway.realtime import CONSUMER as REALTIME
 from koepon.gateway.realtime import Realtime, install_realtime
 from koepon.kernel import jobs
 from koepon.kernel.bus.inprocess import InProcessBus
@@ -250,6 +253,16 @@ class Platform:
                 log.warning("platform.dispose_failed", service=unit.name, error=repr(exc))
         await self.runtime.authenticator.verifier.close()
         await self.cache.close()
+
+
+def consumer_names() -> list[str]:
+    """The name of every event consumer a platform declares a queue for (its services' and
+    the gateway's), read from a platform built in memory and never started: what clearing an
+    exchange's queues must name when other processes declared them (tests, benchmarks)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        platform = Platform(Settings(data_dir=Path(scratch), environment="test"))
+        names = {c.name for unit in platform.units.values() for c in unit.consumers}
+    return sorted(names | {REALTIME})
 
 
 def _loop_running() -> bool:

@@ -91,7 +91,7 @@ class Platform:
         self.runtime = Runtime(
             settings=settings,
             cache=self.cache,
-            rate_limiter=RateLimiter(settings.redis_url),
+            rate_limiter=RateLimiter.from_settings(settings),
             authenticator=Authenticator(verifier),
         )
         self.bus: InProcessBus | RabbitMQBus = (

@@ -58,3 +58,18 @@ async def test_a_raised_limit_costs_two_counters_not_one_entry_per_hit() -> None
     assert isinstance(storage, MemoryStorage)
     assert not storage.events
     assert len([k for k in storage.storage if key in k]) <= 2
+
+
+async def test_a_burst_beyond_the_pool_waits_for_connections_and_counts_every_hit(
+    limiter: RateLimiter,
+) -> None:
+    """512 hits at once on a pool of 64 Redis connections: every hit waits its turn and is
+    counted (exactly the limit allowed), none fails — a failing limiter lets requests through,
+    so a burst used to switch the limits off (the client's default pool refused the 101st)."""
+    key = uuid.uuid4().hex
+    results = await asyncio.gather(
+        *(limiter.hit("100/minute", "ip", key) for _ in range(512)), return_exceptions=True
+    )
+    failed = [r for r in results if isinstance(r, BaseException)]
+    assert not failed, failed[:3]
+    assert sum(1 for r in results if isinstance(r, tuple) and r[0]) == 100

@@ -263,7 +263,7 @@ def create_proxy_app(
     runtime = Runtime(
         settings=settings,
         cache=cache,
-        rate_limiter=RateLimiter(settings.redis_url),
+        rate_limiter=RateLimiter.from_settings(settings),
         authenticator=Authenticator(verifier),
     )
 

@@ -65,7 +65,7 @@ class Realtime:
     def __init__(self, settings: Settings, cache: Cache, accounts: AuthAccounts | None) -> None:
         self.cache = cache
         self.accounts = accounts
-        self.rate_limiter = RateLimiter(settings.redis_url)
+        self.rate_limiter = RateLimiter.from_settings(settings)
         self.connects_per_address = settings.rate_limit_per_ip
         manager = (
             socketio.AsyncRedisManager(settings.redis_url, channel=channel(settings))

@@ -24,6 +24,18 @@ class GachaSettings(BaseSettings):
         description="KOEPON_DRAW_WAIT_MS: how long a draw request waits for its result before "
         "answering 202 (the fan then polls GET /api/v1/draws/{id})",
     )
+    draw_accept_concurrency: int = Field(
+        16,
+        ge=1,
+        description="KOEPON_DRAW_ACCEPT_CONCURRENCY: draw requests a process accepts at once; "
+        "the rest wait their turn (and meanwhile the process leaves the sagas to the queue)",
+    )
+    draw_accept_wait_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="KOEPON_DRAW_ACCEPT_WAIT_SECONDS: longest wait for that turn before the "
+        "request is answered 503 with Retry-After (nothing stored)",
+    )
     draw_hold_seconds: int = Field(
         900,
         ge=60,

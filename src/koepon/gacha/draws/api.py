@@ -109,20 +109,37 @@ def build_router(
     ) -> JSONResponse:
         """Draw once or 10連 (COMPLIANCE P2: the page shows the final confirmation first).
         Needs an ``Idempotency-Key``: the same key and body always mean the same draw."""
-        accepted = await draws.accept(
-            user_id=principal.user_id,
-            gacha_id=gacha_id,
-            count=body.count,
-            key=key,
-            fingerprint=await request_fingerprint(request),
-            show_on_stream=body.show_on_stream,
-        )
-        running = worker.start(accepted.draw.id, accepted.draw) if accepted.created else None
+        claimed = False
+
+        async def claim() -> bool:
+            nonlocal claimed
+            claimed = await worker.claim()
+            return claimed
+
+        try:
+            accepted = await draws.accept(
+                user_id=principal.user_id,
+                gacha_id=gacha_id,
+                count=body.count,
+                key=key,
+                fingerprint=await request_fingerprint(request),
+                show_on_stream=body.show_on_stream,
+                claim=claim,
+            )
+        except BaseException:
+            if claimed:
+                worker.release()
+            raise
+        running = None
+        if accepted.inline:
+            running = worker.start_claimed(accepted.draw.id, accepted.draw)
+        elif claimed:
+            worker.release()
         wait = ctx.gacha_settings.draw_wait_ms / 1000
         if accepted.created and running is None:
-            # Every saga slot of this process is busy (a spike): the draw waits in the queue
-            # behind them, so answer 202 now rather than read its row every 50 ms for the
-            # whole wait (thousands of such polls took the pool from the accepts: 503s).
+            # Queued (requests waiting for their turn, or every saga slot of this process
+            # busy): answer 202 now rather than read its row every 50 ms for the whole wait
+            # (thousands of such polls took the pool from the accepts: 503s).
             wait = 0
         try:
             final = await draws.settle(accepted.draw.id, running, wait_seconds=wait)

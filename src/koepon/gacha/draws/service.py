@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from koepon.gacha.catalog.service import Catalog, LiveGacha
 from koepon.gacha.context import GachaContext
 from koepon.gacha.draws import repository
+from koepon.gacha.draws.admission import AcceptGate
 from koepon.gacha.draws.events import DrawRequested
 from koepon.gacha.draws.models import Draw
 from koepon.gacha.draws.profiles import Profiles
@@ -40,6 +42,12 @@ POLL_SECONDS = 0.05
 class Accepted:
     draw: Draw
     created: bool
+    # A saga slot of this process was claimed for the new draw: it runs here, not queued.
+    inline: bool = False
+
+
+async def never() -> bool:
+    return False
 
 
 def price_of(live: LiveGacha, count: int) -> int:
@@ -92,6 +100,10 @@ class Draws:
         self.draw_log = draw_log
         self.wallets = wallets
         self.profiles = profiles
+        settings = ctx.gacha_settings
+        self.gate = AcceptGate(
+            settings.draw_accept_concurrency, wait_seconds=settings.draw_accept_wait_seconds
+        )
 
     async def accept(
         self,
@@ -102,12 +114,42 @@ class Draws:
         key: str,
         fingerprint: str,
         show_on_stream: bool = False,
+        claim: Callable[[], Awaitable[bool]] = never,
     ) -> Accepted:
         """Check what can be checked without taking anything, then queue the draw, in one
-        transaction (the draw row and its queue message).
+        transaction (the draw row and its queue message), in this process's turn
+        (``AcceptGate``).
+
+        ``claim`` takes a saga slot of this process for the new draw (the request's fast
+        path), asked only when no other request waits for its turn: a claimed draw is not
+        queued, so no queue worker runs the same saga beside it (the recovery sweeper still
+        finishes it if this process dies). The caller starts it, or gives the slot back when
+        no draw was created (``Accepted.inline``).
 
         Checked again under the fan's lock by the saga (limits, caps, stock): these early
         checks only spare a refused draw the round trip."""
+        async with self.gate.turn():
+            return await self._accept(
+                user_id=user_id,
+                gacha_id=gacha_id,
+                count=count,
+                key=key,
+                fingerprint=fingerprint,
+                show_on_stream=show_on_stream,
+                claim=claim,
+            )
+
+    async def _accept(
+        self,
+        *,
+        user_id: str,
+        gacha_id: str,
+        count: int,
+        key: str,
+        fingerprint: str,
+        show_on_stream: bool,
+        claim: Callable[[], Awaitable[bool]],
+    ) -> Accepted:
         try:
             live = await self.catalog.live(gacha_id)
             price = price_of(live, count)
@@ -164,9 +206,11 @@ class Draws:
                         f"the box holds {left} items; {count} were asked for", remaining=left
                     )
             if await repository.insert_draw(session, values):
-                await self.ctx.outbox.add(session, DrawRequested(draw_id=values["id"]))
+                inline = not self.gate.pressed and await claim()
+                if not inline:
+                    await self.ctx.outbox.add(session, DrawRequested(draw_id=values["id"]))
                 count_draw("accepted")
-                return Accepted(Draw(**values), created=True)
+                return Accepted(Draw(**values), created=True, inline=inline)
             earlier = await repository.by_key(session, user_id, key)
         # The same key was used before, or arrived concurrently: that request's draw.
         assert earlier is not None

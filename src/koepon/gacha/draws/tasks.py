@@ -43,6 +43,22 @@ class DrawWorker:
             return None
         return self._spawn(draw_id, acquired=False, known=known)
 
+    async def claim(self) -> bool:
+        """Take a slot for a draw about to be accepted, if one is free now (never waits): that
+        draw's saga then runs here (``start_claimed``) and is not queued. Give it back with
+        ``release`` if no draw comes of it."""
+        if self.slots.locked():
+            return False
+        await self.slots.acquire()  # free: returns without yielding to the loop
+        return True
+
+    def start_claimed(self, draw_id: str, known: Draw) -> asyncio.Task[None]:
+        """Run a just-accepted draw's saga in the slot ``claim`` took for it."""
+        return self._spawn(draw_id, acquired=True, known=known)
+
+    def release(self) -> None:
+        self.slots.release()
+
     def _spawn(
         self, draw_id: str, *, acquired: bool, known: Draw | None = None
     ) -> asyncio.Task[None]:

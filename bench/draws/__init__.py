@@ -3,7 +3,7 @@ served the same way and to the same SQL run directly with asyncpg, in one run.
 
 The platform runs as the README's distributed mode does on one machine: ``koepon serve`` (every
 service and the gateway in one uvicorn process: it accepts draws and runs their sagas on its
-fast path) and ``koepon worker`` (outbox relays and the draw queue's consumer), on a
+fast path) and ``koepon worker`` processes (outbox relays and the draw queue's consumer), on a
 throwaway PostgreSQL database, a flushed Redis database and a fresh RabbitMQ exchange. Gachas
 are published and fans signed in and funded directly (``bench.draws.setup``), so only draws go
 through HTTP: ``POST /api/v1/gachas/{id}/draws`` (a new ``Idempotency-Key`` each) and
@@ -20,7 +20,8 @@ Targets: accepted ≥ 0.5 × hello; completed single draws/s ≥ 0.5 × raw; p99
 maximum; the spike drained ≤ 30 s. ``python -m bench draws`` or ``make bench BENCH=draws``
 (about 3–4 minutes); KOEPON_BENCH_SECONDS (default 5) per measurement, KOEPON_BENCH_PG_DSN,
 KOEPON_BENCH_REDIS_URL (flushed before and after), KOEPON_BENCH_AMQP_URL,
-KOEPON_BENCH_SPIKE (default 10000 draws in 10 s).
+KOEPON_BENCH_SPIKE (default 10000 draws in 10 s), KOEPON_BENCH_WORKERS (worker processes,
+default one per core).
 """
 
 from __future__ import annotations
@@ -56,13 +57,16 @@ from bench.outage.infra import PG_BIN, Postgres
 LOGS = Path(tempfile.gettempdir(), "koepon-bench-draws")
 
 SECONDS = float(os.environ.get("KOEPON_BENCH_SECONDS", "5"))
-# Unset: a PostgreSQL cluster of the benchmark's own (max_connections 300: the serving process
-# and the worker each open up to 100 connections, more than a default server allows, and
-# other people's tests on the machine's shared server keep theirs).
+# Unset: a PostgreSQL cluster of the benchmark's own (max_connections 400: the serving process
+# and each worker open up to 100 connections, more than a default server allows, and other
+# people's tests on the machine's shared server keep theirs).
 PG_DSN = os.environ.get("KOEPON_BENCH_PG_DSN")
 REDIS_URL = os.environ.get("KOEPON_BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
 AMQP_URL = os.environ.get("KOEPON_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 SPIKE = int(os.environ.get("KOEPON_BENCH_SPIKE", "10000"))
+# Worker processes beside the server: one per core, so that once the server has answered a
+# spike's requests both cores keep drawing (one Python process uses one core at most).
+WORKERS = max(1, int(os.environ.get("KOEPON_BENCH_WORKERS", str(os.cpu_count() or 1))))
 SPIKE_SECONDS = 10.0
 SPIKE_FANS = max(1, min(1_000, SPIKE // 10))  # ten draws each
 CONNECTIONS = 32  # closed loop: enough in flight to keep the server and its pool busy
@@ -507,7 +511,7 @@ class OwnPostgres(Postgres):
     def start(self) -> None:
         options = (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
-            "-c max_connections=300"
+            "-c max_connections=400"
         )
         self._run(PG_BIN / "pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "start")
 
@@ -610,11 +614,17 @@ def main() -> None:
             stack.base = f"http://127.0.0.1:{serve_port}"
             serve = [PYTHON, "-m", "koepon.cli", "serve", "--port", str(serve_port)]
             worker = [PYTHON, "-m", "koepon.cli", "worker"]
-            with (
-                _process(serve, env, LOGS / "serve.log", stack.base + "/healthz") as serve_pid,
-                _process(worker, env, LOGS / "worker.log") as worker_pid,
-            ):
-                stack.pids = [serve_pid, worker_pid]
+            with contextlib.ExitStack() as processes:
+                stack.pids = [
+                    processes.enter_context(
+                        _process(serve, env, LOGS / "serve.log", stack.base + "/healthz")
+                    ),
+                    *(
+                        processes.enter_context(_process(worker, env, LOGS / f"worker{n}.log"))
+                        for n in range(1, WORKERS + 1)
+                    ),
+                ]
+                say(f"serving at {stack.base} with {WORKERS} worker process(es)")
                 single, multi, half, spike = uvloop.run(_measure(stack, data))
             raw_single, raw_multi = uvloop.run(_raw(stack, data))
             _report(hello, single, multi, half, spike, raw_single, raw_multi)

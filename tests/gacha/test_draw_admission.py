@@ -128,3 +128,35 @@ async def test_a_draw_run_on_its_request_path_is_not_queued_as_well(desk: Desk) 
     assert await queued_requests(desk) == [queued.json()["id"]]
     await finish_everything(desk)
     assert await desk.shop.medals(fan.id) == (0, 0)
+
+
+@pytest.mark.service_settings(gacha={"draw_wait_ms": 0, "draw_stale_seconds": 1})
+async def test_the_recovery_sweep_waits_while_a_backlog_waits_to_be_accepted(desk: Desk) -> None:
+    """In a spike the queued draws look abandoned by the thousand; sweeping them in a process
+    whose accepts are backed up took the CPU from the accepts (and through slowed payment calls
+    opened the payment breaker: 503s). The sweep waits for the backlog, then takes them."""
+    from datetime import timedelta
+
+    from clocks import MovableClock
+
+    gacha_id = await desk.publish(live_now(samples.weighted_raw()))
+    fan = await desk.fan(medals=300)
+    services = gacha_services(desk.platform)
+    services.saga.crash.armed = {"reserved"}  # the request's saga dies: the draw is left
+    queued = await post_draw(desk, fan, gacha_id)
+    assert queued.status_code == 202, queued.text
+    running = list(services.draw_worker.running.values())
+    if running:
+        await asyncio.wait(running)
+    services.saga.crash.armed = set()
+    ctx = gacha_context(desk.platform)
+    ctx.clock.use(MovableClock(ctx.now() + timedelta(seconds=5)))
+    gate = services.draws.gate
+    gate.waiting = gate.concurrency + 1  # as if that many requests waited for their turn
+    try:
+        assert await services.draw_recovery.run_once() == 0
+    finally:
+        gate.waiting = 0
+    assert await services.draw_recovery.run_once() == 1
+    read = await desk.client.get(f"/api/v1/draws/{queued.json()['id']}", headers=fan.headers)
+    assert read.json()["status"] == "completed", read.text

@@ -84,6 +84,7 @@ def build_services(ctx: GachaContext) -> GachaServices:
         ctx, catalog=catalog, seeds=seeds, draw_log=draw_log, wallets=wallets, profiles=profiles
     )
     worker = DrawWorker(saga)
+    draws = Draws(ctx, catalog=catalog, draw_log=draw_log, wallets=wallets, profiles=profiles)
     audits = Audits(ctx, catalog)
     reviews = Reviews(ctx, catalog, content_check, teams)
     return GachaServices(
@@ -97,9 +98,9 @@ def build_services(ctx: GachaContext) -> GachaServices:
         log_publisher=LogPublisher(draw_log),
         wallets=wallets,
         saga=saga,
-        draws=Draws(ctx, catalog=catalog, draw_log=draw_log, wallets=wallets, profiles=profiles),
+        draws=draws,
         draw_worker=worker,
-        draw_recovery=DrawRecovery(ctx, worker),
+        draw_recovery=DrawRecovery(ctx, worker, draws.gate),
         exchanges=Exchanges(ctx, catalog),
         reversals=Reversals(ctx, catalog),
         verifications=Verifications(catalog=catalog, seeds=seeds, draw_log=draw_log),

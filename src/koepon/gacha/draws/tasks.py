@@ -16,6 +16,7 @@ import structlog
 
 from koepon.gacha.context import GachaContext
 from koepon.gacha.draws import repository
+from koepon.gacha.draws.admission import AcceptGate
 from koepon.gacha.draws.models import Draw
 from koepon.gacha.draws.saga import DrawSaga, WorkerCrashed, stale_before
 from koepon.gacha.draws.states import UNFINISHED
@@ -101,15 +102,24 @@ class DrawWorker:
 
 
 class DrawRecovery:
-    """Finishes or releases draws a worker left behind (DESIGN.md "The draw", step 2)."""
+    """Finishes or releases draws a worker left behind (DESIGN.md "The draw", step 2).
 
-    def __init__(self, ctx: GachaContext, worker: DrawWorker) -> None:
+    Not while this process has a backlog of draw requests waiting to be accepted (``gate``):
+    in a spike the queue's draws turn "untouched for ``draw_stale_seconds``" by the thousand,
+    and sweeping them here took the CPU from the accepts and, through payment calls slowed by
+    it, opened the payment breaker, which refuses new draws (503). The queue's workers draw
+    them; the sweep resumes once the backlog is answered."""
+
+    def __init__(self, ctx: GachaContext, worker: DrawWorker, gate: AcceptGate) -> None:
         self.ctx = ctx
         self.worker = worker
+        self.gate = gate
 
     async def run_once(self) -> int:
         """Run the saga of every draw untouched for ``draw_stale_seconds``; returns how many
         were taken up (each in its own runs, never two at once in this process)."""
+        if self.gate.pressed:
+            return 0
         settings = self.ctx.gacha_settings
         before = stale_before(self.ctx.now(), settings.draw_stale_seconds)
         async with self.ctx.db.transaction(read_only=True) as session:

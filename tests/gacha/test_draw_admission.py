@@ -160,3 +160,13 @@ async def test_the_recovery_sweep_waits_while_a_backlog_waits_to_be_accepted(des
     assert await services.draw_recovery.run_once() == 1
     read = await desk.client.get(f"/api/v1/draws/{queued.json()['id']}", headers=fan.headers)
     assert read.json()["status"] == "completed", read.text
+
+
+def test_a_turn_is_given_up_well_before_the_gateway_gives_up_on_the_request() -> None:
+    """Otherwise a draw could be stored after the gateway answered 504 for it."""
+    from koepon.gacha.settings import GachaSettings
+    from koepon.kernel.settings import Settings
+
+    wait = GachaSettings.model_fields["draw_accept_wait_seconds"].default
+    gateway = Settings.model_fields["gateway_upstream_timeout_seconds"].default
+    assert wait + 3 <= gateway

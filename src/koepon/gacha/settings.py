@@ -31,10 +31,11 @@ class GachaSettings(BaseSettings):
         "the rest wait their turn (and meanwhile the process leaves the sagas to the queue)",
     )
     draw_accept_wait_seconds: float = Field(
-        30.0,
+        10.0,
         gt=0,
         description="KOEPON_DRAW_ACCEPT_WAIT_SECONDS: longest wait for that turn before the "
-        "request is answered 503 with Retry-After (nothing stored)",
+        "request is answered 503 with Retry-After (nothing stored); keep it well below the "
+        "gateway's timeout for gacha, or a draw could be stored after the gateway gave up",
     )
     draw_hold_seconds: int = Field(
         900,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -164,7 +165,17 @@ def serve(host: str, port: int, service: str, seed: bool) -> None:
             consume=settings.amqp_url is None,
             announce=f"Koepon ({service}) is ready at http://{host}:{port}/",
         )
+    freeze_startup_objects()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up built (modules, routes, models: ~250,000 objects) out of the garbage
+    collector's full passes. Each full pass walked all of them, ~50–85 ms with the process
+    standing still, every few seconds under load: the draws' p99. They live as long as the
+    process anyway; only long-running processes call this (never the tests' apps)."""
+    gc.collect()
+    gc.freeze()
 
 
 @main.command()
@@ -181,6 +192,7 @@ def worker(service: str) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await platform.start(relay=True, consume=True)
+        freeze_startup_objects()
         click.echo(f"Koepon worker running for {service}", err=True)
         try:
             await stop.wait()

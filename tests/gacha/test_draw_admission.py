@@ -12,7 +12,7 @@ import pytest
 
 from gacha import samples
 from gacha.conftest import Desk, gacha_context, gacha_services, live_now
-from gacha.test_draw_saga import finish_everything, post_draw
+from gacha.test_draw_saga import every_saga_slot_busy, finish_everything, post_draw
 from koepon.gacha.draws.admission import AcceptGate
 from koepon.kernel.errors import Unavailable
 
@@ -114,17 +114,9 @@ async def test_a_draw_run_on_its_request_path_is_not_queued_as_well(desk: Desk) 
     fan = await desk.fan(medals=600)
     inline = await post_draw(desk, fan, gacha_id)
     assert inline.status_code == 200, inline.text
-    worker = gacha_services(desk.platform).draw_worker
-    taken = 0
-    while not worker.slots.locked():
-        await worker.slots.acquire()
-        taken += 1
-    try:
+    async with every_saga_slot_busy(desk):
         queued = await post_draw(desk, fan, gacha_id)
         assert queued.status_code == 202, queued.text
-    finally:
-        for _ in range(taken):
-            worker.slots.release()
     assert await queued_requests(desk) == [queued.json()["id"]]
     await finish_everything(desk)
     assert await desk.shop.medals(fan.id) == (0, 0)

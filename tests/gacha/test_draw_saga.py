@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +52,21 @@ async def post_draw(desk: Desk, fan: Any, gacha_id: str, count: int = 1) -> Any:
     return await desk.client.post(
         f"/api/v1/gachas/{gacha_id}/draws", json={"count": count}, headers=fan.ik()
     )
+
+
+@asynccontextmanager
+async def every_saga_slot_busy(desk: Desk) -> AsyncIterator[None]:
+    """Take every saga slot of the process (a spike's worth of running sagas) meanwhile."""
+    worker = gacha_services(desk.platform).draw_worker
+    taken = 0
+    while not worker.slots.locked():
+        await worker.slots.acquire()
+        taken += 1
+    try:
+        yield
+    finally:
+        for _ in range(taken):
+            worker.slots.release()
 
 
 async def finish_everything(desk: Desk) -> None:
@@ -148,12 +165,7 @@ async def test_a_draw_beyond_the_busy_saga_slots_is_queued_and_answered_at_once(
     pool from the accepts); the queue's worker makes it once a slot frees."""
     gacha_id = await desk.publish(live_now(samples.weighted_raw()))
     fan = await desk.fan(medals=300)
-    worker = gacha_services(desk.platform).draw_worker
-    taken = 0
-    while not worker.slots.locked():
-        await worker.slots.acquire()
-        taken += 1
-    try:
+    async with every_saga_slot_busy(desk):
         started = asyncio.get_running_loop().time()
         answer = await post_draw(desk, fan, gacha_id)
         took = asyncio.get_running_loop().time() - started
@@ -162,9 +174,6 @@ async def test_a_draw_beyond_the_busy_saga_slots_is_queued_and_answered_at_once(
         draw_id = answer.json()["id"]
         read = await desk.client.get(f"/api/v1/draws/{draw_id}", headers=fan.headers)
         assert read.json()["status"] == "accepted"
-    finally:
-        for _ in range(taken):
-            worker.slots.release()
     await finish_everything(desk)
     read = await desk.client.get(f"/api/v1/draws/{draw_id}", headers=fan.headers)
     assert read.json()["status"] == "completed", read.text

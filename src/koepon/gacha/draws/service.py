@@ -129,92 +129,71 @@ class Draws:
         Checked again under the fan's lock by the saga (limits, caps, stock): these early
         checks only spare a refused draw the round trip."""
         async with self.gate.turn():
-            return await self._accept(
-                user_id=user_id,
-                gacha_id=gacha_id,
-                count=count,
-                key=key,
-                fingerprint=fingerprint,
-                show_on_stream=show_on_stream,
-                claim=claim,
-            )
-
-    async def _accept(
-        self,
-        *,
-        user_id: str,
-        gacha_id: str,
-        count: int,
-        key: str,
-        fingerprint: str,
-        show_on_stream: bool,
-        claim: Callable[[], Awaitable[bool]],
-    ) -> Accepted:
-        try:
-            live = await self.catalog.live(gacha_id)
-            price = price_of(live, count)
-        except DomainError:
-            earlier = await self._by_key(user_id, key)
-            if earlier is not None:  # a retry of a draw accepted before the gacha ended
-                return Accepted(self._same_request(earlier, fingerprint), created=False)
-            raise
-        self.wallets.refuse_if_open()
-        now = self.ctx.now()
-        month = now.astimezone(JST).strftime("%Y-%m")
-        today = jst_day(now).isoformat()
-        try:
-            profile = await self.profiles.of(user_id)
-        except DomainError:
-            raise
-        except Exception as exc:  # the auth service cannot be asked: A3 cannot be checked
-            raise Unavailable(
-                "spending limits cannot be checked right now; nothing was taken"
-            ) from exc
-        values: dict[str, Any] = {
-            "id": str(uuid.uuid4()),
-            "user_id": user_id,
-            "idempotency_key": key,
-            "fingerprint": fingerprint,
-            "gacha_id": gacha_id,
-            "vtuber_id": live.vtuber_id,
-            "count": count,
-            "price_medals": price,
-            "status": DrawStatus.ACCEPTED.value,
-            "month": month,
-            "day": today,
-            "requested_at": now,
-            "updated_at": now,
-            "points_earned": 0,
-            "attempts": 0,
-            "show_on_stream": show_on_stream,
-        }
-        async with self.ctx.db.transaction() as session:
-            state = await repository.peek_fan_state(session, user_id, gacha_id)
-            if state is not None:
-                check_draw_limits(
-                    live.config.limits,
-                    drawn=state.drawn,
-                    drawn_today=state.drawn_on_day if state.day == today else 0,
-                    count=count,
-                )
-            used = await repository.month_medals(session, user_id, month)
-            check_account_limits(profile, now=now, month_medals=used, price=price)
-            if live.config.kind == "box":
-                left = await self.catalog.box_left(session, gacha_id)
-                if left < count:
-                    raise BoxSoldOut(
-                        f"the box holds {left} items; {count} were asked for", remaining=left
+            try:
+                live = await self.catalog.live(gacha_id)
+                price = price_of(live, count)
+            except DomainError:
+                earlier = await self._by_key(user_id, key)
+                if earlier is not None:  # a retry of a draw accepted before the gacha ended
+                    return Accepted(self._same_request(earlier, fingerprint), created=False)
+                raise
+            self.wallets.refuse_if_open()
+            now = self.ctx.now()
+            month = now.astimezone(JST).strftime("%Y-%m")
+            today = jst_day(now).isoformat()
+            try:
+                profile = await self.profiles.of(user_id)
+            except DomainError:
+                raise
+            except Exception as exc:  # the auth service cannot be asked: A3 cannot be checked
+                raise Unavailable(
+                    "spending limits cannot be checked right now; nothing was taken"
+                ) from exc
+            values: dict[str, Any] = {
+                "id": str(uuid.uuid4()),
+                "user_id": user_id,
+                "idempotency_key": key,
+                "fingerprint": fingerprint,
+                "gacha_id": gacha_id,
+                "vtuber_id": live.vtuber_id,
+                "count": count,
+                "price_medals": price,
+                "status": DrawStatus.ACCEPTED.value,
+                "month": month,
+                "day": today,
+                "requested_at": now,
+                "updated_at": now,
+                "points_earned": 0,
+                "attempts": 0,
+                "show_on_stream": show_on_stream,
+            }
+            async with self.ctx.db.transaction() as session:
+                state = await repository.peek_fan_state(session, user_id, gacha_id)
+                if state is not None:
+                    check_draw_limits(
+                        live.config.limits,
+                        drawn=state.drawn,
+                        drawn_today=state.drawn_on_day if state.day == today else 0,
+                        count=count,
                     )
-            if await repository.insert_draw(session, values):
-                inline = not self.gate.pressed and await claim()
-                if not inline:
-                    await self.ctx.outbox.add(session, DrawRequested(draw_id=values["id"]))
-                count_draw("accepted")
-                return Accepted(Draw(**values), created=True, inline=inline)
-            earlier = await repository.by_key(session, user_id, key)
-        # The same key was used before, or arrived concurrently: that request's draw.
-        assert earlier is not None
-        return Accepted(self._same_request(earlier, fingerprint), created=False)
+                used = await repository.month_medals(session, user_id, month)
+                check_account_limits(profile, now=now, month_medals=used, price=price)
+                if live.config.kind == "box":
+                    left = await self.catalog.box_left(session, gacha_id)
+                    if left < count:
+                        raise BoxSoldOut(
+                            f"the box holds {left} items; {count} were asked for", remaining=left
+                        )
+                if await repository.insert_draw(session, values):
+                    inline = not self.gate.pressed and await claim()
+                    if not inline:
+                        await self.ctx.outbox.add(session, DrawRequested(draw_id=values["id"]))
+                    count_draw("accepted")
+                    return Accepted(Draw(**values), created=True, inline=inline)
+                earlier = await repository.by_key(session, user_id, key)
+            # The same key was used before, or arrived concurrently: that request's draw.
+            assert earlier is not None
+            return Accepted(self._same_request(earlier, fingerprint), created=False)
 
     async def _by_key(self, user_id: str, key: str) -> Draw | None:
         async with self.ctx.db.transaction(read_only=True) as session:

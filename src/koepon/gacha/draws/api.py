@@ -130,11 +130,8 @@ def build_router(
             if claimed:
                 worker.release()
             raise
-        running = None
-        if accepted.inline:
-            running = worker.start_claimed(accepted.draw.id, accepted.draw)
-        elif claimed:
-            worker.release()
+        # A claimed slot always made an inline draw (accept claims only once the row is in).
+        running = worker.start_claimed(accepted.draw.id, accepted.draw) if accepted.inline else None
         wait = ctx.gacha_settings.draw_wait_ms / 1000
         if accepted.created and running is None:
             # Queued (requests waiting for their turn, or every saga slot of this process

@@ -46,7 +46,7 @@ lint: setup
 	.venv/bin/mypy src
 
 test: setup services browser media lint
-	.venv/bin/pytest -q -p no:cacheprovider --durations=25
+	.venv/bin/pytest -q -p no:cacheprovider --durations=25 -n 2 --dist loadgroup
 	@# The operator commands on a freshly seeded embedded platform: the ledger audit must pass.
 	rm -rf .test-data
 	KOEPON_DATA_DIR=.test-data .venv/bin/koepon seed

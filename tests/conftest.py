@@ -22,6 +22,7 @@ import pytest
 import redis.asyncio as aioredis
 import uvicorn
 
+from database_stock import DatabaseStock
 from koepon.app import Platform, create_app
 from koepon.auth.settings import AuthSettings
 from koepon.gacha.settings import GachaSettings
@@ -37,10 +38,11 @@ from seeded_template import (
     restore_redis_keys,
     seed_settled,
 )
+from worker_share import redis_url
 
 PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("KOEPON_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+REDIS_URL = os.environ.get("KOEPON_TEST_REDIS_URL") or redis_url("platform")
 AMQP_URL = os.environ.get("KOEPON_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 BACKENDS = [
     b for b in os.environ.get("KOEPON_TEST_BACKENDS", "embedded,distributed").split(",") if b
@@ -65,11 +67,30 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# Modules that start stacks of platform processes (up to 14 each, with their own servers): in a
+# run spread over several test processes (``make test``), one process runs all of them in turn,
+# so two stacks never compete for the two cores and their timing-sensitive waits.
+PROCESS_STACK_MODULES = frozenset(
+    {
+        "test_distributed_processes.py",
+        "test_api_fuzz.py",
+        "deploy/test_nginx_edge.py",
+        "deploy/test_replica_failover.py",
+        "resilience/test_outages.py",
+        "resilience/test_service_restart.py",
+    }
+)
+TESTS_DIR = Path(__file__).parent
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups off the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec and callspec.params.get("backend") == "distributed":
             item.add_marker(pytest.mark.distributed)
+        if item.path.relative_to(TESTS_DIR).as_posix() in PROCESS_STACK_MODULES:
+            item.add_marker(pytest.mark.xdist_group("process-stacks"))
 
 
 def pg_url(database: str) -> str:
@@ -99,7 +120,6 @@ def base_settings(**overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": "test",
         "internal_token": TEST_INTERNAL_TOKEN,
-        "relay_poll_seconds": 0.05,
         "rate_limit_per_ip": "100000/minute",
         "rate_limit_per_user": "100000/minute",
     }
@@ -131,15 +151,25 @@ def _marked_services(request: pytest.FixtureRequest) -> dict[str, dict[str, obje
 
 
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
+def database_stock() -> Iterator[DatabaseStock]:
+    """Copies of the template databases made ahead of the tests (``database_stock.py``)."""
+    stock = DatabaseStock(PG_ADMIN_DSN)
+    try:
+        yield stock
+    finally:
+        stock.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template(database_stock: DatabaseStock) -> Iterator[str]:
     """A migrated PostgreSQL database that each distributed test copies (fast and isolated)."""
     if "distributed" not in BACKENDS:
         yield ""
         return
     name = f"koepon_tpl_{uuid.uuid4().hex[:10]}"
+    database_stock.create(name)
 
     async def build() -> None:
-        await create_database(name)
         platform = Platform(base_settings(database_url=pg_url(name)))
         try:
             await platform.migrate()
@@ -148,6 +178,7 @@ def pg_template() -> Iterator[str]:
 
     asyncio.run(build())
     yield name
+    database_stock.close()  # no copy of it is being made while it is dropped
     asyncio.run(drop_database(name))
 
 
@@ -172,7 +203,10 @@ def embedded_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
 
 @pytest.fixture(scope="session")
 def pg_seeded_template(
-    pg_template: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    pg_template: str,
+    database_stock: DatabaseStock,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[SeededTemplate]:
     """The demo data seeded once on the migrated database (``seeded_template.py``): its own
     database, S3 prefix, data dir and Redis keys, copied into each distributed ``seeded`` test."""
@@ -185,7 +219,6 @@ def pg_seeded_template(
     async def build() -> SeededTemplate:
         from koepon.kernel.bus.rabbitmq import delete_topology
 
-        await create_database(name, template=pg_template)
         redis = aioredis.Redis.from_url(REDIS_URL)
         await redis.flushdb()
         await redis.aclose()
@@ -204,8 +237,10 @@ def pg_seeded_template(
             await delete_topology(AMQP_URL, exchange)
         return SeededTemplate(data_dir, database=name, s3_prefix=prefix, redis_keys=keys)
 
+    database_stock.create(name, template=pg_template or None)
     template = asyncio.run(build())
     yield template
+    database_stock.close()
     asyncio.run(drop_database(name))
 
 
@@ -319,6 +354,7 @@ async def settings(  # type: ignore[no-untyped-def]
     embedded_template: Path | None,
     request: pytest.FixtureRequest,
     seeded_source: SeededTemplate | None,
+    database_stock: DatabaseStock,
 ) -> AsyncIterator[Settings]:
     seeded = seeded_source  # the demo data, for a test asking for ``seeded``
     if backend == "embedded":
@@ -333,8 +369,8 @@ async def settings(  # type: ignore[no-untyped-def]
     # own key prefix per test), the embedded one local disk: the same tests pass on both.
     s3 = request.getfixturevalue("s3_server")
     prefix = unique_prefix()
-    database = f"koepon_t_{uuid.uuid4().hex[:12]}"
-    await create_database(database, template=seeded.database if seeded else pg_template)
+    template = seeded.database if seeded else pg_template
+    database = await asyncio.to_thread(database_stock.take, template)
     redis = aioredis.Redis.from_url(REDIS_URL)
     await redis.flushdb()
     if seeded is not None:
@@ -358,7 +394,7 @@ async def settings(  # type: ignore[no-untyped-def]
     finally:
         await redis.flushdb()
         await redis.aclose()
-        await drop_database(database)
+        database_stock.give_back(database)
         from koepon.kernel.bus.rabbitmq import delete_topology
 
         await delete_topology(AMQP_URL, exchange)

@@ -30,6 +30,8 @@ import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from worker_share import port_slice
+
 PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
 AMQP_URL = os.environ.get("KOEPON_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -57,7 +59,7 @@ def _ephemeral_low() -> int:
 
 def free_port() -> int:
     """A loopback port nothing listens on, outside the ephemeral range, not given before."""
-    ports = range(LISTEN_PORTS.start, min(LISTEN_PORTS.stop, _ephemeral_low()))
+    ports = port_slice(range(LISTEN_PORTS.start, min(LISTEN_PORTS.stop, _ephemeral_low())))
     for _ in range(500):
         port = random.choice(ports)
         if port in _GIVEN_PORTS:

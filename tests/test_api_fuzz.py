@@ -41,6 +41,7 @@ from koepon.app import Platform, create_app
 from koepon.kernel.bus.rabbitmq import delete_topology
 from koepon.kernel.settings import Settings
 from process_stack import free_port
+from worker_share import redis_url
 
 DEMO_PASSWORD = "koepon-demo"
 EXAMPLES = int(os.environ.get("KOEPON_FUZZ_EXAMPLES", "12"))
@@ -52,7 +53,7 @@ BACKEND = os.environ.get("KOEPON_FUZZ_BACKEND") or (
 )
 PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
-REDIS_URL = os.environ.get("KOEPON_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+REDIS_URL = os.environ.get("KOEPON_TEST_REDIS_URL") or redis_url("platform")
 AMQP_URL = os.environ.get("KOEPON_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 

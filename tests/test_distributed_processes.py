@@ -29,11 +29,12 @@ from process_stack import (
     signup,
     start_process,
 )
+from worker_share import redis_url
 
 pytestmark = pytest.mark.distributed
 
 # Its own Redis database, so the in-process tests (db 1) and these never flush each other.
-REDIS_URL = os.environ.get("KOEPON_TEST_PROCESS_REDIS_URL", "redis://127.0.0.1:6379/2")
+REDIS_URL = os.environ.get("KOEPON_TEST_PROCESS_REDIS_URL") or redis_url("processes")
 
 
 @pytest.fixture(scope="module")

@@ -47,9 +47,10 @@ from process_stack import (
     signup,
     start_process,
 )
+from worker_share import redis_url
 
 # Its own Redis database: the other process tests flush theirs (db 2) and the in-process ones db 1.
-REDIS_URL = os.environ.get("KOEPON_TEST_NGINX_REDIS_URL", "redis://127.0.0.1:6379/5")
+REDIS_URL = os.environ.get("KOEPON_TEST_NGINX_REDIS_URL") or redis_url("nginx")
 
 
 # --- the configuration itself (needs no nginx) -----------------------------------------------

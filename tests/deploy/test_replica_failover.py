@@ -64,10 +64,11 @@ from process_stack import (
     wait_healthy,
 )
 from resilience.servers import PostgresCluster
+from worker_share import redis_url
 
 pytestmark = pytest.mark.distributed
 
-REDIS_URL = os.environ.get("KOEPON_TEST_FAILOVER_REDIS_URL", "redis://127.0.0.1:6379/6")
+REDIS_URL = os.environ.get("KOEPON_TEST_FAILOVER_REDIS_URL") or redis_url("failover")
 SERVING = (*SERVICES, "gateway")
 REPLICAS = (1, 2)
 FANS = 16

@@ -27,8 +27,9 @@ from koepon.kernel.ratelimit import RateLimiter
 from koepon.kernel.runtime import Runtime
 from koepon.kernel.settings import Settings
 from koepon.kernel.tokens import Authenticator, Principal, TokenVerifier
+from worker_share import redis_url
 
-REDIS_URL = os.environ.get("KOEPON_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+REDIS_URL = os.environ.get("KOEPON_TEST_REDIS_URL") or redis_url("platform")
 ISSUER, AUDIENCE, KID = "koepon-auth", "koepon", "test-key"
 
 

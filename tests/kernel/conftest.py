@@ -11,19 +11,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import asyncpg
 import pytest
-from yarl import URL
 
 from koepon.kernel.bus.rabbitmq import delete_topology
 from koepon.kernel.db import Database
+from worker_share import redis_url
 
 from .probe import CONSUMERS, Probe
 
 PG_ADMIN_DSN = os.environ.get("KOEPON_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_HOST = os.environ.get("KOEPON_TEST_PG_HOST", "postgres@127.0.0.1:5432")
 # Not the platform tests' database (they flush theirs), so concurrent runs cannot interfere.
-REDIS_URL = os.environ.get("KOEPON_TEST_KERNEL_REDIS_URL") or str(
-    URL(os.environ.get("KOEPON_TEST_REDIS_URL", "redis://127.0.0.1:6379/1")).with_path("/3")
-)
+REDIS_URL = os.environ.get("KOEPON_TEST_KERNEL_REDIS_URL") or redis_url("kernel")
 AMQP_URL = os.environ.get("KOEPON_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 BACKENDS = [
     b for b in os.environ.get("KOEPON_TEST_BACKENDS", "embedded,distributed").split(",") if b

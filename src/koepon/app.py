@@ -53,6 +53,8 @@ INBOX_RETENTION = timedelta(days=30)
 # short-lived process, such as a test's, never has a purge half-way when it stops).
 INBOX_PURGE_DELAY_SECONDS = 60.0
 STOP_SECONDS = 5
+# How long a stop waits for the loops to end their round before cancelling them.
+STOP_GRACE_SECONDS = 2
 
 # In dependency order: a service is built after the services whose clients it takes.
 BUILDERS: dict[str, Callable[[Runtime, Clients], ServiceUnit]] = {
@@ -123,6 +125,8 @@ class Platform:
             self.relays[name] = relay
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._loops: list[asyncio.Task[None]] = []
+        self._shutdown = jobs.Shutdown()
         self._realtime: Realtime | None = None
         self._started = False
 
@@ -181,14 +185,18 @@ class Platform:
         self._started = True
         if self._realtime is not None:
             self._realtime.start()
+        # The loops (relays, each service's background work): asked to end at stop, so that
+        # none is cut in the middle of a transaction (kernel/jobs.py).
+        self._shutdown = jobs.Shutdown()
+        loops = []
         if relay:
-            for relay_ in self.relays.values():
-                self._tasks.append(asyncio.create_task(relay_.run(self._stop)))
+            loops += [relay_.run(self._stop) for relay_ in self.relays.values()]
         for unit in self.units.values():
-            for work in unit.background:
-                self._tasks.append(asyncio.create_task(work()))
+            loops += [work() for work in unit.background]
             if unit.inbox_table is not None:
-                self._tasks.append(asyncio.create_task(self._purge_inbox(unit)))
+                loops.append(self._purge_inbox(unit))
+        self._loops = [jobs.spawn(loop, self._shutdown) for loop in loops]
+        self._tasks += self._loops
 
     def realtime(self) -> Realtime:
         """The Socket.IO server of this process, built by the first app that serves the edge.
@@ -228,6 +236,11 @@ class Platform:
 
     async def stop(self) -> None:
         self._stop.set()
+        self._shutdown.request()
+        if self._loops:
+            # A loop in a pause ends at once; one in the middle of a round finishes it first.
+            await asyncio.wait(self._loops, timeout=STOP_GRACE_SECONDS)
+        self._loops = []
         for task in self._tasks:
             task.cancel()
         if self._tasks:

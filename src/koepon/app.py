@@ -31,7 +31,7 @@ from koepon.kernel.inbox import Inbox
 from koepon.kernel.migrations import upgrade_async
 from koepon.kernel.observability import RequestContextMiddleware
 from koepon.kernel.openapi import document_problems
-from koepon.kernel.outbox import OutboxRelay
+from koepon.kernel.outbox import EVENT_WRITTEN, OutboxRelay
 from koepon.kernel.problems import install_problem_handlers
 from koepon.kernel.ratelimit import RateLimiter
 from koepon.kernel.routers import attach
@@ -121,7 +121,7 @@ class Platform:
                 self.bus,
                 poll_seconds=settings.relay_poll_seconds,
             )
-            unit.db.on_commit(relay.wake)
+            unit.db.on_commit(relay.wake, marked=EVENT_WRITTEN)
             self.relays[name] = relay
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -7,14 +7,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from koepon.kernel.bus import Message
 from koepon.kernel.bus.inprocess import InProcessBus
 from koepon.kernel.bus.rabbitmq import RabbitMQBus
+from koepon.kernel.outbox import EVENT_WRITTEN
 
 from .conftest import AMQP_URL
-from .probe import CONSUMERS, Pinged, Probe, outbox, wait_until
+from .probe import CONSUMERS, Pinged, Probe, effects, outbox, wait_until
 
 
 async def _bus(backend: str, exchange: str, probe: Probe) -> InProcessBus | RabbitMQBus:
@@ -171,4 +172,20 @@ async def test_an_idle_relay_does_not_wake_itself(probe: Probe) -> None:
         pass
     assert not relay._wake.is_set()
     await probe.emit(1)
+    assert relay._wake.is_set()
+
+
+async def test_only_a_commit_that_wrote_an_event_wakes_the_relay(probe: Probe) -> None:
+    """A commit without an event (a consumer's inbox row and its effect, a sweeper's update)
+    has nothing to relay: waking the relay for it cost a query per commit per service."""
+    relay = probe.relay(Recorder(), poll_seconds=60)
+    probe.db.on_commit(relay.wake, marked=EVENT_WRITTEN)
+    async with probe.db.transaction() as session:
+        await session.execute(
+            insert(effects).values(consumer="ledger", message_id="m-1", n=1, applied=1)
+        )
+    assert not relay._wake.is_set()
+    await probe.emit(1, rollback=True)  # an event written and rolled back: nothing to relay
+    assert not relay._wake.is_set()
+    await probe.emit(2)
     assert relay._wake.is_set()

@@ -41,6 +41,15 @@ CONNECT_TIMEOUT_SECONDS = 5
 IDLE_PING_SECONDS = 2.0
 
 
+_MARKS = "koepon.marks"
+
+
+def mark(session: AsyncSession, name: str) -> None:
+    """Note that this unit of work did ``name`` (hooks registered with ``on_commit(...,
+    marked=name)`` run after it commits)."""
+    session.info.setdefault(_MARKS, set()).add(name)
+
+
 class DatabaseUnreachable(ConnectionError):
     """No connection to the database could be opened (refused, reset, timed out).
 
@@ -96,7 +105,7 @@ class Database:
             _named_connect_failures(self.engine)
             _ping_idle_connections(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[tuple[Callable[[], None], str | None]] = []
         # Where reads that may lag go: a read-only engine on the replica, or this database.
         self.reader: Database = self
         if replica_url and not self.is_sqlite:
@@ -106,9 +115,10 @@ class Database:
     def is_postgres(self) -> bool:
         return self.url.startswith("postgresql")
 
-    def on_commit(self, hook: Callable[[], None]) -> None:
-        """Call ``hook`` after every committed unit of work (e.g. wake the outbox relay)."""
-        self._after_commit.append(hook)
+    def on_commit(self, hook: Callable[[], None], *, marked: str | None = None) -> None:
+        """Call ``hook`` after every committed unit of work, or only after those whose session
+        was ``mark``-ed with ``marked`` (e.g. wake the outbox relay when an event was written)."""
+        self._after_commit.append((hook, marked))
 
     @asynccontextmanager
     async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
@@ -131,8 +141,10 @@ class Database:
             # Nothing was written, so nothing to relay: a read must not wake the outbox relay
             # (which would otherwise poll the database after every GET).
             return
-        for hook in self._after_commit:
-            hook()
+        marks = session.info.get(_MARKS, ())
+        for hook, marked in self._after_commit:
+            if marked is None or marked in marks:
+                hook()
 
     async def session_dependency(self, request: Request) -> AsyncIterator[AsyncSession]:
         """FastAPI dependency (use with ``scope="function"``): one transaction per request,

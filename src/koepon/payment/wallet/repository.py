@@ -186,12 +186,15 @@ async def spends_by_ids(session: AsyncSession, transfer_ids: Iterable[str]) -> l
     return list((await session.execute(select(spends_t).where(spends_t.c.id.in_(wanted)))).all())
 
 
-async def insert_spend(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(spends_t).values(**values))
+async def insert_spend(session: AsyncSession, **values: Any) -> Any:
+    """Insert a spend; returns the row as stored (one statement, no read back)."""
+    return (await session.execute(insert(spends_t).values(**values).returning(spends_t))).one()
 
 
-async def update_spend(session: AsyncSession, transfer_id: str, **values: Any) -> None:
-    await session.execute(update(spends_t).where(spends_t.c.id == transfer_id).values(**values))
+async def update_spend(session: AsyncSession, transfer_id: str, **values: Any) -> Any:
+    """Update a spend; returns the row as stored (one statement, no read back)."""
+    statement = update(spends_t).where(spends_t.c.id == transfer_id).values(**values)
+    return (await session.execute(statement.returning(spends_t))).one()
 
 
 async def insert_holds(session: AsyncSession, spend_id: str, takes: list[lot_rules.Take]) -> None:

@@ -151,7 +151,7 @@ class Spending:
         )
         if two_phase:
             expires_at = now + timedelta(seconds=timeout_seconds or 0)
-            await repo.insert_spend(
+            stored = await repo.insert_spend(
                 session, **row, status=SpendStatus.PENDING, expires_at=expires_at
             )
             for take in takes:
@@ -171,7 +171,7 @@ class Spending:
                 )
                 if k == "paid":
                     paid_value = value
-            await repo.insert_spend(
+            stored = await repo.insert_spend(
                 session,
                 **row,
                 status=SpendStatus.POSTED,
@@ -181,7 +181,7 @@ class Spending:
                 posted_paid_value_jpy=paid_value,
                 resolved_at=now,
             )
-        return medal_hold(await repo.spend_by_id(session, transfer_id))
+        return medal_hold(stored)
 
     async def post(
         self, session: AsyncSession, *, transfer_id: str, medals: int | None = None
@@ -260,5 +260,4 @@ class Spending:
                 posted_paid_medals=posted["paid"],
                 posted_paid_value_jpy=paid_value,
             )
-        await repo.update_spend(session, transfer_id, **values)
-        return medal_hold(await repo.spend_by_id(session, transfer_id))
+        return medal_hold(await repo.update_spend(session, transfer_id, **values))

@@ -8,6 +8,7 @@ import asyncio
 import httpx
 
 from koepon.app import Platform
+from koepon.gacha.draws.states import DrawStatus
 from koepon.seed import demo_gacha_id
 from web.fan_account_kit import FAN, VTUBER, api_token, start_checkout
 from web.pages_kit import form_token, sign_in
@@ -148,9 +149,10 @@ async def test_a_draw_is_verifiable_once_its_seed_is_revealed(
         )
         assert made.status_code in (200, 201, 202), made.text
         draw_id = made.json()["id"]
-        for _ in range(50):
+        # The draw may answer 202 "accepted" and finish on the worker a moment later.
+        for _ in range(300):
             draw = (await http.get(f"/api/v1/draws/{draw_id}", headers=auth)).json()
-            if draw["status"] != "pending":
+            if DrawStatus(draw["status"]).final:
                 break
             await asyncio.sleep(0.1)
         assert draw["status"] == "completed", draw

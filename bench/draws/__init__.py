@@ -97,7 +97,8 @@ def say(text: str) -> None:
 class Phase:
     name: str
     accepted: int = 0
-    errors: Counter[int] = field(default_factory=Counter)
+    # By answer: "503 payment_unavailable" (status and the problem's code), "no answer".
+    errors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     completed_seconds: float = 0.0  # from the first request to the last draw completed
     p50_ms: float = 0.0
@@ -225,12 +226,19 @@ async def _wait_completed(
         await conn.close()
 
 
+def _problem_code(body: bytes) -> str:
+    try:
+        return str(json.loads(body).get("code"))
+    except (ValueError, AttributeError):
+        return "?"
+
+
 def _tally(phase: Phase, answers: list[Answer | BaseException]) -> set[str]:
     ids: set[str] = set()
     latencies = []
     for answer in answers:
         if isinstance(answer, BaseException):
-            phase.errors[0] += 1
+            phase.errors["no answer"] += 1
             continue
         latencies.append(answer.ms)
         if answer.status in (200, 202):
@@ -238,7 +246,7 @@ def _tally(phase: Phase, answers: list[Answer | BaseException]) -> set[str]:
             phase.immediate += answer.status == 200
             ids.add(answer.json()["id"])
         else:
-            phase.errors[answer.status] += 1
+            phase.errors[f"{answer.status} {_problem_code(answer.body)}"] += 1
             phase.sample = phase.sample or answer.body.decode(errors="replace")[:300]
     phase.p50_ms, phase.p99_ms = percentile(latencies, 0.5), percentile(latencies, 0.99)
     return ids

@@ -23,9 +23,16 @@ from koepon.gacha.draws import repository
 from koepon.gacha.draws.states import transfer_id
 
 FAST = pytest.mark.service_settings(gacha={"draw_wait_ms": 0, "draw_stale_seconds": 1})
-# A spike on one process: payment's answers slow down with the load, they do not fail.
+# A spike on one process: payment's answers slow down with the load, they do not fail, and
+# every request gets its turn at the accept gate (on a slow machine 500 requests queue there for
+# more than the default 10 s; the gate's 503 is tested in test_draw_admission.py).
 SPIKE = pytest.mark.service_settings(
-    gacha={"draw_wait_ms": 0, "draw_stale_seconds": 1, "gacha_payment_timeout_seconds": 60}
+    gacha={
+        "draw_wait_ms": 0,
+        "draw_stale_seconds": 1,
+        "gacha_payment_timeout_seconds": 60,
+        "draw_accept_wait_seconds": 60,
+    }
 )
 
 
@@ -113,7 +120,8 @@ async def test_500_draws_on_a_box_of_100_take_exactly_100(desk: Desk, backend: s
     answers = await asyncio.gather(
         *(post_draw(desk, fan, gacha_id) for fan in fans for _ in range(10))
     )
-    assert all(a.status_code in (200, 202, 409) for a in answers), {a.text for a in answers}
+    unexpected = {(a.status_code, a.text) for a in answers if a.status_code not in (200, 202, 409)}
+    assert not unexpected, unexpected
     await finish_everything(desk)
     rows = await draws_of(desk, gacha_id)
     completed = [r for r in rows if r.status == "completed"]

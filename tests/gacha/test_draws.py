@@ -8,8 +8,12 @@ import asyncio
 import uuid
 from typing import Any
 
+from sqlalchemy import func, select
+
 from gacha import samples
-from gacha.conftest import Desk, gacha_services, live_now
+from gacha.conftest import Desk, gacha_context, gacha_services, live_now
+from koepon.gacha.draws.models import Draw
+from koepon.gacha.draws.states import FINAL
 from koepon.gacha.odds.model import Rarity
 
 
@@ -173,13 +177,25 @@ async def test_pity_draws_from_its_table_when_due(desk: Desk) -> None:
         assert seen[2]["table"] == "pity" and seen[2]["item_id"] == "signed-ur"
 
 
-async def settle(desk: Desk) -> None:
-    """Let every queued draw finish (the worker, then a recovery round)."""
+async def settle(desk: Desk, *, seconds: float = 60) -> None:
+    """Let every draw finish: the sagas running here, then the queue's (relayed by ``drain``),
+    until no draw in the database is unfinished (a saga the relay started meanwhile included)."""
     services = gacha_services(desk.platform)
-    running = list(services.draw_worker.running.values())
-    if running:
-        await asyncio.wait(running)
-    await desk.platform.drain()
+    ctx = gacha_context(desk.platform)
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        running = list(services.draw_worker.running.values())
+        if running:
+            await asyncio.wait(running)
+        await desk.platform.drain()
+        async with ctx.db.transaction(read_only=True) as session:
+            unfinished = await session.scalar(
+                select(func.count()).select_from(Draw).where(Draw.status.not_in(list(FINAL)))
+            )
+        if not unfinished and not services.draw_worker.running:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{unfinished} draws unfinished"
+        await asyncio.sleep(0.05)
 
 
 async def test_exchange_points_buy_the_chosen_item_once_per_key(desk: Desk) -> None:

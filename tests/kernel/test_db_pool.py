@@ -3,11 +3,15 @@ connection is replaced without the request noticing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.requests import Request
 
 from koepon.kernel import db as db_module
 from koepon.kernel.db import Database
@@ -69,3 +73,52 @@ async def test_a_dead_idle_connection_is_replaced_before_the_request_uses_it(
     monkeypatch.setattr(db_module, "IDLE_PING_SECONDS", 0.0)
     second = await backend_pid(database)
     assert second != first
+
+
+def get_request() -> Request:
+    return Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+
+
+async def hold_read(database: Database, opened: asyncio.Event, release: asyncio.Event) -> None:
+    """A GET request's session (its own task, as each request is), open until ``release``."""
+    session_of = database.session_dependency(get_request())
+    session = await session_of.__anext__()
+    await session.execute(text("SELECT 1"))
+    opened.set()
+    await release.wait()
+    with contextlib.suppress(StopAsyncIteration):
+        await session_of.__anext__()
+
+
+async def test_request_reads_leave_half_the_pool_to_writes(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A storm of GETs (fans polling their draws) must not starve the draws themselves: reads
+    hold at most half the pool's connections; writes always find the other half."""
+    monkeypatch.setattr(db_module, "POOL_TIMEOUT_SECONDS", 1)
+    database = Database(pg_url, pool_size=2)  # 2 + 2 overflow connections
+    release = asyncio.Event()
+    opened = [asyncio.Event() for _ in range(2)]
+    readers = [asyncio.create_task(hold_read(database, o, release)) for o in opened]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(o.wait() for o in opened)), 5)
+        with pytest.raises(PoolTimeout):  # a third read waits for its turn, then gives up
+            await asyncio.wait_for(hold_read(database, asyncio.Event(), release), 3)
+
+        async def write() -> int:
+            async with database.transaction() as session:
+                await asyncio.sleep(0.2)  # both writes hold a connection at once
+                return int((await session.execute(text("SELECT 1"))).scalar_one())
+
+        assert await asyncio.wait_for(asyncio.gather(write(), write()), 5) == [1, 1]
+        release.set()
+        await asyncio.wait_for(asyncio.gather(*readers), 5)
+        late = asyncio.Event()
+        release_late = asyncio.Event()
+        release_late.set()
+        await asyncio.wait_for(hold_read(database, late, release_late), 5)
+        assert late.is_set()
+    finally:
+        release.set()
+        await asyncio.gather(*readers, return_exceptions=True)
+        await database.dispose()

@@ -11,10 +11,15 @@ engine on a hot standby, same schema, every transaction read-only. Only reads th
 behind the primary by the replica's delay use it (public catalogue, directory, history lists);
 anything deciding money, idempotency or auth uses the primary. Without a replica (or on SQLite)
 the reader is the primary itself.
+
+Reads of requests share half the primary's connections (PostgreSQL): a storm of GETs (fans
+polling their draws while a gacha opens on stream) waits for its own turn and, past the pool's
+wait, answers 503, while the draws, payments and background work keep the other half.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -106,6 +112,15 @@ class Database:
             _ping_idle_connections(self.engine)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._after_commit: list[tuple[Callable[[], None], str | None]] = []
+        # Request reads (GET/HEAD/OPTIONS sessions) at once on this primary: half of its
+        # connections (pool_size of pool_size + max_overflow). None: not limited (SQLite, whose
+        # reads never hold the write lock; a replica, which serves nothing else).
+        self._request_reads: asyncio.Semaphore | None = None
+        if not self.is_sqlite and not read_only:
+            self._request_reads = asyncio.Semaphore(pool_size)
+        self._holding_read: ContextVar[bool] = ContextVar(
+            f"koepon_db_request_read_{id(self)}", default=False
+        )
         # Where reads that may lag go: a read-only engine on the replica, or this database.
         self.reader: Database = self
         if replica_url and not self.is_sqlite:
@@ -149,8 +164,34 @@ class Database:
     async def session_dependency(self, request: Request) -> AsyncIterator[AsyncSession]:
         """FastAPI dependency (use with ``scope="function"``): one transaction per request,
         read-only for the safe methods (a GET must change nothing)."""
-        async with self.transaction(read_only=request.method in READ_METHODS) as session:
+        if request.method not in READ_METHODS:
+            async with self.transaction() as session:
+                yield session
+            return
+        async with self._request_read_turn(), self.transaction(read_only=True) as session:
             yield session
+
+    @asynccontextmanager
+    async def _request_read_turn(self) -> AsyncIterator[None]:
+        """A share of the pool for request reads (see the module's docstring); waits at most as
+        long as the pool would, then fails as the pool does (503, database)."""
+        turns = self._request_reads
+        if turns is None or self._holding_read.get():
+            yield
+            return
+        try:
+            await asyncio.wait_for(turns.acquire(), timeout=POOL_TIMEOUT_SECONDS)
+        except TimeoutError:
+            raise PoolTimeout(
+                f"no turn for a read within {POOL_TIMEOUT_SECONDS} s: reads hold their share "
+                "of the pool"
+            ) from None
+        self._holding_read.set(True)
+        try:
+            yield
+        finally:
+            self._holding_read.set(False)
+            turns.release()
 
     async def dispose(self) -> None:
         if self.reader is not self:

@@ -51,7 +51,7 @@ async def _link(http: httpx.AsyncClient, email: str, subject: str) -> str:
 @pytest.mark.browser
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 async def test_the_verification_link_verifies_the_address(served: str, chromium: Any) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         email = await _signup(http)
         link = await _link(http, email, "Verify your email")
         assert link.startswith(served + "/verify-email?token=")
@@ -78,7 +78,7 @@ async def test_the_verification_link_verifies_the_address(served: str, chromium:
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 async def test_a_forgotten_password_is_reset_from_the_pages(served: str, chromium: Any) -> None:
     new_password = "lantern orchard velvet"
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         email = await _signup(http)
         page = await chromium.new_page()
         try:

@@ -44,9 +44,9 @@ async def test_every_admin_page_admits_only_the_roles_the_api_admits(
     served: str, seeded: Platform
 ) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as anonymous,
-        httpx.AsyncClient(base_url=served) as fan,
-        httpx.AsyncClient(base_url=served) as admin,
+        httpx.AsyncClient(base_url=served, timeout=30) as anonymous,
+        httpx.AsyncClient(base_url=served, timeout=30) as fan,
+        httpx.AsyncClient(base_url=served, timeout=30) as admin,
     ):
         vtuber = await demo_vtuber_id(await Api.sign_in(anonymous, "vtuber@demo.koepon.jp"))
         await sign_in(fan, "fan@demo.koepon.jp")
@@ -66,8 +66,8 @@ async def test_every_admin_page_admits_only_the_roles_the_api_admits(
 
 async def test_support_sees_what_the_api_lets_support_see(served: str, seeded: Platform) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as api,
-        httpx.AsyncClient(base_url=served) as support,
+        httpx.AsyncClient(base_url=served, timeout=30) as api,
+        httpx.AsyncClient(base_url=served, timeout=30) as support,
     ):
         admin = await Api.sign_in(api, "admin@demo.koepon.jp")
         await make_support_only(admin, await Api.sign_in(api, "fan@demo.koepon.jp"))
@@ -95,8 +95,8 @@ async def test_support_sees_what_the_api_lets_support_see(served: str, seeded: P
 
 async def test_anonymous_and_fan_form_posts_change_nothing(served: str, seeded: Platform) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as anonymous,
-        httpx.AsyncClient(base_url=served) as fan,
+        httpx.AsyncClient(base_url=served, timeout=30) as anonymous,
+        httpx.AsyncClient(base_url=served, timeout=30) as fan,
     ):
         await sign_in(fan, "fan@demo.koepon.jp")
         page = await fan.get("/login")  # signed in: a redirect, so read a token from a form

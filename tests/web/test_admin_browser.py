@@ -28,7 +28,7 @@ async def browser_sign_in(page: Any, served: str, email: str, next_path: str) ->
 async def test_an_operator_approves_a_submitted_gacha_in_the_console(
     served: str, seeded: Platform, chromium: Any
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         gacha_id = await submitted_gacha(
             await Api.sign_in(http, "vtuber@demo.koepon.jp"), "ブラウザ審査 " + XSS
         )

@@ -24,8 +24,8 @@ async def test_a_vtuber_application_is_approved_or_rejected_with_its_name_as_tex
     served: str, seeded: Platform
 ) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as api,
-        httpx.AsyncClient(base_url=served) as console,
+        httpx.AsyncClient(base_url=served, timeout=30) as api,
+        httpx.AsyncClient(base_url=served, timeout=30) as console,
     ):
         fan = await Api.sign_in(api, "fan@demo.koepon.jp")
         admin = await Api.sign_in(api, "admin@demo.koepon.jp")
@@ -56,8 +56,8 @@ async def test_a_vtuber_application_is_approved_or_rejected_with_its_name_as_tex
 
 async def test_approve_suspend_and_reinstate_a_vtuber(served: str, seeded: Platform) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as api,
-        httpx.AsyncClient(base_url=served) as console,
+        httpx.AsyncClient(base_url=served, timeout=30) as api,
+        httpx.AsyncClient(base_url=served, timeout=30) as console,
     ):
         fan = await Api.sign_in(api, "fan@demo.koepon.jp")
         admin = await Api.sign_in(api, "admin@demo.koepon.jp")
@@ -101,8 +101,8 @@ async def test_a_submitted_gacha_is_reviewed_with_its_checks_and_costs(
     served: str, seeded: Platform
 ) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as api,
-        httpx.AsyncClient(base_url=served) as console,
+        httpx.AsyncClient(base_url=served, timeout=30) as api,
+        httpx.AsyncClient(base_url=served, timeout=30) as console,
     ):
         vtuber = await Api.sign_in(api, "vtuber@demo.koepon.jp")
         rejected_id = await submitted_gacha(vtuber, XSS)
@@ -153,8 +153,8 @@ async def test_cross_site_posts_are_refused_and_change_nothing(
     served: str, seeded: Platform
 ) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as api,
-        httpx.AsyncClient(base_url=served) as console,
+        httpx.AsyncClient(base_url=served, timeout=30) as api,
+        httpx.AsyncClient(base_url=served, timeout=30) as console,
     ):
         gacha = await submitted_gacha(await Api.sign_in(api, "vtuber@demo.koepon.jp"), "CSRF")
         await sign_in(console, "admin@demo.koepon.jp")
@@ -173,8 +173,8 @@ async def test_support_corrects_a_birth_date_with_a_reason_and_never_sees_it(
     served: str, seeded: Platform
 ) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as api,
-        httpx.AsyncClient(base_url=served) as console,
+        httpx.AsyncClient(base_url=served, timeout=30) as api,
+        httpx.AsyncClient(base_url=served, timeout=30) as console,
     ):
         fan = await Api.sign_in(api, "fan@demo.koepon.jp")
         user_id = (await fan.get("/api/v1/me"))["id"]
@@ -203,7 +203,7 @@ async def test_support_corrects_a_birth_date_with_a_reason_and_never_sees_it(
 
 
 async def test_payments_reports_and_statements_pages(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as console:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as console:
         await sign_in(console, "admin@demo.koepon.jp")
         listing = await console.get("/admin/payments", params={"status": "succeeded"})
         assert listing.status_code == 200
@@ -234,9 +234,9 @@ async def test_a_refund_needs_a_confirmation_and_a_legal_ground_and_an_admin(
     served: str, seeded: Platform
 ) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as api,
-        httpx.AsyncClient(base_url=served) as console,
-        httpx.AsyncClient(base_url=served) as support,
+        httpx.AsyncClient(base_url=served, timeout=30) as api,
+        httpx.AsyncClient(base_url=served, timeout=30) as console,
+        httpx.AsyncClient(base_url=served, timeout=30) as support,
     ):
         fan = await Api.sign_in(api, "fan@demo.koepon.jp")
         admin = await Api.sign_in(api, "admin@demo.koepon.jp")

@@ -22,8 +22,8 @@ async def test_suspend_and_reinstate_a_fan_from_the_users_page(
     served: str, seeded: Platform
 ) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as api,
-        httpx.AsyncClient(base_url=served) as console,
+        httpx.AsyncClient(base_url=served, timeout=30) as api,
+        httpx.AsyncClient(base_url=served, timeout=30) as console,
     ):
         fan = await Api.sign_in(api, "fan@demo.koepon.jp")
         user_id = (await fan.get("/api/v1/me"))["id"]
@@ -70,8 +70,8 @@ async def test_suspending_oneself_is_a_notice_and_cross_site_posts_are_refused(
     served: str, seeded: Platform
 ) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as api,
-        httpx.AsyncClient(base_url=served) as console,
+        httpx.AsyncClient(base_url=served, timeout=30) as api,
+        httpx.AsyncClient(base_url=served, timeout=30) as console,
     ):
         admin = await Api.sign_in(api, "admin@demo.koepon.jp")
         fan = await Api.sign_in(api, "fan@demo.koepon.jp")

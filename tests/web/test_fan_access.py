@@ -29,7 +29,7 @@ FORMS = [
 
 @pytest.mark.parametrize("backend", ["embedded"], indirect=True)
 async def test_who_gets_in(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as anonymous:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as anonymous:
         for path in PUBLIC:
             assert (await anonymous.get(path)).status_code == 200, path
         for path in SIGNED_IN:
@@ -38,7 +38,7 @@ async def test_who_gets_in(served: str, seeded: Platform) -> None:
             assert answer.headers["location"].startswith("/login?next="), path
         for path in FORMS:
             assert (await anonymous.post(path, data={})).status_code == 403, path
-    async with httpx.AsyncClient(base_url=served) as fan:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as fan:
         await signed_in_fan(fan)
         for path in PUBLIC + SIGNED_IN[:2]:
             assert (await fan.get(path)).status_code == 200, path

@@ -41,7 +41,7 @@ POSTS = [
 async def test_a_visitor_is_sent_to_sign_in_on_every_personal_page(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         for path in PERSONAL:
             answer = await http.get(path)
             assert answer.status_code == 303, path
@@ -53,7 +53,7 @@ async def test_a_visitor_is_sent_to_sign_in_on_every_personal_page(
 
 
 async def test_a_fan_gets_in_and_nothing_personal_is_stored(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await sign_in(http, FAN)
         for path in ["/wallet", "/wallet/buy", "/wallet/cooling-off", "/account", *PUBLIC]:
             answer = await http.get(path)
@@ -68,7 +68,7 @@ async def test_a_fan_gets_in_and_nothing_personal_is_stored(served: str, seeded:
 async def test_every_form_post_needs_the_form_token(
     served: str, seeded: Platform, path: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await sign_in(http, FAN)
         assert (await http.post(path, data={"days": "7"})).status_code == 403
         cross = await http.post(path, data={}, headers={"Origin": "https://evil.example"})

@@ -19,7 +19,7 @@ XSS = "<script>alert(1)</script>"
 async def test_fairness_is_public_and_lets_a_fan_set_and_rotate_seeds(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         public = await http.get("/fairness")
         assert public.status_code == 200
         assert public.headers["cache-control"].startswith("public")
@@ -67,7 +67,7 @@ async def test_fairness_is_public_and_lets_a_fan_set_and_rotate_seeds(
 
 
 async def test_an_unknown_draw_verification_is_not_found(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         anonymous = await http.get("/draws/nope/verify")
         assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
         await sign_in(http, FAN)
@@ -77,7 +77,7 @@ async def test_an_unknown_draw_verification_is_not_found(served: str, seeded: Pl
 async def test_vtuber_pages_are_public_and_show_vtuber_text_as_text(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         owner = await api_token(http, VTUBER)
         mine = (await http.get("/api/v1/me/vtubers", headers=owner)).json()
         vtuber_id = (mine[0].get("vtuber_id") or mine[0]["id"]) if mine else None
@@ -110,7 +110,7 @@ async def test_vtuber_pages_are_public_and_show_vtuber_text_as_text(
 async def test_the_account_page_shows_the_age_bracket_never_the_birth_date(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await sign_in(http, FAN)
         auth = await api_token(http, FAN)
         me = (await http.get("/api/v1/me", headers=auth)).json()

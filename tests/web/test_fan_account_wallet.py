@@ -82,7 +82,7 @@ async def test_a_cap_refusal_is_shown_on_the_confirmation_screen(
 async def test_limits_form_refuses_bad_numbers_and_cross_site_posts(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await sign_in(http, FAN)
         token = form_token((await http.get("/wallet")).text)
         bad = await http.post(
@@ -102,7 +102,7 @@ async def test_limits_form_refuses_bad_numbers_and_cross_site_posts(
 async def test_cooling_off_needs_the_confirmation_then_pauses(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await sign_in(http, FAN)
         page = await http.get("/wallet/cooling-off")
         assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
@@ -119,7 +119,9 @@ async def test_cooling_off_needs_the_confirmation_then_pauses(
 
 
 async def test_the_wallet_speaks_english_too(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served, cookies={"koepon_lang": "en"}) as http:
+    async with httpx.AsyncClient(
+        base_url=served, timeout=30, cookies={"koepon_lang": "en"}
+    ) as http:
         await sign_in(http, FAN)
         page = await http.get("/wallet")
         assert page.status_code == 200 and page.headers["content-language"] == "en"

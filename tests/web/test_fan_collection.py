@@ -26,7 +26,7 @@ async def drawn_collection(http: httpx.AsyncClient, fan: Api) -> list[dict[str, 
 
 
 async def test_collection_album_download_and_export(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         fan = await signed_in_fan(http, medals=300)
         owned = await drawn_collection(http, fan)
         entry = owned[0]
@@ -49,7 +49,7 @@ async def test_collection_album_download_and_export(served: str, seeded: Platfor
         assert download.status_code == 303
         url = download.headers["location"]
         assert "/api/v1/downloads/" in url
-        async with httpx.AsyncClient(base_url=served) as outside:
+        async with httpx.AsyncClient(base_url=served, timeout=30) as outside:
             assert (await outside.get(url, follow_redirects=True)).status_code == 200
 
         export = await http.post(
@@ -70,11 +70,11 @@ async def test_collection_album_download_and_export(served: str, seeded: Platfor
             data={"csrf_token": form_token(archive.text)},
         )
         assert link.status_code == 303
-        async with httpx.AsyncClient(base_url=served) as outside:
+        async with httpx.AsyncClient(base_url=served, timeout=30) as outside:
             zipped = await outside.get(link.headers["location"], follow_redirects=True)
         assert zipped.status_code == 200 and zipped.content[:2] == b"PK"
 
-        async with httpx.AsyncClient(base_url=served) as other:
+        async with httpx.AsyncClient(base_url=served, timeout=30) as other:
             await sign_in(other, VTUBER)
             assert (await other.get(f"/collection/{entry['id']}")).status_code == 404
             other_page = await other.get("/collection")
@@ -92,7 +92,7 @@ async def test_collection_album_download_and_export(served: str, seeded: Platfor
 
 
 async def test_an_empty_collection_invites_to_draw(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await signed_in_fan(http)
         page = await http.get("/collection")
     assert page.status_code == 200 and 'id="owned-total">0<' in page.text

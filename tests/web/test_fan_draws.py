@@ -53,7 +53,7 @@ async def limited_entries(fan: Api, expected: int = 3) -> list[dict[str, Any]]:
 async def test_confirmation_screen_states_everything_before_a_paid_draw(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await signed_in_fan(http, medals=5000)
         page = await http.get(f"/gachas/{WEIGHTED}/confirm", params={"count": 10})
     assert page.status_code == 200
@@ -70,7 +70,7 @@ async def test_confirmation_screen_states_everything_before_a_paid_draw(
 
 
 async def test_a_replayed_confirmation_draws_once(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         fan = await signed_in_fan(http, medals=1000)
         form = await confirmation(http, WEIGHTED)
         first = await http.post(f"/gachas/{WEIGHTED}/draws", data=form)
@@ -83,7 +83,7 @@ async def test_a_replayed_confirmation_draws_once(served: str, seeded: Platform)
 
 
 async def test_draw_page_shows_the_results_to_their_owner(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         fan = await signed_in_fan(http, medals=3000)
         form = await confirmation(http, WEIGHTED, count=10)
         made = await http.post(f"/gachas/{WEIGHTED}/draws", data=form)
@@ -104,11 +104,11 @@ async def test_draw_page_shows_the_results_to_their_owner(served: str, seeded: P
         assert partial.status_code == 200 and partial.text.count('data-slot="') == 10
         assert "<html" not in partial.text
 
-        async with httpx.AsyncClient(base_url=served) as other:
+        async with httpx.AsyncClient(base_url=served, timeout=30) as other:
             await sign_in(other, VTUBER)
             assert (await other.get(where)).status_code == 404
             assert (await other.get(f"{where}/result")).status_code == 404
-        async with httpx.AsyncClient(base_url=served) as anonymous:
+        async with httpx.AsyncClient(base_url=served, timeout=30) as anonymous:
             answer = await anonymous.get(where)
             assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
 
@@ -116,7 +116,7 @@ async def test_draw_page_shows_the_results_to_their_owner(served: str, seeded: P
 async def test_a_box_draw_shows_the_serial_number_of_a_limited_item(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         fan = await signed_in_fan(http, medals=15000)
         for _ in range(3):
             form = await confirmation(http, BOX, count=10)
@@ -136,7 +136,7 @@ async def test_a_box_draw_shows_the_serial_number_of_a_limited_item(
 async def test_a_short_balance_returns_to_the_confirmation_with_a_link_to_buy(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         fan = await signed_in_fan(http, medals=100)
         form = await confirmation(http, WEIGHTED)
         answer = await http.post(f"/gachas/{WEIGHTED}/draws", data=form)
@@ -149,7 +149,7 @@ async def test_a_short_balance_returns_to_the_confirmation_with_a_link_to_buy(
 async def test_a_cross_site_or_broken_draw_post_draws_nothing(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         fan = await signed_in_fan(http, medals=1000)
         form = await confirmation(http, WEIGHTED)
         evil = await http.post(
@@ -167,7 +167,7 @@ async def test_a_cross_site_or_broken_draw_post_draws_nothing(
 
 
 async def test_confirmation_needs_a_signed_in_fan(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         answer = await http.get(f"/gachas/{WEIGHTED}/confirm?count=1")
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/login?next=/gachas/")
@@ -176,7 +176,7 @@ async def test_confirmation_needs_a_signed_in_fan(served: str, seeded: Platform)
 async def test_scripted_names_are_text_on_the_confirmation_and_draw_pages(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         gacha_id, _ = await scripted_gacha(http)
         await signed_in_fan(http, medals=500)
         form = await confirmation(http, gacha_id)

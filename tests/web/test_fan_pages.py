@@ -23,7 +23,7 @@ def meta(html: str, prop: str) -> str:
 async def test_home_lists_live_gachas_and_vtubers_with_the_notice(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         page = await http.get("/")
     assert page.status_code == 200
     assert page.headers["cache-control"].startswith("public")
@@ -40,7 +40,7 @@ async def test_home_lists_live_gachas_and_vtubers_with_the_notice(
 async def test_gacha_page_discloses_the_odds_exactly_as_the_api(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         api = (await http.get(f"/api/v1/gachas/{WEIGHTED}")).json()
         page = await http.get(f"/gachas/{WEIGHTED}")
     assert page.status_code == 200
@@ -71,7 +71,7 @@ async def test_gacha_page_discloses_the_odds_exactly_as_the_api(
 
 
 async def test_box_page_and_stock_partial_show_what_is_left(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         api = (await http.get(f"/api/v1/gachas/{BOX}")).json()
         page = await http.get(f"/gachas/{BOX}")
         partial = await http.get(f"/gachas/{BOX}/stock")
@@ -84,14 +84,14 @@ async def test_box_page_and_stock_partial_show_what_is_left(served: str, seeded:
 
 
 async def test_odds_change_log_lists_every_version(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         page = await http.get(f"/gachas/{WEIGHTED}/odds")
     assert page.status_code == 200
     assert f'href="/api/v1/gachas/{WEIGHTED}/odds/1"' in page.text
 
 
 async def test_unknown_gacha_is_a_404_page(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         assert (await http.get("/gachas/no-such-gacha")).status_code == 404
         assert (await http.get("/gachas/no-such-gacha/stock")).status_code == 404
 
@@ -99,7 +99,7 @@ async def test_unknown_gacha_is_a_404_page(served: str, seeded: Platform) -> Non
 async def test_scripts_in_titles_item_and_vtuber_names_are_shown_as_text(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         gacha_id, _vtuber_id = await scripted_gacha(http)
         for path in ("/", f"/gachas/{gacha_id}", f"/gachas/{gacha_id}/odds"):
             page = await http.get(path)

@@ -16,7 +16,7 @@ from web.overlay_kit import rotate_overlay_token
 
 
 async def test_an_unknown_overlay_token_is_a_private_404(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         for token in ("unknown-overlay-token-123", "x" * 43):
             page = await http.get(f"/overlay/{token}")
             assert page.status_code == 404
@@ -30,10 +30,10 @@ async def test_an_unknown_overlay_token_is_a_private_404(served: str, seeded: Pl
 async def test_the_overlay_page_links_the_odds_and_opens_only_its_room(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         vtuber = await Api.sign_in(http, "vtuber@demo.koepon.jp")
         vtuber_id, token = await rotate_overlay_token(http, vtuber)
-        async with httpx.AsyncClient(base_url=served) as obs:  # OBS: nobody signed in
+        async with httpx.AsyncClient(base_url=served, timeout=30) as obs:  # OBS: nobody signed in
             page = await obs.get(f"/overlay/{token}")
         assert page.status_code == 200, page.text
         assert page.headers["cache-control"] == "no-store"

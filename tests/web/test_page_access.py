@@ -80,7 +80,7 @@ def test_every_listed_page_exists(app: FastAPI) -> None:
 async def test_anonymous_visitors_are_sent_to_sign_in_except_on_public_pages(
     served: str, app: FastAPI
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         for route in sorted(page_routes(app)):
             method, path = route
             if method != "GET":
@@ -101,7 +101,7 @@ async def test_anonymous_visitors_are_sent_to_sign_in_except_on_public_pages(
 async def test_form_posts_without_origin_or_token_are_refused_everywhere(
     served: str, app: FastAPI, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await sign_in(http, "fan@demo.koepon.jp")
         token = form_token((await http.get("/signup")).text)
         for route in sorted(page_routes(app)):
@@ -122,7 +122,7 @@ async def test_form_posts_without_origin_or_token_are_refused_everywhere(
 async def test_a_fan_is_refused_in_the_admin_console_and_in_other_teams_studios(
     served: str, app: FastAPI, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await sign_in(http, "fan@demo.koepon.jp")
         for route in sorted(page_routes(app)):
             method, path = route

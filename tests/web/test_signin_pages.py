@@ -12,7 +12,7 @@ from web.pages_kit import form_token, sign_in
 async def test_sign_in_opens_an_http_only_session_and_sign_out_ends_it(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         page = await http.get("/login")
         assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
         answer = await http.post(
@@ -42,7 +42,7 @@ async def test_sign_in_opens_an_http_only_session_and_sign_out_ends_it(
 async def test_a_wrong_password_is_said_plainly_and_opens_nothing(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         page = await http.get("/login")
         answer = await http.post(
             "/login",
@@ -60,7 +60,7 @@ async def test_a_wrong_password_is_said_plainly_and_opens_nothing(
 async def test_cross_site_and_tokenless_form_posts_are_refused(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await sign_in(http, "fan@demo.koepon.jp")
         token = form_token((await http.get("/signup")).text)
         evil = await http.post(
@@ -80,7 +80,7 @@ async def test_cross_site_and_tokenless_form_posts_are_refused(
 
 
 async def test_sign_in_never_redirects_to_another_site(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         for hostile in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
             page = await http.get("/login")
             answer = await http.post(
@@ -99,7 +99,7 @@ async def test_sign_in_never_redirects_to_another_site(served: str, seeded: Plat
 async def test_pages_speak_japanese_first_and_english_on_request(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         ja = await http.get("/login")
         assert "ログイン" in ja.text and '<html lang="ja">' in ja.text
         en = await http.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})

@@ -31,10 +31,10 @@ OPEN_TO_EVERY_ACCOUNT = ("/studio", "/studio/invitations")
 
 async def test_every_studio_page_admits_only_the_team(served: str, seeded: Platform) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as anonymous,
-        httpx.AsyncClient(base_url=served) as fan,
-        httpx.AsyncClient(base_url=served) as owner,
-        httpx.AsyncClient(base_url=served) as admin,
+        httpx.AsyncClient(base_url=served, timeout=30) as anonymous,
+        httpx.AsyncClient(base_url=served, timeout=30) as fan,
+        httpx.AsyncClient(base_url=served, timeout=30) as owner,
+        httpx.AsyncClient(base_url=served, timeout=30) as admin,
     ):
         vtuber_id, gacha_id = await draft(anonymous, "access")
         await sign_in(fan, FAN)
@@ -54,7 +54,7 @@ async def test_every_studio_page_admits_only_the_team(served: str, seeded: Platf
 
 
 async def test_team_roles_see_what_their_permissions_allow(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         vtuber_id, gacha_id = await draft(http, "roles")
         vtuber_id, fan_id = await fan_joins(http, "analyst")
         owner = await Api.sign_in(http, OWNER)
@@ -101,8 +101,8 @@ POSTS = (
 
 async def test_every_studio_form_post_refuses_strangers(served: str, seeded: Platform) -> None:
     async with (
-        httpx.AsyncClient(base_url=served) as anonymous,
-        httpx.AsyncClient(base_url=served) as fan,
+        httpx.AsyncClient(base_url=served, timeout=30) as anonymous,
+        httpx.AsyncClient(base_url=served, timeout=30) as fan,
     ):
         vtuber_id, gacha_id = await draft(anonymous, "posts")
         anonymous_token = form_token((await anonymous.get("/login")).text)

@@ -21,7 +21,7 @@ from web.studio_kit import OWNER, PNG, XSS, browser_sign_in
 async def test_a_vtuber_builds_and_submits_a_gacha_and_an_operator_approves_it(
     served: str, seeded: Platform, chromium: Any
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         vtuber_id = await demo_vtuber_id(await Api.sign_in(http, OWNER))
     studio = f"/studio/{vtuber_id}"
     page = await new_phone_page(chromium)
@@ -99,5 +99,5 @@ async def test_a_vtuber_builds_and_submits_a_gacha_and_an_operator_approves_it(
         await admin.wait_for_selector(".notice-success")
     finally:
         await admin.context.close()
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         assert (await http.get(f"/api/v1/gachas/{gacha_id}")).status_code == 200

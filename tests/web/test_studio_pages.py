@@ -17,7 +17,7 @@ from web.studio_kit import FAN, OWNER, PNG, XSS, draft, fan_joins
 async def test_the_application_form_shows_the_apis_422_by_field_and_escapes_input(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await sign_in(http, FAN)
         home = await http.get("/studio")
         assert home.status_code == 200 and home.headers["cache-control"] == "no-store"
@@ -42,7 +42,7 @@ async def test_the_application_form_shows_the_apis_422_by_field_and_escapes_inpu
 
 
 async def test_invitations_page_lists_and_accepts(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         owner = await Api.sign_in(http, OWNER)
         vtuber_id = await demo_vtuber_id(owner)
         made = await owner.send(
@@ -63,7 +63,7 @@ async def test_invitations_page_lists_and_accepts(served: str, seeded: Platform)
 async def test_live_validation_names_each_refused_rule_in_words(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         vtuber_id, gacha_id = await draft(http)
         await sign_in(http, OWNER)
         editor = await http.get(f"/studio/{vtuber_id}/gachas/{gacha_id}")
@@ -95,7 +95,7 @@ async def test_live_validation_names_each_refused_rule_in_words(
 async def test_a_sound_config_shows_odds_and_expected_costs_and_submits(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         vtuber_id, gacha_id = await draft(http)
         await sign_in(http, OWNER)
         editor = await http.get(f"/studio/{vtuber_id}/gachas/{gacha_id}")
@@ -113,7 +113,7 @@ async def test_a_sound_config_shows_odds_and_expected_costs_and_submits(
 async def test_cross_site_and_tokenless_studio_posts_are_refused(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         vtuber_id, gacha_id = await draft(http)
         await sign_in(http, OWNER)
         token = form_token((await http.get("/studio")).text)
@@ -133,7 +133,7 @@ async def test_cross_site_and_tokenless_studio_posts_are_refused(
 
 
 async def test_upload_is_forwarded_to_the_api_and_listed(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         await sign_in(http, OWNER)
         vtuber_id = await demo_vtuber_id(await Api.sign_in(http, OWNER))
         page = await http.get(f"/studio/{vtuber_id}/contents")
@@ -166,7 +166,7 @@ async def test_upload_is_forwarded_to_the_api_and_listed(served: str, seeded: Pl
 async def test_sales_chart_and_csv_are_passed_on_with_their_headers(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         vtuber_id = await demo_vtuber_id(await Api.sign_in(http, OWNER))
         await sign_in(http, OWNER)
         page = await http.get(f"/studio/{vtuber_id}/sales?month=2026-11")
@@ -179,7 +179,7 @@ async def test_sales_chart_and_csv_are_passed_on_with_their_headers(
 
 
 async def test_an_analyst_reads_sales_but_cannot_edit(served: str, seeded: Platform) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         vtuber_id, _fan = await fan_joins(http, "analyst")
         await sign_in(http, FAN)
         assert (await http.get(f"/studio/{vtuber_id}/sales")).status_code == 200
@@ -194,7 +194,7 @@ async def test_an_analyst_reads_sales_but_cannot_edit(served: str, seeded: Platf
 async def test_a_vtuber_name_and_bio_with_a_script_are_shown_as_text(
     served: str, seeded: Platform
 ) -> None:
-    async with httpx.AsyncClient(base_url=served) as http:
+    async with httpx.AsyncClient(base_url=served, timeout=30) as http:
         vtuber_id = await demo_vtuber_id(await Api.sign_in(http, OWNER))
         await sign_in(http, OWNER)
         page = await http.get(f"/studio/{vtuber_id}/profile")

@@ -196,6 +196,10 @@ class MedalWallets(Protocol):
     """Two-phase spending of a fan's medals. Every call is idempotent on ``transfer_id``:
     repeating it returns the first result; reusing the id for something else is refused."""
 
+    # True when the payment service runs in the caller's process (no network between them): a
+    # slow answer is then this process's own congestion, never the payment service being down.
+    in_process: bool
+
     async def reserve(
         self, user_id: str, medals: int, transfer_id: str, timeout_seconds: int = 60
     ) -> MedalHold: ...

@@ -24,6 +24,8 @@ from koepon.payment.wallet.views import WalletViews
 class InProcessMedalWallets:
     """``MedalWallets`` for services in the same process: each call is its own transaction."""
 
+    in_process = True
+
     def __init__(self, db: Database, spending: Spending, views: WalletViews) -> None:
         self.db = db
         self.spending = spending
@@ -65,6 +67,8 @@ class InProcessMedalWallets:
 class HttpMedalWallets:
     """``MedalWallets`` over HTTP to a payment service in another process; refusals arrive as
     the same typed ``MedalsRefused`` subclasses the in-process client raises."""
+
+    in_process = False
 
     def __init__(
         self,

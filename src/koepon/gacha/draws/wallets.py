@@ -5,6 +5,11 @@ Outages (timeouts, connection errors, 5xx answers) count as failures; after
 (503, ``Retry-After``) until a trial call ``reset_seconds`` later. A refusal of the wallet
 (insufficient medals, a locked wallet, an expired hold…) is an answer, not an outage. While
 the breaker is open the draw endpoint refuses new draws before anything is written.
+
+When the payment service runs in this process (``MedalWallets.in_process``), a call that times
+out, or finds no pooled connection in time, is this process's congestion (a spike saturating
+the CPU), not payment being down: the saga still leaves the draw for later, but the breaker is
+not moved, so a busy process does not start refusing every new draw with 503.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import TypeVar
 
 import structlog
 from aiobreaker import CircuitBreaker, CircuitBreakerError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from koepon.contracts.payment import (
     MedalHold,
@@ -39,6 +45,14 @@ class _Answer(Exception):
         self.refusal = refusal
 
 
+class _Congested(Exception):
+    """An in-process call that was slow, carried through the breaker without counting."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(repr(cause))
+        self.cause = cause
+
+
 class GuardedWallets:
     """``MedalWallets`` with a timeout per call and one circuit breaker for the service."""
 
@@ -56,7 +70,7 @@ class GuardedWallets:
         self.breaker = CircuitBreaker(
             fail_max=failures,
             timeout_duration=timedelta(seconds=reset_seconds),
-            exclude=[_Answer],
+            exclude=[_Answer, _Congested],
             name="gacha-payment",
             listeners=breaker_metrics(),
         )
@@ -77,6 +91,8 @@ class GuardedWallets:
             )
 
     async def _call(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        in_process = getattr(self.inner, "in_process", False)
+
         async def guarded() -> T:
             try:
                 return await asyncio.wait_for(call(), timeout=self.timeout_seconds)
@@ -84,12 +100,22 @@ class GuardedWallets:
                 if refusal.status >= 500:
                     raise  # the payment service answered that it is unavailable: an outage
                 raise _Answer(refusal) from refusal
+            except (TimeoutError, PoolTimeout) as slow:
+                if in_process:
+                    raise _Congested(slow) from slow
+                raise
 
         try:
             result: T = await self.breaker.call_async(guarded)
             return result
         except _Answer as answer:
             raise answer.refusal from None
+        except _Congested as congested:
+            log.warning("gacha.payment.call_slow", call=what, error=repr(congested.cause))
+            raise PaymentUnavailable(
+                f"the payment service did not answer in time ({what})",
+                headers={"Retry-After": str(self.reset_seconds)},
+            ) from congested.cause
         except CircuitBreakerError as exc:
             raise PaymentUnavailable(
                 "the payment service is unavailable (circuit open)",

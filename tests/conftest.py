@@ -29,6 +29,7 @@ from koepon.gacha.settings import GachaSettings
 from koepon.kernel.settings import Settings
 from koepon.payment.settings import PaymentSettings
 from koepon.rewards.settings import RewardsSettings
+from memory_discipline import MemoryDiscipline
 
 # The S3 server (moto on loopback) as the session fixture ``s3_server``: started on first use only.
 from s3_server import s3_server, unique_prefix  # noqa: F401
@@ -60,6 +61,7 @@ SERVICE_SETTINGS: dict[str, type[Any]] = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(MemoryDiscipline(), "koepon-memory-discipline")
     config.addinivalue_line(
         "markers",
         "service_settings(**by_service): the platform is built with these services' settings, "

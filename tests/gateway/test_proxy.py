@@ -374,7 +374,10 @@ async def test_a_hung_service_fills_only_its_own_bulkhead(gateway, capsys) -> No
             f"payment hung (20 stuck, 190 refused within {refusing * 1000:.0f} ms)"
         )
     assert during < max(0.5, baseline * 5)
-    assert refusing < 5
+    # Refused without waiting for the hung service (which answers nothing until released): 190
+    # refusals after a 0.2 s queue each take well under a second; the bound leaves room for a
+    # starved machine (5.6 s was seen on CI) and is still far from the 15 s upstream timeout.
+    assert refusing < 12
 
 
 async def test_a_failing_service_trips_its_breaker_and_the_others_do_not_notice(gateway) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -104,6 +105,34 @@ def test_a_box_with_pity_is_refused_as_g2() -> None:
         "table": [{"item_id": "photo-signed", "weight": 1}],
     }
     assert "G2" in refused_rules(raw)
+
+
+def test_a_step_of_more_than_ten_slots_is_refused_as_g2_at_once() -> None:
+    # Found by the Hypothesis test below: a step of 2**40 slots with a guaranteed slot passed,
+    # and its expected cost, (1 − p)^(2**40) in exact fractions, never finished.
+    for count in (11, 2**40):
+        raw = samples.step_up_raw()
+        raw["step_up"]["steps"][1]["count"] = count
+        started = time.perf_counter()
+        _config, violations = validate_configuration(raw)
+        assert "G2" in {v.rule for v in violations if v.path == "step_up.steps[1]"}
+        assert time.perf_counter() - started < 5
+    raw = samples.step_up_raw()
+    raw["step_up"]["steps"][1]["count"] = 1
+    assert not refusing(validate_configuration(raw)[1])
+
+
+def test_an_exchange_beyond_a_thousand_draws_of_points_is_refused_as_g2_at_once() -> None:
+    raw = samples.weighted_raw()
+    raw["exchange"]["offers"][0]["cost_points"] = 1000  # one point per paid draw
+    assert not refusing(validate_configuration(raw)[1])
+    for cost in (1001, 2**40):
+        raw["exchange"]["offers"][0]["cost_points"] = cost
+        started = time.perf_counter()
+        _config, violations = validate_configuration(raw)
+        paths = {v.path for v in violations if v.rule == "G2"}
+        assert "exchange.offers[0].cost_points" in paths
+        assert time.perf_counter() - started < 5
 
 
 def test_a_weighted_gacha_without_a_main_table_is_refused_as_g2() -> None:

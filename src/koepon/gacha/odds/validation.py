@@ -26,6 +26,11 @@ _G1_WORDS = (
 _MECHANIC_KEYS = ("kind", "type", "condition", "trigger", "mechanic", "reward", "grants", "unlock")
 _BLANK_WORDS = ("nothing", "hazure", "blank", "empty", "none", "ハズレ", "はずれ", "なし", "空")
 _ALLOWED = frozenset(GachaConfig.model_fields)
+# The most draws after which a pity table or the exchange hands an item over, and the most slots
+# of one step-up step (a 10連 has ten). Beyond them a configuration is nonsense, and its expected
+# cost, (1 − p)^N in exact fractions, would take the disclosure hours to compute.
+MAX_CEILING_DRAWS = 1000
+MAX_STEP_SLOTS = 10
 
 
 def _is_g1(word: str) -> bool:
@@ -131,8 +136,10 @@ def _mechanics(config: GachaConfig) -> Iterator[Violation]:
             if present:
                 yield Violation("G2", name, "a box gacha draws only from its remaining stock")
     if config.pity is not None:
-        if not 1 <= config.pity.draws <= 1000:
-            yield Violation("G2", "pity.draws", "a ceiling is between 1 and 1000 draws")
+        if not 1 <= config.pity.draws <= MAX_CEILING_DRAWS:
+            yield Violation(
+                "G2", "pity.draws", f"a ceiling is between 1 and {MAX_CEILING_DRAWS} draws"
+            )
         yield from _restricted(config, config.pity.table, config.pity.min_rarity, "pity")
     if config.multi is not None and config.multi.guaranteed is not None:
         guaranteed = config.multi.guaranteed
@@ -146,6 +153,16 @@ def _mechanics(config: GachaConfig) -> Iterator[Violation]:
         for i, offer in enumerate(config.exchange.offers):
             if offer.cost_points <= 0:
                 yield Violation("G2", f"exchange.offers[{i}].cost_points", "costs are positive")
+            elif (
+                config.exchange.points_per_paid_draw > 0
+                and -(-offer.cost_points // config.exchange.points_per_paid_draw)
+                > MAX_CEILING_DRAWS
+            ):
+                yield Violation(
+                    "G2",
+                    f"exchange.offers[{i}].cost_points",
+                    f"an item costs the points of at most {MAX_CEILING_DRAWS} paid draws",
+                )
             if offer.item_id in limited:
                 # A serial-numbered copy comes only out of its box (G5), never for points.
                 yield Violation(
@@ -157,9 +174,15 @@ def _mechanics(config: GachaConfig) -> Iterator[Violation]:
         if not config.step_up.steps:
             yield Violation("G2", "step_up.steps", "a step-up has at least one step")
         for i, step in enumerate(config.step_up.steps):
-            if step.count < 1 or step.price_medals <= 0 or step.price_jpy <= 0:
+            if (
+                not 1 <= step.count <= MAX_STEP_SLOTS
+                or step.price_medals <= 0
+                or step.price_jpy <= 0
+            ):
                 yield Violation(
-                    "G2", f"step_up.steps[{i}]", "each step has slots and a positive price"
+                    "G2",
+                    f"step_up.steps[{i}]",
+                    f"each step has 1 to {MAX_STEP_SLOTS} slots and a positive price",
                 )
             if step.guaranteed is not None:
                 path = f"step_up.steps[{i}].guaranteed"

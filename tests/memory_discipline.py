@@ -41,9 +41,11 @@ def _forget_fastapi_callables() -> None:
 class MemoryDiscipline:
     def __init__(self) -> None:
         self.finished = 0
+        self.thresholds = gc.get_threshold()
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.thresholds = gc.get_threshold()
         gc.collect()
         gc.freeze()
         gc.set_threshold(*_NO_AUTOMATIC_FULL_COLLECTION)
@@ -61,4 +63,4 @@ class MemoryDiscipline:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         gc.unfreeze()
-        gc.set_threshold(700, 10, 10)
+        gc.set_threshold(*self.thresholds)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from koepon.gacha.odds.disclosure import Disclosure, disclose
 from koepon.gacha.odds.model import MAX_TABLE_TOTAL, GachaConfig, Rarity, Weight
 from koepon.gacha.odds.violations import SCHEMA, Violation
+from koepon.kernel.money import ceil_div
 
 # Words that name a reward for holding a combination of different items (コンプガチャ). Keys
 # and mechanic names are matched; free text such as an item's name is not.
@@ -155,7 +156,7 @@ def _mechanics(config: GachaConfig) -> Iterator[Violation]:
                 yield Violation("G2", f"exchange.offers[{i}].cost_points", "costs are positive")
             elif (
                 config.exchange.points_per_paid_draw > 0
-                and -(-offer.cost_points // config.exchange.points_per_paid_draw)
+                and ceil_div(offer.cost_points, config.exchange.points_per_paid_draw)
                 > MAX_CEILING_DRAWS
             ):
                 yield Violation(
